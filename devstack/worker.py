@@ -1,0 +1,148 @@
+"""One function's SQS event source mapping, run the way Lambda runs it.
+
+Started by the local stack as its own process (like a Lambda container, with the
+function's own environment): it long-polls the function's queue, hands each batch
+to the handler as a Lambda SQS event, deletes what succeeded and leaves the
+reported failures for redelivery, so SQS's redrive moves a message that keeps
+failing to the DLQ after maxReceiveCount.
+
+Local difference: a failed message is made visible again after RETRY_DELAY
+seconds instead of the queue's full visibility timeout, so retries happen in
+seconds; receive counts and redrive are SQS's own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+RETRY_DELAY = int(os.environ.get("DEVSTACK_RETRY_DELAY", "1"))
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int
+    timeout: int
+    invoked_function_arn: str
+    aws_request_id: str = ""
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping hands to a function."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for m in messages
+        ]
+    }
+
+
+def failed_ids(messages: list[dict[str, Any]], response: Any, error: BaseException | None) -> set[str]:
+    """Which messages to leave for redelivery, as Lambda decides from the handler's answer."""
+    if error is not None or not isinstance(response, dict):
+        return {m["MessageId"] for m in messages}
+    failures = response.get("batchItemFailures") or []
+    ids = {f.get("itemIdentifier") for f in failures if isinstance(f, dict)}
+    known = {m["MessageId"] for m in messages}
+    # An unknown or empty identifier fails the whole batch, as in Lambda.
+    return known if ids - known or None in ids or "" in ids else ids
+
+
+def run(spec: dict[str, Any]) -> None:
+    sys.path.insert(0, spec["service_dir"])
+    module_name, handler_name = spec["handler"].rsplit(".", 1)
+    handler = getattr(importlib.import_module(module_name.replace("/", ".")), handler_name)
+    sqs = boto3.client("sqs")
+    queue_name = spec["queue_arn"].rsplit(":", 1)[-1]
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(json.dumps({"worker": spec["key"], "queue": queue_name, "status": "ready"}), flush=True)
+    while not stopping:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(spec["batch_size"], 10),
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            continue
+        context = LambdaContext(
+            function_name=spec["key"],
+            memory_limit_in_mb=spec["memory"],
+            timeout=spec["timeout"],
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{spec['key']}",
+            aws_request_id=str(uuid.uuid4()),
+        )
+        response, error = None, None
+        try:
+            response = handler(sqs_event(messages, spec["queue_arn"]), context)
+        except Exception as exc:  # a crash fails the whole batch, as in Lambda
+            error = exc
+            traceback.print_exc()
+        failed = failed_ids(messages, response, error) if spec["reports_batch_failures"] or error else set()
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_DELAY
+                )
+        print(
+            json.dumps({"worker": spec["key"], "batch": len(messages), "succeeded": len(done), "failed": len(failed)}),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    run(json.loads(sys.argv[1]))

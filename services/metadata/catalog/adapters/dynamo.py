@@ -1,0 +1,100 @@
+"""The catalog table (DynamoDB): conditional writes keep status moving forward only."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from catalog.logic.ports import Rank, Status
+
+
+def to_dynamo(values: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB wants Decimal, not float."""
+    return json.loads(json.dumps(values), parse_float=Decimal)
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+class _Update:
+    """Builds one UpdateExpression with placeholder names and values."""
+
+    def __init__(self) -> None:
+        self.sets: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def _slot(self, name: str, value: Any) -> tuple[str, str]:
+        n = len(self.names)
+        self.names[f"#a{n}"] = name
+        self.values[f":v{n}"] = value
+        return f"#a{n}", f":v{n}"
+
+    def set(self, name: str, value: Any) -> None:
+        attr, val = self._slot(name, value)
+        self.sets.append(f"{attr} = {val}")
+
+    def set_if_missing(self, name: str, value: Any) -> None:
+        attr, val = self._slot(name, value)
+        self.sets.append(f"{attr} = if_not_exists({attr}, {val})")
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "UpdateExpression": "SET " + ", ".join(self.sets),
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": to_dynamo(self.values),
+        }
+
+
+class DynamoCatalog:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, video_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"video_id": video_id}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def note_upload(self, video_id: str, first_values: dict[str, Any]) -> None:
+        update = _Update()
+        for name, value in first_values.items():
+            update.set_if_missing(name, value)
+        update.set_if_missing("status", Status.UPLOADED.value)
+        update.set_if_missing("status_rank", int(Rank.UPLOADED))
+        self._table.update_item(Key={"video_id": video_id}, **update.request())
+
+    def advance(
+        self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]
+    ) -> bool:
+        update = _Update()
+        for name, value in values.items():
+            update.set(name, value)
+        for name, value in first_values.items():
+            update.set_if_missing(name, value)
+        update.set("status", status.value)
+        rank_attr, rank_value = update._slot("status_rank", int(Rank[status.name]))
+        update.sets.append(f"{rank_attr} = {rank_value}")
+        request = update.request()
+        request["ConditionExpression"] = f"attribute_not_exists({rank_attr}) OR {rank_attr} < {rank_value}"
+        try:
+            self._table.update_item(Key={"video_id": video_id}, **request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def set_values(self, video_id: str, values: dict[str, Any]) -> None:
+        update = _Update()
+        for name, value in values.items():
+            update.set(name, value)
+        self._table.update_item(Key={"video_id": video_id}, **update.request())

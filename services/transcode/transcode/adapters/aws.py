@@ -1,0 +1,53 @@
+"""S3 and SNS behind the small interfaces the logic asks for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from contracts import DomainEvent
+from contracts.delivery import sns_message
+
+from transcode.logic.ports import SourceMissing
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Storage:
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+
+    def download(self, bucket: str, key: str, dest: Path) -> int:
+        try:
+            self._s3.download_file(bucket, key, str(dest))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise SourceMissing(f"s3://{bucket}/{key} does not exist") from None
+            raise
+        return dest.stat().st_size
+
+    def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None:
+        self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+        return json.loads(body)
+
+    def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
+        body = json.dumps(document).encode()
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+class SnsPublisher:
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self._sns, self._topic_arn = client, topic_arn
+
+    def publish(self, event: DomainEvent) -> None:
+        self._sns.publish(TopicArn=self._topic_arn, **sns_message(event))

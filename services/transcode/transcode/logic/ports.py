@@ -1,0 +1,40 @@
+"""What the transcode logic needs from the outside world; adapters/ implements it, tests fake it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from contracts import DomainEvent
+from contracts.media import Probe
+
+from transcode.logic.gate import Accepted
+from transcode.logic.ladder import Rendition
+
+
+class SourceMissing(Exception):
+    """The uploaded object is gone (deleted before we got to it)."""
+
+
+class Storage(Protocol):
+    def download(self, bucket: str, key: str, dest: Path) -> int: ...
+
+    def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None: ...
+
+    def read_json(self, bucket: str, key: str) -> dict[str, Any] | None: ...
+
+    def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, event: DomainEvent) -> None: ...
+
+
+class MediaTool(Protocol):
+    def probe(self, source: Path) -> Probe: ...
+
+    def transcode(
+        self, source: Path, accepted: Accepted, renditions: list[Rendition], poster_at: float, out_dir: Path
+    ) -> dict[str, Path]:
+        """Encode every rendition and the poster in one pass; name -> file ('poster' for the JPEG)."""
+        ...

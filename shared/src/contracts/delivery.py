@@ -1,0 +1,96 @@
+"""One way to open any delivery of an event into a contract model.
+
+A message reaches a consumer in several wrappings: a raw S3 notification, an SNS
+envelope, SNS-in-SQS, raw-delivery SQS, or a replayed copy of any of these. Each
+opens into the same model here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.events import VIDEO_EVENT, DomainEvent
+from contracts.s3 import S3Event, S3TestEvent
+
+MAX_MESSAGE_BYTES = 256 * 1024  # the SNS and SQS limit
+
+Opened = S3Event | S3TestEvent | DomainEvent
+
+
+class UnreadableMessage(ValueError):
+    """The message is not a delivery this system understands. Retrying will not help."""
+
+
+def _as_document(message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(message, Mapping):
+        return dict(message)
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise UnreadableMessage(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        document = json.loads(message)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UnreadableMessage(f"not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise UnreadableMessage(f"expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def _unwrap(document: dict[str, Any]) -> dict[str, Any]:
+    """Peel SNS wrappings (Lambda's SNS record, or the SNS envelope in an SQS body)."""
+    records = document.get("Records")
+    if isinstance(records, list) and len(records) == 1 and isinstance(records[0], dict) and "Sns" in records[0]:
+        document = records[0]["Sns"]
+    if "Sns" in document and isinstance(document["Sns"], dict):
+        document = document["Sns"]
+    if document.get("Type") == "Notification" and "Message" in document:
+        return _as_document(document["Message"])
+    return document
+
+
+def open_delivery(message: str | bytes | Mapping[str, Any]) -> Opened:
+    """Open a message in any wrapping into an S3 event, the S3 test event or a domain event."""
+    document = _unwrap(_as_document(message))
+    try:
+        if document.get("Event") == "s3:TestEvent":
+            return S3TestEvent.model_validate(document)
+        if "Records" in document:
+            return S3Event.model_validate(document)
+        if "event_type" in document:
+            return VIDEO_EVENT.validate_python(document)
+    except ValidationError as exc:
+        raise UnreadableMessage(_summarise(exc)) from None
+    raise UnreadableMessage(f"unknown message shape with fields {sorted(document)[:10]}")
+
+
+def open_s3_event(message: str | bytes | Mapping[str, Any]) -> S3Event | None:
+    """An S3 notification, or None for the `s3:TestEvent` (acknowledge and skip it)."""
+    opened = open_delivery(message)
+    if isinstance(opened, S3TestEvent):
+        return None
+    if not isinstance(opened, S3Event):
+        raise UnreadableMessage(f"expected an S3 event, got {type(opened).__name__}")
+    return opened
+
+
+def open_video_event(message: str | bytes | Mapping[str, Any]) -> DomainEvent:
+    opened = open_delivery(message)
+    if not isinstance(opened, DomainEvent):
+        raise UnreadableMessage(f"expected a video event, got {type(opened).__name__}")
+    return opened
+
+
+def _summarise(exc: ValidationError) -> str:
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
+    return f"invalid {exc.title}: " + "; ".join(problems)
+
+
+def sns_message(event: DomainEvent) -> dict[str, Any]:
+    """The SNS Publish arguments for a domain event (subscribers can filter on event_type)."""
+    return {
+        "Message": event.model_dump_json(),
+        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.event_type}},
+    }

@@ -1,0 +1,154 @@
+"""What ffprobe reports about a file, and the technical metadata the catalog keeps.
+
+ffprobe's JSON is an outside shape (like S3's events): unknown fields are ignored.
+`MediaSummary` is ours: the metadata the catalog stores and the API returns.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _ProbeShape(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _rate(text: str | None) -> float | None:
+    try:
+        value = Fraction(text) if text else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(float(value), 3) if value else None
+
+
+def _number(text: str | int | float | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "", "N/A") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class ProbeStream(_ProbeShape):
+    index: int
+    codec_type: str | None = None
+    codec_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+    avg_frame_rate: str | None = None
+    r_frame_rate: str | None = None
+    bit_rate: str | None = None
+    duration: str | None = None
+    channels: int | None = None
+    sample_rate: str | None = None
+    side_data_list: list[dict] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    disposition: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def fps(self) -> float | None:
+        return _rate(self.avg_frame_rate) or _rate(self.r_frame_rate)
+
+    @property
+    def rotation(self) -> int:
+        """Display rotation in degrees (phones record sideways and say so here)."""
+        for side_data in self.side_data_list:
+            if "rotation" in side_data:
+                return int(float(side_data["rotation"])) % 360
+        return int(float(self.tags.get("rotate", 0) or 0)) % 360
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        if not self.width or not self.height:
+            return None
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+
+class ProbeFormat(_ProbeShape):
+    format_name: str
+    duration: str | None = None
+    size: str | None = None
+    bit_rate: str | None = None
+    nb_streams: int | None = None
+
+
+class Probe(_ProbeShape):
+    format: ProbeFormat
+    streams: list[ProbeStream] = Field(default_factory=list)
+
+    @property
+    def video(self) -> ProbeStream | None:
+        """The main video stream (cover art attached as a picture does not count)."""
+        return next(
+            (s for s in self.streams if s.codec_type == "video" and not s.disposition.get("attached_pic")),
+            None,
+        )
+
+    @property
+    def audio(self) -> ProbeStream | None:
+        return next((s for s in self.streams if s.codec_type == "audio"), None)
+
+    @property
+    def duration(self) -> float | None:
+        return _number(self.format.duration) or (_number(self.video.duration) if self.video else None)
+
+
+class VideoTrack(BaseModel):
+    codec: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    bitrate: int | None
+    duration_seconds: float | None
+
+
+class AudioTrack(BaseModel):
+    codec: str | None
+    channels: int | None
+    sample_rate: int | None
+    bitrate: int | None
+
+
+class MediaSummary(BaseModel):
+    container: str
+    duration_seconds: float | None
+    size_bytes: int | None
+    bitrate: int | None
+    video: VideoTrack | None
+    audio: AudioTrack | None
+
+
+def _int(text: str | int | None) -> int | None:
+    number = _number(text)
+    return int(number) if number is not None else None
+
+
+def summarise(probe: Probe) -> MediaSummary:
+    video, audio = probe.video, probe.audio
+    return MediaSummary(
+        container=probe.format.format_name,
+        duration_seconds=probe.duration,
+        size_bytes=_int(probe.format.size),
+        bitrate=_int(probe.format.bit_rate),
+        video=VideoTrack(
+            codec=video.codec_name,
+            width=(video.display_size or (None, None))[0],
+            height=(video.display_size or (None, None))[1],
+            fps=video.fps,
+            bitrate=_int(video.bit_rate),
+            duration_seconds=_number(video.duration),
+        )
+        if video
+        else None,
+        audio=AudioTrack(
+            codec=audio.codec_name,
+            channels=audio.channels,
+            sample_rate=_int(audio.sample_rate),
+            bitrate=_int(audio.bit_rate),
+        )
+        if audio
+        else None,
+    )
