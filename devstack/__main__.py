@@ -1,0 +1,45 @@
+"""python -m devstack {demo,up}: the local stack's command line (make demo, make up)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run one video through the pipeline and print a summary")
+    demo.add_argument("--file", type=Path, help="your own video (default: a generated 4 s 1080p clip)")
+    demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for READY (default 300)")
+    up = commands.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
+    up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from devstack.demo import run_demo
+
+        return run_demo(args.file, timeout=args.timeout)
+
+    from devstack.stack import LocalStack
+
+    with LocalStack(port=args.port) as stack:
+        print(f"local stack up: AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
+        for service in stack.topology.services.values():
+            for logical_id, physical in service.resources.items():
+                print(f"  {service.name:<10} {logical_id:<28} {physical}")
+        uploads = stack.name("upload", "UploadsBucket")
+        print(f"upload a video to s3://{uploads}/uploads/<owner>/<video_id>/<file> to start the pipeline")
+        print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nstopping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
