@@ -13,6 +13,7 @@ from catalog.settings import get_settings
 
 
 def record_handler(record: SQSRecord) -> None:
+    logger.set_correlation_id(None)
     try:
         event = open_s3_event(record.body)
     except UnreadableMessage as exc:

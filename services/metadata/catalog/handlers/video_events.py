@@ -12,6 +12,7 @@ from catalog.observability import logger, processor
 
 
 def record_handler(record: SQSRecord) -> None:
+    logger.set_correlation_id(None)
     try:
         event = open_video_event(record.body)
     except UnreadableMessage as exc:

@@ -36,6 +36,7 @@ def get_deps() -> TranscodeDeps:
 
 
 def record_handler(record: SQSRecord) -> None:
+    logger.set_correlation_id(None)
     try:
         event = open_s3_event(record.body)
     except UnreadableMessage as exc:

@@ -1,0 +1,102 @@
+"""Handlers against moto's mock_aws, with the resources the services' serverless.yml declare."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.stack import LOCAL_CREDENTIALS, provision
+from devstack.topology import Function, Topology, load
+
+
+@dataclass
+class Aws:
+    topology: Topology
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1")
+
+    def name(self, service: str, logical_id: str) -> str:
+        return self.topology.physical(service, logical_id)
+
+    def function(self, key: str) -> Function:
+        return next(f for f in self.topology.functions if f.key == key)
+
+    def queue_url(self, name: str) -> str:
+        return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+    def tap(self, topic_arn: str) -> str:
+        """A queue that receives every message published to a topic (raw delivery)."""
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=f"tap-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.client("sns").subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )
+        return url
+
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
+        sqs, bodies = self.client("sqs"), []
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return bodies
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        listing = self.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+        return sorted(obj["Key"] for obj in listing.get("Contents", []))
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    topology = load("test")
+    with mock_aws():
+        provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
+        yield Aws(topology)
+
+
+def use_function_env(monkeypatch: pytest.MonkeyPatch, function: Function, **overrides: str) -> None:
+    """Set a function's environment as its serverless.yml declares it, then clear cached settings."""
+    for name, value in {**function.environment, **overrides}.items():
+        monkeypatch.setenv(name, value)
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{index}",
+                "receiptHandle": f"r{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000

@@ -1,0 +1,243 @@
+"""The transcode handler against moto: real S3 -> SNS -> SQS deliveries, real ffmpeg on short clips."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
+from tests.media import ffmpeg, make_clip
+
+
+@pytest.fixture
+def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The transcode handler, configured from its serverless.yml environment."""
+    from transcode.handlers import uploads
+    from transcode.settings import get_settings
+
+    work_dir = tmp_path / "work"
+    use_function_env(monkeypatch, aws.function("transcode-transcode"), WORK_DIR=str(work_dir))
+    get_settings.cache_clear()
+    uploads.get_deps.cache_clear()
+    yield uploads.handler
+    get_settings.cache_clear()
+    uploads.get_deps.cache_clear()
+
+
+def upload(aws: Aws, path: Path, filename: str, owner: str = "alice") -> tuple[str, str]:
+    """Put a file where the upload form would, and return (video_id, the S3 event as SQS delivers it)."""
+    video_id = uuid.uuid4().hex
+    aws.client("s3").upload_file(
+        str(path), aws.name("upload", "UploadsBucket"), f"uploads/{owner}/{video_id}/{filename}"
+    )
+    sqs = aws.client("sqs")
+    url = aws.queue_url("video24-transcode-test-transcode")
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if video_id in message["Body"]:
+            return video_id, message["Body"]
+    raise AssertionError("the upload notification did not reach the transcode queue")
+
+
+def events_published(aws: Aws, tap: str) -> list[dict]:
+    return aws.drain(tap)
+
+
+def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transcode, hd_clip: Path, tmp_path: Path):
+    # Given a 720p clip uploaded under a name with spaces, a plus and unicode
+    tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+    video_id, body = upload(aws, hd_clip, "my vidéo+final.v2.mp4")
+
+    # When the transcode handler receives the S3 event
+    result = transcode(sqs_event(body), Context())
+
+    # Then it reports no failure, writes the ladder (no upscale) and poster, and publishes VideoTranscoded
+    assert result == {"batchItemFailures": []}
+    bucket = aws.name("transcode", "TranscodedBucket")
+    prefix = f"videos/{video_id}/"
+    assert aws.keys(bucket, prefix) == [f"{prefix}{name}" for name in ("480p.mp4", "720p.mp4", "manifest.json", "poster.jpg")]
+    [event] = events_published(aws, tap)
+    assert event["event_type"] == "VideoTranscoded"
+    assert event["source"]["key"] == f"uploads/alice/{video_id}/my vidéo+final.v2.mp4"
+    assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [("720p", 1280, 720), ("480p", 854, 480)]
+    assert event["owner"] == "alice"
+    # And the rendition really is a faststart H.264/AAC MP4
+    local = tmp_path / "720p.mp4"
+    aws.client("s3").download_file(bucket, f"{prefix}720p.mp4", str(local))
+    head = local.read_bytes()[:200]
+    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
+    import mediatools
+
+    probe = mediatools.probe(mediatools.local_input(local))
+    assert (probe.video.codec_name, probe.audio.codec_name) == ("h264", "aac")
+
+
+def test_same_upload_event_three_times_transcodes_once(aws: Aws, transcode, small_clip: Path):
+    # Given one upload and its S3 event
+    tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+    video_id, body = upload(aws, small_clip, "clip.mp4")
+    bucket = aws.name("transcode", "TranscodedBucket")
+
+    # When the same event is delivered three times (three SQS messages)
+    transcode(sqs_event(body), Context())
+    first = {o["Key"]: o["LastModified"] for o in aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    transcode(sqs_event(body), Context())
+    transcode(sqs_event(body), Context())
+
+    # Then one set of renditions, untouched by the duplicates, and one VideoTranscoded
+    again = {o["Key"]: o["LastModified"] for o in aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert again == first
+    assert sorted(first) == [f"videos/{video_id}/{n}" for n in ("360p.mp4", "manifest.json", "poster.jpg")]
+    assert [e["event_type"] for e in events_published(aws, tap)] == ["VideoTranscoded"]
+
+
+def test_s3_test_event_is_acknowledged_and_skipped(aws: Aws, transcode):
+    # Given the test event S3 sends when a notification is configured
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-26T10:00:00Z",
+                       "Bucket": aws.name("upload", "UploadsBucket"), "RequestId": "r", "HostId": "h"})
+    # When it is delivered
+    result = transcode(sqs_event(body), Context())
+    # Then it succeeds (so it is deleted, never redriven to the DLQ) and nothing is written
+    assert result == {"batchItemFailures": []}
+    assert aws.keys(aws.name("transcode", "TranscodedBucket")) == []
+
+
+def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
+    # Given a batch with a good upload between two malformed messages
+    video_id, body = upload(aws, small_clip, "ok.mp4")
+    # When the handler gets the batch
+    result = transcode(sqs_event("{not json", body, json.dumps({"Records": [{"nope": 1}]})), Context())
+    # Then only the malformed ones are reported as failures, and the good one was transcoded
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]}
+    assert f"videos/{video_id}/360p.mp4" in aws.keys(aws.name("transcode", "TranscodedBucket"))
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        _Recorder.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[tuple[str, list[str]]]:
+    _Recorder.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
+    server.shutdown()
+
+
+def _hostile(kind: str, folder: Path, server_url: str) -> Path:
+    path = folder / f"{kind}.mp4"
+    if kind == "corrupt":
+        path.write_bytes(bytes(range(256)) * 64)
+    elif kind == "pdf":
+        path.write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n")
+    elif kind == "audio_only":
+        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", "-f", "mp4", str(path))
+    elif kind == "hls_playlist":
+        secret = folder / "secret.mp4"
+        make_clip(secret, width=160, height=120, seconds=1)
+        path.write_text(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
+            f"#EXTINF:10,\n{server_url}/segment0.ts\n#EXTINF:10,\nfile://{secret}\n#EXT-X-ENDLIST\n"
+        )
+    elif kind == "truncated":
+        full = folder / "full.mp4"
+        make_clip(full, width=320, height=240, seconds=1)
+        path.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("corrupt", "UNREADABLE_MEDIA"),
+        ("pdf", "UNREADABLE_MEDIA"),
+        ("audio_only", "NO_VIDEO_STREAM"),
+        ("hls_playlist", "UNSUPPORTED_CONTAINER"),
+        ("truncated", "UNREADABLE_MEDIA"),
+    ],
+)
+def test_hostile_files_fail_with_a_reason_and_are_not_retried(
+    aws: Aws, transcode, tmp_path: Path, loopback_server, kind: str, reason: str
+):
+    # Given a file that is not a usable video, uploaded as .mp4
+    server_url, hits = loopback_server
+    tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+    video_id, body = upload(aws, _hostile(kind, tmp_path, server_url), "holiday.mp4")
+
+    # When the transcoder gets it
+    result = transcode(sqs_event(body), Context())
+
+    # Then the message is done (not retried), VideoTranscodeFailed says why, and no rendition exists
+    assert result == {"batchItemFailures": []}
+    [event] = events_published(aws, tap)
+    assert (event["event_type"], event["reason_code"]) == ("VideoTranscodeFailed", reason)
+    assert event["video_id"] == video_id and event["reason"]
+    assert not [k for k in aws.keys(aws.name("transcode", "TranscodedBucket")) if k.endswith(".mp4")]
+    # And nothing made ffmpeg/ffprobe reach out to a URL
+    assert hits == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("MAX_DURATION_SECONDS", "1", "DURATION_TOO_LONG"),
+        ("MAX_LONG_SIDE", "320", "RESOLUTION_TOO_HIGH"),
+        ("MAX_FPS", "24", "FRAME_RATE_TOO_HIGH"),
+        ("MAX_STREAMS", "1", "TOO_MANY_STREAMS"),
+        ("MAX_SOURCE_BYTES", "1000", "FILE_TOO_LARGE"),
+    ],
+)
+def test_files_above_the_gate_caps_fail(
+    aws: Aws, transcode, monkeypatch: pytest.MonkeyPatch, small_clip: Path, setting: str, value: str, reason: str
+):
+    # Given a gate with a cap the 2 s, 640x360, 25 fps, 2-stream clip exceeds
+    from transcode.handlers import uploads
+    from transcode.settings import get_settings
+
+    monkeypatch.setenv(setting, value)
+    get_settings.cache_clear()
+    uploads.get_deps.cache_clear()
+    tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+    _, body = upload(aws, small_clip, "big.mp4")
+
+    # When it is transcoded
+    result = transcode(sqs_event(body), Context())
+
+    # Then it fails for that reason, terminally
+    assert result == {"batchItemFailures": []}
+    assert [(e["event_type"], e["reason_code"]) for e in events_published(aws, tap)] == [
+        ("VideoTranscodeFailed", reason)
+    ]
+
+
+def test_rendition_keys_never_trigger_the_uploads_notification(aws: Aws, transcode, small_clip: Path):
+    # Given a finished transcode (its renditions, poster and manifest are written)
+    _, body = upload(aws, small_clip, "loop.mp4")
+    transcode(sqs_event(body), Context())
+    assert aws.keys(aws.name("transcode", "TranscodedBucket"))
+
+    # Then writing them raised no new upload event: the transcode queue is empty, and the
+    # catalog's uploads queue holds only the one event of the original upload (and S3's test event)
+    assert aws.drain(aws.queue_url("video24-transcode-test-transcode")) == []
+    upload_events = [m for m in aws.drain(aws.queue_url("video24-metadata-test-uploads")) if "Records" in m]
+    assert len(upload_events) == 1
+    # And the notification is limited to uploads/, which rendition keys never use
+    notification = aws.client("s3").get_bucket_notification_configuration(Bucket=aws.name("upload", "UploadsBucket"))
+    [rule] = notification["TopicConfigurations"][0]["Filter"]["Key"]["FilterRules"]
+    assert (rule["Name"].lower(), rule["Value"]) == ("prefix", "uploads/")

@@ -1,0 +1,108 @@
+"""AWS delivery shapes for tests: S3 notification records and the SNS/SQS wrappings around them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+UPLOADS_BUCKET = "uploads"
+
+
+def s3_record(
+    key: str = "uploads/alice/vid00001/clip.mp4",
+    *,
+    bucket: str = UPLOADS_BUCKET,
+    etag: str | None = "etag-1",
+    size: int | None = 1024,
+    version_id: str | None = None,
+    event_name: str = "ObjectCreated:Put",
+    request_id: str | None = None,
+    event_time: str = "2024-05-01T12:00:00.000Z",
+) -> dict[str, Any]:
+    """One record shaped like moto's: no userIdentity, requestParameters, responseElements or sequencer.
+
+    `key` is given URL-encoded, as S3 sends it.
+    """
+    obj: dict[str, Any] = {"key": key}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag
+    if version_id is not None:
+        obj["versionId"] = version_id
+    record: dict[str, Any] = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": event_time,
+        "eventName": event_name,
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "uploads-notification",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
+    if request_id is not None:
+        record["responseElements"] = {"x-amz-request-id": request_id, "x-amz-id-2": "host-id"}
+    return record
+
+
+def s3_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def s3_test_event(bucket: str = UPLOADS_BUCKET) -> dict[str, Any]:
+    return {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": "2024-05-01T12:00:00.000Z",
+        "Bucket": bucket,
+        "RequestId": "5582815E1AEA5ADF",
+        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+    }
+
+
+def sns_envelope(message: str, *, topic: str = "uploads") -> dict[str, Any]:
+    """The SNS envelope: what an SQS queue subscribed without raw delivery receives as its body."""
+    return {
+        "Type": "Notification",
+        "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "TopicArn": f"arn:aws:sns:us-east-1:123456789012:{topic}",
+        "Subject": "Amazon S3 Notification",
+        "Message": message,
+        "Timestamp": "2024-05-01T12:00:01.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+    }
+
+
+def lambda_sns_event(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The event Lambda receives when subscribed to an SNS topic directly."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{envelope['TopicArn']}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+                "Sns": envelope,
+            }
+        ]
+    }
+
+
+def wrappings(document: dict[str, Any]) -> dict[str, Any]:
+    """Every way one message reaches a consumer, by name."""
+    text = json.dumps(document)
+    envelope = sns_envelope(text)
+    return {
+        "raw JSON string": json.dumps(document, indent=2),
+        "raw JSON bytes": text.encode(),
+        "dict": document,
+        "SNS envelope": envelope,
+        "SNS-in-SQS body": json.dumps(envelope),
+        "raw-delivery SQS body": text,
+        "Lambda SNS event": lambda_sns_event(envelope),
+    }
