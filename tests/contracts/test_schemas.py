@@ -1,0 +1,206 @@
+"""Committed event schemas match the models, and a published version never changes incompatibly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from contracts.events import EVENT_TYPES, DomainEvent, VideoReady
+from contracts.schemas import breaking_changes, generate, schema_file_name, write
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
+
+
+@pytest.mark.parametrize("event", EVENT_TYPES, ids=[e.__name__ for e in EVENT_TYPES])
+def test_committed_schema_matches_the_model(event: type[DomainEvent]) -> None:
+    # Given the schema committed for this event's version
+    path = SCHEMAS / schema_file_name(event)
+    assert path.exists(), f"{path} is missing: run `make schemas`"
+    committed = json.loads(path.read_text())
+
+    # When the model's schema is generated
+    generated = generate(event)
+
+    # Then they are the same
+    assert committed == generated, (
+        f"{path.name} differs from {event.__name__}: run `make schemas` to regenerate it, "
+        "or bump schema_version on the model if the change breaks consumers"
+    )
+
+
+class Rendition(BaseModel):
+    name: str
+    width: int
+
+
+class Old(BaseModel):
+    video_id: str
+    size: int
+    title: str | None = None
+    renditions: list[Rendition]
+    names: list[str]
+    timings: dict[str, float]
+
+
+class Removed(BaseModel):
+    video_id: str
+    title: str | None = None
+    renditions: list[Rendition]
+    names: list[str]
+    timings: dict[str, float]
+
+
+class Retyped(BaseModel):
+    video_id: str
+    size: str
+    title: str | None = None
+    renditions: list[Rendition]
+    names: list[str]
+    timings: dict[str, float]
+
+
+class AddedRequired(Old):
+    owner: str
+
+
+class AddedOptional(Old):
+    owner: str | None = None
+
+
+class TitleRequired(BaseModel):
+    video_id: str
+    size: int
+    title: str | None
+    renditions: list[Rendition]
+    names: list[str]
+    timings: dict[str, float]
+
+
+class NarrowRendition(BaseModel):
+    name: str
+    width: str
+
+
+class NestedRetyped(BaseModel):
+    video_id: str
+    size: int
+    title: str | None = None
+    renditions: list[NarrowRendition]
+    names: list[str]
+    timings: dict[str, float]
+
+
+class ItemsRetyped(BaseModel):
+    video_id: str
+    size: int
+    title: str | None = None
+    renditions: list[Rendition]
+    names: list[int]
+    timings: dict[str, float]
+
+
+class ValuesRetyped(BaseModel):
+    video_id: str
+    size: int
+    title: str | None = None
+    renditions: list[Rendition]
+    names: list[str]
+    timings: dict[str, str]
+
+
+def _schema(model: type[BaseModel]) -> dict:
+    return model.model_json_schema(mode="serialization")
+
+
+@pytest.mark.parametrize(
+    ("new", "field", "words"),
+    [
+        (Removed, "size", "removed"),
+        (Retyped, "size", "type changed"),
+        (AddedRequired, "owner", "added"),
+        (AddedOptional, "owner", "added"),
+        (TitleRequired, "title", "became required"),
+        (NestedRetyped, "renditions.width", "type changed"),
+        (ItemsRetyped, "names", "type changed"),
+        (ValuesRetyped, "timings", "type changed"),
+    ],
+    ids=[
+        "removed-field",
+        "changed-type",
+        "new-required-field",
+        "new-optional-field",
+        "optional-became-required",
+        "nested-field-changed-type",
+        "list-item-changed-type",
+        "dict-value-changed-type",
+    ],
+)
+def test_breaking_changes_are_reported(new: type[BaseModel], field: str, words: str) -> None:
+    # Given an old schema and a new one with one breaking change
+    old_schema, new_schema = _schema(Old), _schema(new)
+
+    # When they are compared
+    problems = breaking_changes(old_schema, new_schema)
+
+    # Then that change, and only that one, is reported
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{field}: ") and words in problems[0], problems
+
+
+def test_identical_schemas_have_no_breaking_changes() -> None:
+    # Given two schemas of the same model
+    old_schema, new_schema = _schema(Old), _schema(Old)
+
+    # When they are compared
+    problems = breaking_changes(old_schema, new_schema)
+
+    # Then nothing is reported
+    assert problems == []
+
+
+@pytest.mark.parametrize("event", EVENT_TYPES, ids=[e.__name__ for e in EVENT_TYPES])
+def test_each_event_schema_is_compatible_with_itself(event: type[DomainEvent]) -> None:
+    # Given an event's schema
+    schema = generate(event)
+
+    # When it is compared with itself
+    problems = breaking_changes(schema, json.loads(json.dumps(schema)))
+
+    # Then nothing is reported
+    assert problems == []
+
+
+def test_write_creates_every_schema_and_is_then_up_to_date(tmp_path: Path) -> None:
+    # Given an empty schema folder
+    folder = tmp_path / "schemas"
+
+    # When schemas are written twice
+    first, second = write(folder), write(folder)
+
+    # Then the first run wrote one file per event, equal to the model, and the second changed nothing
+    assert len(first) == len(EVENT_TYPES)
+    assert second == []
+    for event in EVENT_TYPES:
+        assert json.loads((folder / schema_file_name(event)).read_text()) == generate(event)
+
+
+def test_write_refuses_to_change_a_published_version_incompatibly(tmp_path: Path) -> None:
+    # Given a published v1 of VideoReady that had a field the model no longer has
+    older = generate(VideoReady)
+    older["properties"]["thumbnail_url"] = {"title": "Thumbnail Url", "type": "string"}
+    older["required"] = [*older.get("required", []), "thumbnail_url"]
+    published = tmp_path / schema_file_name(VideoReady)
+    published.write_text(json.dumps(older, indent=2, sort_keys=True) + "\n")
+    before = published.read_text()
+
+    # When schemas are written
+    with pytest.raises(SystemExit) as refused:
+        write(tmp_path)
+
+    # Then it refuses, naming the file and the change, and leaves the published file alone
+    assert schema_file_name(VideoReady) in str(refused.value.code)
+    assert "thumbnail_url: removed" in str(refused.value.code)
+    assert published.read_text() == before
