@@ -1,5 +1,6 @@
 # 24-Hour Video: the front door. Every target sets up what it needs itself.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
 # The first Python >= 3.11 on PATH (python3.12 preferred: it is the Lambda runtime).
@@ -20,8 +21,7 @@ $(STAMP): requirements-dev.txt shared/pyproject.toml services/*/requirements.txt
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 is required (none found on PATH)"; exit 1; }
 	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements (first run: about a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtual environment (.venv) and install everything

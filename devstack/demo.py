@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import mediatools
-
 from devstack.stack import LocalStack
 from devstack.topology import ROOT
 
@@ -108,7 +107,7 @@ def _plain(value: Any) -> Any:
 
 
 def summary(item: dict[str, Any], sent: Upload, total: float) -> str:
-    lines = [f"Video {item['video_id']}  \"{item.get('title')}\"  owner={item.get('owner')}  status={item['status']}"]
+    lines = [f'Video {item["video_id"]}  "{item.get("title")}"  owner={item.get("owner")}  status={item["status"]}']
     lines.append("")
     lines.append("Renditions")
     lines.append(f"  {'name':<7}{'resolution':>12}{'size':>12}{'duration':>10}{'video':>22}{'audio':>22}")
@@ -169,10 +168,12 @@ def run_demo(file: Path | None, *, timeout: float = 300) -> int:
     say("24-Hour Video demo: one video through upload -> transcode -> metadata on the local stack")
     started = time.monotonic()
     with LocalStack() as stack:
-        say(f"==> local stack up in {time.monotonic() - started:.1f}s: moto at {stack.endpoint}, "
+        say(
+            f"==> local stack up in {time.monotonic() - started:.1f}s: moto at {stack.endpoint}, "
             f"{len(stack.topology.buckets)} buckets, {len(stack.topology.topics)} topics, "
             f"{len(stack.topology.queues)} queues, {len(stack.topology.tables)} table, "
-            f"{len(stack.topology.functions)} functions (from services/*/serverless.yml)")
+            f"{len(stack.topology.functions)} functions (from services/*/serverless.yml)"
+        )
         if file is None:
             say("==> making a 4 s 1080p sample clip with the bundled ffmpeg")
             file = make_sample(DEMO_DIR / "sample.mp4")

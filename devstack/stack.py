@@ -36,7 +36,9 @@ def provision(topology: Topology, session: boto3.session.Session, endpoint: str)
     for name in topology.topics:
         sns.create_topic(Name=name)
     for queue in topology.queues:  # without redrive first: a DLQ may be declared after its queue
-        sqs.create_queue(QueueName=queue.name, Attributes={k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"})
+        sqs.create_queue(
+            QueueName=queue.name, Attributes={k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"}
+        )
     for queue in topology.queues:
         if "RedrivePolicy" in queue.attributes:
             url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]

@@ -273,7 +273,7 @@ class _Stack:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (fn, arg), = value.items()
+            ((fn, arg),) = value.items()
             if fn == "Ref":
                 return self.ref(arg)
             if fn == "Fn::GetAtt":
@@ -340,7 +340,9 @@ def _subscription(properties: dict[str, Any]) -> Subscription:
 
 
 def _table(properties: dict[str, Any]) -> dict[str, Any]:
-    spec = {k: properties[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in properties}
+    spec = {
+        k: properties[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in properties
+    }
     if "GlobalSecondaryIndexes" in properties:
         spec["GlobalSecondaryIndexes"] = [
             {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}

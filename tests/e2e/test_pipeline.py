@@ -80,17 +80,25 @@ def test_a_malformed_message_lands_in_the_dlq_alone(stack: Stack):
     good = [uuid.uuid4().hex, uuid.uuid4().hex]
 
     def s3_event(video_id: str) -> str:
-        record = {"eventName": "ObjectCreated:Put", "eventTime": "2026-11-26T10:00:00Z", "s3": {
-            "bucket": {"name": stack.name("upload", "UploadsBucket")},
-            "object": {"key": f"uploads/carol/{video_id}/clip.mp4", "size": 10, "eTag": "e"}}}
+        record = {
+            "eventName": "ObjectCreated:Put",
+            "eventTime": "2026-11-26T10:00:00Z",
+            "s3": {
+                "bucket": {"name": stack.name("upload", "UploadsBucket")},
+                "object": {"key": f"uploads/carol/{video_id}/clip.mp4", "size": 10, "eTag": "e"},
+            },
+        }
         return json.dumps({"Records": [record]})
 
     # When they are sent together
-    stack.sqs.send_message_batch(QueueUrl=queue, Entries=[
-        {"Id": "1", "MessageBody": s3_event(good[0])},
-        {"Id": "2", "MessageBody": "this is not an event"},
-        {"Id": "3", "MessageBody": s3_event(good[1])},
-    ])
+    stack.sqs.send_message_batch(
+        QueueUrl=queue,
+        Entries=[
+            {"Id": "1", "MessageBody": s3_event(good[0])},
+            {"Id": "2", "MessageBody": "this is not an event"},
+            {"Id": "3", "MessageBody": s3_event(good[1])},
+        ],
+    )
 
     # Then the good ones are recorded at once, and after maxReceiveCount the bad one is in the DLQ
     for video_id in good:

@@ -7,12 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import mediatools
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+import mediatools
 from contracts import PosterFile, RenditionFile, SourceObject, VideoTranscoded, VideoTranscodeFailed
 from contracts.media import MediaSummary, summarise
-
 from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
 
 
@@ -93,8 +93,16 @@ def transcoded(aws: Aws, video_id: str, clip: Path) -> VideoTranscoded:
         video_id=video_id,
         owner="alice",
         source=SourceObject(bucket="up", key=f"uploads/alice/{video_id}/a b.mp4", version="abc123", size_bytes=1000),
-        renditions=[RenditionFile(name="360p", bucket=bucket, key=f"videos/{video_id}/360p.mp4", width=640,
-                                  height=360, size_bytes=clip.stat().st_size)],
+        renditions=[
+            RenditionFile(
+                name="360p",
+                bucket=bucket,
+                key=f"videos/{video_id}/360p.mp4",
+                width=640,
+                height=360,
+                size_bytes=clip.stat().st_size,
+            )
+        ],
         poster=PosterFile(bucket=bucket, key=f"videos/{video_id}/poster.jpg", width=640, height=360, size_bytes=10),
         started_at=datetime(2026, 11, 26, 10, 0, 1, tzinfo=UTC),
         timings={"encode": 1.0},
@@ -146,16 +154,24 @@ def test_out_of_order_transcoded_before_uploaded_still_ends_ready(aws: Aws, cata
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/a b.mp4")), Context())
     # Then the video stays READY, and the upload's facts are there
     item = catalog.item(video_id)
-    assert (item["status"], item["owner"], item["title"], item["uploaded_at"][:4]) == ("READY", "alice", "a b.mp4", "2026")
+    assert (item["status"], item["owner"], item["title"], item["uploaded_at"][:4]) == (
+        "READY",
+        "alice",
+        "a b.mp4",
+        "2026",
+    )
 
 
 def test_failed_is_final_and_carries_the_reason(aws: Aws, catalog, small_clip: Path):
     # Given a video the transcoder rejected
     video_id = uuid.uuid4().hex
     failed = VideoTranscodeFailed(
-        correlation_id="c", video_id=video_id, owner="alice",
+        correlation_id="c",
+        video_id=video_id,
+        owner="alice",
         source=SourceObject(bucket="up", key=f"uploads/alice/{video_id}/x.mp4", version="e"),
-        reason_code="NO_VIDEO_STREAM", reason="the file has no video stream",
+        reason_code="NO_VIDEO_STREAM",
+        reason="the file has no video stream",
     )
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/x.mp4")), Context())
     catalog.on_video_event(sqs_event(failed.model_dump_json()), Context())

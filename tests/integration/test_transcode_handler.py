@@ -61,11 +61,16 @@ def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transco
     assert result == {"batchItemFailures": []}
     bucket = aws.name("transcode", "TranscodedBucket")
     prefix = f"videos/{video_id}/"
-    assert aws.keys(bucket, prefix) == [f"{prefix}{name}" for name in ("480p.mp4", "720p.mp4", "manifest.json", "poster.jpg")]
+    assert aws.keys(bucket, prefix) == [
+        f"{prefix}{name}" for name in ("480p.mp4", "720p.mp4", "manifest.json", "poster.jpg")
+    ]
     [event] = events_published(aws, tap)
     assert event["event_type"] == "VideoTranscoded"
     assert event["source"]["key"] == f"uploads/alice/{video_id}/my vidéo+final.v2.mp4"
-    assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [("720p", 1280, 720), ("480p", 854, 480)]
+    assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [
+        ("720p", 1280, 720),
+        ("480p", 854, 480),
+    ]
     assert event["owner"] == "alice"
     # And the rendition really is a faststart H.264/AAC MP4
     local = tmp_path / "720p.mp4"
@@ -99,8 +104,16 @@ def test_same_upload_event_three_times_transcodes_once(aws: Aws, transcode, smal
 
 def test_s3_test_event_is_acknowledged_and_skipped(aws: Aws, transcode):
     # Given the test event S3 sends when a notification is configured
-    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-26T10:00:00Z",
-                       "Bucket": aws.name("upload", "UploadsBucket"), "RequestId": "r", "HostId": "h"})
+    body = json.dumps(
+        {
+            "Service": "Amazon S3",
+            "Event": "s3:TestEvent",
+            "Time": "2026-11-26T10:00:00Z",
+            "Bucket": aws.name("upload", "UploadsBucket"),
+            "RequestId": "r",
+            "HostId": "h",
+        }
+    )
     # When it is delivered
     result = transcode(sqs_event(body), Context())
     # Then it succeeds (so it is deleted, never redriven to the DLQ) and nothing is written

@@ -51,9 +51,7 @@ def _stderr_tail(stderr: bytes, limit: int = 600) -> str:
 def run(tool: str, args: Sequence[str], *, timeout: float) -> bytes:
     """Run ffmpeg/ffprobe with a time limit, no stdin and no shell; return stdout."""
     try:
-        done = subprocess.run(
-            list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
-        )
+        done = subprocess.run(list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise MediaToolError(tool, f"did not finish within {timeout:.0f}s", timed_out=True) from None
     if done.returncode != 0:

@@ -72,9 +72,7 @@ class DynamoCatalog:
         update.set_if_missing("status_rank", int(Rank.UPLOADED))
         self._table.update_item(Key={"video_id": video_id}, **update.request())
 
-    def advance(
-        self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]
-    ) -> bool:
+    def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         update = _Update()
         for name, value in values.items():
             update.set(name, value)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from contracts import UnreadableMessage, open_s3_event
 
 from catalog.deps import get_deps
 from catalog.logic.records import record_upload
 from catalog.observability import logger, processor
 from catalog.settings import get_settings
+from contracts import UnreadableMessage, open_s3_event
 
 
 def record_handler(record: SQSRecord) -> None:

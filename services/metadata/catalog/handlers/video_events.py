@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from contracts import UnreadableMessage, VideoTranscoded, VideoTranscodeFailed, open_video_event
 
 from catalog.deps import get_deps
 from catalog.logic.records import record_failed, record_transcoded
 from catalog.observability import logger, processor
+from contracts import UnreadableMessage, VideoTranscoded, VideoTranscodeFailed, open_video_event
 
 
 def record_handler(record: SQSRecord) -> None:

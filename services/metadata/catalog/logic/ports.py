@@ -32,9 +32,7 @@ class CatalogStore(Protocol):
         """Create the item as UPLOADED, or only fill in what is missing: never moves status."""
         ...
 
-    def advance(
-        self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]
-    ) -> bool:
+    def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         """Move to `status` if the item's rank is lower (conditional write); False if it was not."""
         ...
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from catalog.logic.ports import CatalogStore, Publisher, Rank, RenditionProber, Status
 from contracts import (
     S3EventRecord,
     SourceObject,
@@ -17,8 +18,6 @@ from contracts import (
     stable_event_id,
 )
 from contracts.events import utc_now
-
-from catalog.logic.ports import CatalogStore, Publisher, Rank, RenditionProber, Status
 
 
 @dataclass

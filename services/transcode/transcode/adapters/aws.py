@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from contracts import DomainEvent
 from contracts.delivery import sns_message
-
 from transcode.logic.ports import SourceMissing
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}

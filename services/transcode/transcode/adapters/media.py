@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+
 import mediatools
 from contracts.media import Probe
-
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
 
@@ -60,10 +60,7 @@ def ladder_command(
 
     top = renditions[0]
     poster = (
-        branches[len(renditions)]
-        .trim(start=poster_at)
-        .setpts("PTS-STARTPTS")
-        .filter("scale", top.width, top.height)
+        branches[len(renditions)].trim(start=poster_at).setpts("PTS-STARTPTS").filter("scale", top.width, top.height)
     )
     files["poster"] = out_dir / "poster.jpg"
     outputs.append(ffmpeg.output(poster, str(files["poster"]), **{"frames:v": 1, "q:v": 3}))

@@ -6,8 +6,8 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from contracts import UnreadableMessage, open_s3_event
 
+from contracts import UnreadableMessage, open_s3_event
 from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
 from transcode.observability import logger, processor
 from transcode.settings import get_settings

@@ -29,7 +29,7 @@ class Rendition:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def plan_ladder(width: int, height: int, ladder: tuple[Rung, ...] = LADDER) -> list[Rendition]:

@@ -7,7 +7,6 @@ from typing import Any, Protocol
 
 from contracts import DomainEvent
 from contracts.media import Probe
-
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
 

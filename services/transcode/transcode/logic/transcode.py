@@ -26,7 +26,6 @@ from contracts import (
 from contracts.events import utc_now
 from contracts.keys import manifest_key
 from mediatools import MediaToolError
-
 from transcode.logic.gate import GateLimits, Rejected, check_size, inspect
 from transcode.logic.ladder import plan_ladder, poster_time
 from transcode.logic.ports import MediaTool, Publisher, SourceMissing, Storage
@@ -140,7 +139,9 @@ def _transcode(
         try:
             probe = deps.media.probe(local_source)
         except MediaToolError as exc:
-            reason = FailureReason.UNSUPPORTED_CONTAINER if exc.not_allowed_container else FailureReason.UNREADABLE_MEDIA
+            reason = (
+                FailureReason.UNSUPPORTED_CONTAINER if exc.not_allowed_container else FailureReason.UNREADABLE_MEDIA
+            )
             raise Rejected(reason, exc.detail) from None
         accepted = inspect(probe, config.limits)
         renditions = plan_ladder(accepted.width, accepted.height)
@@ -150,9 +151,7 @@ def _transcode(
         out_dir = work / "out"
         out_dir.mkdir()
         try:
-            outputs = deps.media.transcode(
-                local_source, accepted, renditions, poster_time(accepted.duration), out_dir
-            )
+            outputs = deps.media.transcode(local_source, accepted, renditions, poster_time(accepted.duration), out_dir)
         except MediaToolError as exc:
             raise Rejected(FailureReason.TRANSCODE_FAILED, exc.detail) from None
         timings["encode"] = time.perf_counter() - tick
