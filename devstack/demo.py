@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +95,9 @@ def wait_until_final(stack: LocalStack, video_id: str, *, timeout: float) -> dic
     raise DemoFailed(f"the video was not READY after {timeout:.0f}s (last status: {last})")
 
 
-def _plain(value: Any) -> Any:
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB's Decimals as ints and floats."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return json.loads(json.dumps(item, default=lambda d: int(d) if d == d.to_integral_value() else float(d)))
 
 
 def summary(item: dict[str, Any], sent: Upload, total: float) -> str:

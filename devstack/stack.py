@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
@@ -100,6 +101,8 @@ class LocalStack:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # moto keeps its state per process: start from nothing, even after an earlier stack in this process
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
         provision(self.topology, self.session, self.endpoint)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:

@@ -211,10 +211,11 @@ def test_failed_then_transcoded_stays_failed(catalog: Catalog) -> None:
     # When a VideoTranscoded for it arrives
     ready = record_transcoded(transcoded(), catalog.deps)
 
-    # Then it stays FAILED and no VideoReady goes out
+    # Then it stays FAILED, no VideoReady goes out, and its renditions are not even probed
     assert ready is None
     assert catalog.item["status"] == Status.FAILED
     assert catalog.publisher.attempts == []
+    assert catalog.prober.probed == []
 
 
 def test_ready_then_failed_stays_ready(catalog: Catalog) -> None:

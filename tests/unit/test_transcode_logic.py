@@ -251,3 +251,17 @@ def test_failure_event_ids_are_stable_for_one_upload(tmp_path: Path) -> None:
     # Then the failure has the same event id both times
     assert isinstance(first, VideoTranscodeFailed) and isinstance(second, VideoTranscodeFailed)
     assert first.event_id == second.event_id
+
+
+def test_an_upload_deleted_before_download_fails_as_source_missing(world: World) -> None:
+    # Given a notification for an object that has since been deleted
+    world.storage.objects.clear()
+
+    # When it is transcoded
+    outcome = transcode_upload(_record(), world.deps)
+
+    # Then SOURCE_MISSING is published and nothing is probed
+    assert isinstance(outcome, VideoTranscodeFailed)
+    assert outcome.reason_code is FailureReason.SOURCE_MISSING
+    assert world.publisher.published == [outcome]
+    assert world.media.probed == []

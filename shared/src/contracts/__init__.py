@@ -1,6 +1,6 @@
 """24-Hour Video contracts: every model that crosses a service boundary."""
 
-from contracts.delivery import UnreadableMessage, open_delivery, open_s3_event, open_video_event
+from contracts.delivery import UnreadableMessage, open_delivery, open_s3_event, open_video_event, uploaded_objects
 from contracts.events import (
     DomainEvent,
     FailureReason,
@@ -36,4 +36,5 @@ __all__ = [
     "poster_key",
     "rendition_key",
     "stable_event_id",
+    "uploaded_objects",
 ]

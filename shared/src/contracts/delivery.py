@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.events import VIDEO_EVENT, DomainEvent
-from contracts.s3 import S3Event, S3TestEvent
+from contracts.s3 import S3Event, S3EventRecord, S3TestEvent
 
 MAX_MESSAGE_BYTES = 256 * 1024  # the SNS and SQS limit
 
@@ -25,15 +25,18 @@ class UnreadableMessage(ValueError):
     """The message is not a delivery this system understands. Retrying will not help."""
 
 
-def _as_document(message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+def _as_document(message: object) -> dict[str, Any]:
     if isinstance(message, Mapping):
         return dict(message)
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise UnreadableMessage(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    if not isinstance(message, str | bytes):
+        raise UnreadableMessage(f"expected a JSON document, got {type(message).__name__}")
+    size = len(message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message)
+    if size > MAX_MESSAGE_BYTES:
+        raise UnreadableMessage(f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
         document = json.loads(message)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UnreadableMessage(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UnreadableMessage(f"not JSON: {type(exc).__name__}") from None
     if not isinstance(document, dict):
         raise UnreadableMessage(f"expected a JSON object, got {type(document).__name__}")
     return document
@@ -43,9 +46,9 @@ def _unwrap(document: dict[str, Any]) -> dict[str, Any]:
     """Peel SNS wrappings (Lambda's SNS record, or the SNS envelope in an SQS body)."""
     records = document.get("Records")
     if isinstance(records, list) and len(records) == 1 and isinstance(records[0], dict) and "Sns" in records[0]:
-        document = records[0]["Sns"]
-    if "Sns" in document and isinstance(document["Sns"], dict):
-        document = document["Sns"]
+        document = records[0]
+    if "Sns" in document:
+        document = _as_document(document["Sns"])
     if document.get("Type") == "Notification" and "Message" in document:
         return _as_document(document["Message"])
     return document
@@ -94,3 +97,23 @@ def sns_message(event: DomainEvent) -> dict[str, Any]:
         "Message": event.model_dump_json(),
         "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.event_type}},
     }
+
+
+def uploaded_objects(message: str | bytes | Mapping[str, Any], *, bucket: str) -> tuple[list[S3EventRecord], list[str]]:
+    """The ObjectCreated records for `bucket` in a delivery, and a note for each thing skipped.
+
+    The `s3:TestEvent`, other event types and other buckets' objects are skipped, not
+    failed: retrying them would never help. An unreadable message raises UnreadableMessage.
+    """
+    event = open_s3_event(message)
+    if event is None:
+        return [], ["s3:TestEvent acknowledged and skipped"]
+    wanted, skipped = [], []
+    for record in event.records:
+        if not record.is_object_created:
+            skipped.append(f"skipped {record.event_name} for s3://{record.bucket}/{record.key}")
+        elif record.bucket != bucket:
+            skipped.append(f"skipped s3://{record.bucket}/{record.key}: not the uploads bucket {bucket}")
+        else:
+            wanted.append(record)
+    return wanted, skipped

@@ -49,6 +49,10 @@ def _types(schema: dict[str, Any], root: dict[str, Any]) -> set[str]:
     if "enum" in schema:
         return {f"enum:{json.dumps(sorted(map(str, schema['enum'])))}"}
     kind = schema.get("type", "any")
+    if kind == "array" and "items" in schema:
+        return {f"array<{','.join(sorted(_types(schema['items'], root)))}>"}
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return {f"object<{','.join(sorted(_types(schema['additionalProperties'], root)))}>"}
     return {f"{kind}:{schema.get('format', '')}"}
 
 

@@ -8,17 +8,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from catalog.deps import get_deps
 from catalog.logic.records import record_failed, record_transcoded
 from catalog.observability import logger, processor
-from contracts import UnreadableMessage, VideoTranscoded, VideoTranscodeFailed, open_video_event
+from contracts import VideoTranscoded, VideoTranscodeFailed
+from lambdakit import read_video_event
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.set_correlation_id(None)
-    try:
-        event = open_video_event(record.body)
-    except UnreadableMessage as exc:
-        logger.error("unreadable message", extra={"failure": {"code": "UNREADABLE_MESSAGE", "message": str(exc)}})
-        raise
-    logger.set_correlation_id(event.correlation_id)
+    event = read_video_event(record.body, logger=logger)
     if isinstance(event, VideoTranscoded):
         ready = record_transcoded(event, get_deps())
         logger.info("ready" if ready else "already final; skipped", extra={"video_id": event.video_id})

@@ -7,7 +7,7 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from contracts import UnreadableMessage, open_s3_event
+from lambdakit import read_uploads
 from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
 from transcode.observability import logger, processor
 from transcode.settings import get_settings
@@ -36,25 +36,13 @@ def get_deps() -> TranscodeDeps:
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.set_correlation_id(None)
-    try:
-        event = open_s3_event(record.body)
-    except UnreadableMessage as exc:
-        logger.error("unreadable message", extra={"failure": {"code": "UNREADABLE_MESSAGE", "message": str(exc)}})
-        raise
-    if event is None:
-        logger.info("s3:TestEvent acknowledged and skipped")
-        return
-    for s3_record in event.records:
-        logger.set_correlation_id(s3_record.correlation_id)
-        if not s3_record.is_object_created or s3_record.bucket != get_settings().uploads_bucket:
-            logger.warning("ignored", extra={"event_name": s3_record.event_name, "bucket": s3_record.bucket})
-            continue
-        outcome = transcode_upload(s3_record, get_deps())
+    for upload in read_uploads(record.body, bucket=get_settings().uploads_bucket, logger=logger):
+        logger.set_correlation_id(upload.correlation_id)
+        outcome = transcode_upload(upload, get_deps())
         if outcome is None:
-            logger.info("already transcoded; duplicate delivery skipped", extra={"key": s3_record.key})
+            logger.info("already transcoded; duplicate delivery skipped", extra={"key": upload.key})
         else:
-            logger.info(outcome.event_type, extra={"video_id": outcome.video_id, "key": s3_record.key})
+            logger.info(outcome.event_type, extra={"video_id": outcome.video_id, "key": upload.key})
 
 
 @logger.inject_lambda_context
