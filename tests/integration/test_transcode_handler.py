@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -129,28 +126,6 @@ def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
     # Then only the malformed ones are reported as failures, and the good one was transcoded
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]}
     assert f"videos/{video_id}/360p.mp4" in aws.keys(aws.name("transcode", "TranscodedBucket"))
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:
-        _Recorder.hits.append(self.path)
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def loopback_server() -> Iterator[tuple[str, list[str]]]:
-    _Recorder.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
-    server.shutdown()
 
 
 def _hostile(kind: str, folder: Path, server_url: str) -> Path:
