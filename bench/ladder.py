@@ -22,6 +22,8 @@ How to read it
     cpu s              median user+sys time of the ffmpeg processes. On a small machine the encoders keep
                        every core busy, so wall time mostly follows CPU time: a variant is faster when it
                        does less work, not when it runs more threads.
+    others s           median CPU seconds the rest of the machine used while the variant ran (from
+                       /proc/stat). Well above 0, that run competed for the CPUs and its wall time is skewed.
     outputs            "byte-identical" when every file equals the pipeline's byte for byte (the same
                        frames went into the same encoder settings); otherwise only the sizes are known equal.
     pipeline/(a)       below 1 means decoding once in one process pays off; target <= 0.85.
@@ -292,6 +294,7 @@ class Variant:
     describe: Callable[[Path], list[list[str]]]
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)  # CPU seconds the rest of the machine used meanwhile
     digests: dict[str, str] = field(default_factory=dict)
 
 
@@ -334,6 +337,16 @@ def frame_size(path: Path, *, image: bool) -> tuple[int, int] | None:
     args += ["-show_entries", "stream=width,height", "-of", "csv=p=0:s=x", mediatools.local_input(path)]
     width, _, height = mediatools.run("ffprobe", args, timeout=60).decode().strip().partition("x")
     return (int(width), int(height)) if width.isdigit() and height.isdigit() else None
+
+
+def machine_busy() -> float | None:
+    """CPU seconds the whole machine has spent busy (or stolen by the hypervisor) since boot; Linux only."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def check_outputs(job: Job, label: str, files: dict[str, Path]) -> dict[str, str]:
@@ -396,7 +409,7 @@ def make_clip(folder: Path, seconds: float, height: int) -> Path:
 
 def ffmpeg_version() -> str:
     done = subprocess.run([mediatools.binaries()[0], "-version"], capture_output=True, text=True, check=False)
-    return done.stdout.splitlines()[0] if done.stdout else "unknown"
+    return done.stdout.split(" Copyright")[0] if done.stdout else "ffmpeg version unknown"
 
 
 def cpu_description() -> str:
@@ -418,10 +431,15 @@ def report(job: Job, variants: list[Variant], *, a: Variant, b: Variant, rounds:
     print(f"clip:     {clip}")
     print(f"ladder:   {ladder}; poster {job.top.width}x{job.top.height} at {job.poster_at:g} s")
     print(f"rounds:   {rounds} (variants interleaved, order rotating)")
+    others = [seconds for variant in variants for seconds in variant.others]
+    if others:
+        share = sum(others) / (sum(sum(variant.walls) for variant in variants) * (os.cpu_count() or 1))
+        note = "; wall times are skewed, compare cpu s" if share > 0.05 else ""
+        print(f"others:   other processes used {share:.0%} of the machine during the runs{note}")
     print()
     reference = variants[0]
     width = max(len(v.label) for v in variants)
-    print(f"{'variant':<{width}}  {'median s':>8}  {'min s':>6}  {'cpu s':>6}  outputs")
+    print(f"{'variant':<{width}}  {'median s':>8}  {'min s':>6}  {'cpu s':>6}  {'others s':>8}  outputs")
     for variant in variants:
         if variant is reference:
             outputs = "reference"
@@ -430,9 +448,10 @@ def report(job: Job, variants: list[Variant], *, a: Variant, b: Variant, rounds:
         else:
             same = sorted(name for name, digest in variant.digests.items() if reference.digests.get(name) == digest)
             outputs = "same sizes" + (f"; byte-identical: {', '.join(same)}" if same else "; bytes differ")
+        others = f"{statistics.median(variant.others):.1f}" if variant.others else "-"
         print(
             f"{variant.label:<{width}}  {statistics.median(variant.walls):>8.2f}  {min(variant.walls):>6.2f}"
-            f"  {statistics.median(variant.cpus):>6.1f}  {outputs}"
+            f"  {statistics.median(variant.cpus):>6.1f}  {others:>8}  {outputs}"
         )
     print()
     pipeline = statistics.median(reference.walls)
@@ -498,10 +517,12 @@ def bench(folder: Path, options: argparse.Namespace) -> int:
             print(f"bench: round {round_index + 1}/{options.repeat}  {variant.label.strip()}", file=sys.stderr)
             shutil.rmtree(out_dir, ignore_errors=True)
             out_dir.mkdir()
-            cpu, started = children_cpu(), time.perf_counter()
+            cpu, busy, started = children_cpu(), machine_busy(), time.perf_counter()
             files = variant.run(out_dir)
             variant.walls.append(time.perf_counter() - started)
             variant.cpus.append(children_cpu() - cpu)
+            if busy is not None and (busy_now := machine_busy()) is not None:
+                variant.others.append(max(0.0, busy_now - busy - variant.cpus[-1]))
             if not variant.digests:
                 variant.digests = check_outputs(job, variant.label, files)
             print(f"bench:   {variant.walls[-1]:.2f} s", file=sys.stderr)

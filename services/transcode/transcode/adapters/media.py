@@ -85,7 +85,9 @@ class FfmpegMedia:
         args, files = ladder_command(
             source, accepted, renditions, poster_at, out_dir, preset=self.preset, max_duration=self.max_duration
         )
-        mediatools.run("ffmpeg", args, timeout=self.encode_timeout)
+        mediatools.run(
+            "ffmpeg", args, timeout=self.encode_timeout, redact=[mediatools.local_input(source), str(out_dir)]
+        )
         missing = [name for name, path in files.items() if not path.is_file() or path.stat().st_size == 0]
         if missing:
             raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
