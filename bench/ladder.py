@@ -274,13 +274,15 @@ def _split(bounded: bool) -> Callable[[Job], str]:
     return lambda job: split_graph(job, bounded_poster=bounded)
 
 
+_ENDS = _split(True)
 CANDIDATES: dict[str, SingleCommand] = {
     "split, as the pipeline": SingleCommand(_split(False)),
-    "split, poster branch ends": SingleCommand(_split(True)),
+    "split, poster branch ends": SingleCommand(_ENDS),
     "cascade, poster branch ends": SingleCommand(cascade_graph),
-    "cascade + filter_complex_threads 1": SingleCommand(cascade_graph, global_extra=("-filter_complex_threads", "1")),
-    "cascade + x264 threads 2": SingleCommand(cascade_graph, video_extra=("-threads", "2")),
-    "cascade + decoder threads 2": SingleCommand(cascade_graph, input_extra=("-threads", "2")),
+    "poster ends + filter_complex_threads 1": SingleCommand(_ENDS, global_extra=("-filter_complex_threads", "1")),
+    "poster ends + decoder threads 1": SingleCommand(_ENDS, input_extra=("-threads", "1")),
+    "poster ends + decoder threads 2": SingleCommand(_ENDS, input_extra=("-threads", "2")),
+    "poster ends + x264 threads 2": SingleCommand(_ENDS, video_extra=("-threads", "2")),
 }
 
 

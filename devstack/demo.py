@@ -81,7 +81,8 @@ def wait_until_final(stack: LocalStack, video_id: str, *, timeout: float) -> dic
     started, last, last_beat = time.monotonic(), None, 0.0
     while (elapsed := time.monotonic() - started) < timeout:
         item = table.get_item(Key={"video_id": video_id}, ConsistentRead=True).get("Item")
-        status = item["status"] if item else "waiting for the upload event"
+        # (.get: moto writes an item attribute by attribute, so a read may see it half-written)
+        status = (item or {}).get("status") or "waiting for the upload event"
         if status != last:
             say(f"  [{elapsed:5.1f}s] {status}")
             last, last_beat = status, elapsed
@@ -89,7 +90,7 @@ def wait_until_final(stack: LocalStack, video_id: str, *, timeout: float) -> dic
             files = s3.list_objects_v2(Bucket=transcoded, Prefix=f"videos/{video_id}/").get("KeyCount", 0)
             say(f"  [{elapsed:5.1f}s] ... {status.lower()}: transcoding ({files} files written so far)")
             last_beat = elapsed
-        if item and item["status"] in ("READY", "FAILED"):
+        if status in ("READY", "FAILED") and "status_rank" in item:  # written last
             return _plain(item)
         time.sleep(0.2)
     raise DemoFailed(f"the video was not READY after {timeout:.0f}s (last status: {last})")

@@ -14,6 +14,17 @@ import pytest
 from devstack.stack import LocalStack
 
 
+def final(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The item once READY or FAILED and completely written.
+
+    moto applies an UpdateItem attribute by attribute, so a read can see a half-written
+    item (DynamoDB never shows one); the catalog writes `status_rank` last.
+    """
+    if item and item.get("status") in ("READY", "FAILED") and "status_rank" in item:
+        return item
+    return None
+
+
 class Stack:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
@@ -42,10 +53,7 @@ class Stack:
         raise AssertionError(f"timed out waiting for {what}; queues: {self.stack.queue_depths()}\n{logs}")
 
     def final_item(self, video_id: str) -> dict[str, Any]:
-        return self.wait_for(
-            f"video {video_id} READY or FAILED",
-            lambda: (item := self.item(video_id)) and item["status"] in ("READY", "FAILED") and item,
-        )
+        return self.wait_for(f"video {video_id} READY or FAILED", lambda: final(self.item(video_id)))
 
     def tap(self, topic_arn: str) -> str:
         """A queue that gets every message published to a topic (raw delivery)."""
