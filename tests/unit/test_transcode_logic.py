@@ -265,3 +265,21 @@ def test_an_upload_deleted_before_download_fails_as_source_missing(world: World)
     assert outcome.reason_code is FailureReason.SOURCE_MISSING
     assert world.publisher.published == [outcome]
     assert world.media.probed == []
+
+
+def test_too_little_free_space_is_retried_not_failed(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a work folder with 1 MiB free
+    import shutil
+
+    from transcode.logic import transcode as logic
+
+    monkeypatch.setattr(logic.shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9 - 2**20, 2**20))
+
+    # When an upload is transcoded
+    with pytest.raises(logic.NotEnoughSpace):
+        transcode_upload(_record(), world.deps)
+
+    # Then nothing was downloaded or published, and no manifest marks it done (SQS retries it)
+    assert world.storage.downloads == []
+    assert world.publisher.published == []
+    assert world.storage.read_json(*MANIFEST) is None
