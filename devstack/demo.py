@@ -88,7 +88,8 @@ def wait_until_final(stack: LocalStack, video_id: str, *, timeout: float) -> dic
             last, last_beat = status, elapsed
         elif elapsed - last_beat >= 2:
             files = s3.list_objects_v2(Bucket=transcoded, Prefix=f"videos/{video_id}/").get("KeyCount", 0)
-            say(f"  [{elapsed:5.1f}s] ... {status.lower()}: transcoding ({files} files written so far)")
+            doing = "reading rendition metadata" if status == "PROCESSING" else "transcoding"
+            say(f"  [{elapsed:5.1f}s] ... {doing} ({files} files written so far)")
             last_beat = elapsed
         if status in ("READY", "FAILED") and "status_rank" in item:  # written last
             return _plain(item)
