@@ -10,16 +10,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FILE ?=
+# make token USER=alice (USER from the command line only: the shell's $USER is not a choice)
+USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo up test test-unit test-integration test-e2e lint schemas bench layer clean
+.PHONY: help venv demo up token test test-unit test-integration test-e2e lint schemas bench layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt shared/pyproject.toml services/*/requirements.txt
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 is required (none found on PATH)"; exit 1; }
-	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements (first run: about a minute)"
+	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements (first run: about a minute)" >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@touch $(STAMP)
@@ -31,6 +33,10 @@ demo: $(STAMP) ## run a sample clip (or FILE=path/to/video) through the whole pi
 
 up: $(STAMP) ## start the local stack and keep it running until Ctrl-C
 	@$(PY) -m devstack up
+
+token: $(STAMP) ## print an access token from the local issuer: make token USER=alice
+	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
+	@$(PY) -m devstack token "$(USER_NAME)"
 
 test: $(STAMP) ## unit, contract, integration and end-to-end tests
 	@$(PY) -m pytest $(PYTEST_ARGS)

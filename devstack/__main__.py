@@ -16,7 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for READY (default 300)")
     up = commands.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
     up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
+    token = commands.add_parser("token", help="print an access token for a user, signed by the local issuer")
+    token.add_argument("user", help="user name (the same name always gets the same sub)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
     args = parser.parse_args(argv)
+
+    if args.command == "token":
+        from devstack.issuer import Issuer
+
+        print(Issuer.load().token(args.user, ttl=args.ttl))
+        return 0
 
     if args.command == "demo":
         from devstack.demo import run_demo

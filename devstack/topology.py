@@ -211,8 +211,11 @@ _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
 class _Stack:
     """One service's template: physical names, Ref, GetAtt, Sub, Join, ImportValue."""
 
-    def __init__(self, name: str, resources: dict[str, Any], exports: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, resources: dict[str, Any], exports: dict[str, str], functions: dict[str, str] | None = None
+    ) -> None:
         self.name, self.resources, self.exports = name, resources, exports
+        self.functions = functions or {}  # logical id (as Serverless names it) -> deployed function name
         self.pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
@@ -242,6 +245,8 @@ class _Stack:
         raise TopologyError(f"{self.name}: cannot resolve Ref {logical_id}")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
+        if logical_id in self.functions and attribute == "Arn":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.functions[logical_id]}"
         kind = self.resources.get(logical_id, {}).get("Type")
         name = self.names.get(logical_id)
         values = {
@@ -358,7 +363,11 @@ def load(stage: str = "local", root: Path = ROOT) -> Topology:
         params = (raw.get("params") or {}).get("default", {})
         config = _Variables(raw, stage, REGION, params).resolve(raw)
         resources = (config.get("resources") or {}).get("Resources", {})
-        stack = _Stack(config["service"], resources, topology.exports)
+        functions = {
+            f"{name[0].upper()}{name[1:]}LambdaFunction": f"{config['service']}-{stage}-{name}"
+            for name in (config.get("functions") or {})
+        }
+        stack = _Stack(config["service"], resources, topology.exports, functions)
         service = Service(name, directory, {})
         for logical_id, resource in resources.items():
             kind = resource["Type"]

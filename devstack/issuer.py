@@ -1,0 +1,78 @@
+"""A local OIDC-style token issuer: an RSA key, its JWKS, and signed access tokens.
+
+It stands in for Cognito or Auth0 on the local stack, so the authorizer runs the same
+code path as in AWS (RS256, JWKS fetched over HTTP). The key lives in `.demo/issuer/`
+so `make token` and a running `make up` agree on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from devstack.topology import ROOT
+
+ISSUER = "https://issuer.video24.local/"
+AUDIENCE = "video24-api"
+KEY_FILE = ROOT / ".demo" / "issuer" / "private.pem"
+
+
+class Issuer:
+    def __init__(self, private_key: rsa.RSAPrivateKey, *, issuer: str = ISSUER, audience: str = AUDIENCE) -> None:
+        self.private_key, self.issuer, self.audience = private_key, issuer, audience
+        public = private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.kid = hashlib.sha256(public).hexdigest()[:16]
+
+    @classmethod
+    def generate(cls, **kwargs: Any) -> Issuer:
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048), **kwargs)
+
+    @classmethod
+    def load(cls, path: Path = KEY_FILE, **kwargs: Any) -> Issuer:
+        """The local issuer's key, created on first use (readable by this user only)."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            path.touch(mode=0o600)
+            path.write_bytes(pem)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return cls(key, **kwargs)
+
+    def jwks(self) -> dict[str, Any]:
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    def token(self, user: str, *, ttl: int = 3600, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+        """A signed access token for `user` (its sub is stable per user name)."""
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}{user}")),
+            "username": user,
+            "email": f"{user}@example.com",
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "token_use": "access",
+        } | claims
+        return jwt.encode(
+            {k: v for k, v in payload.items() if v is not None},
+            self.private_key,
+            algorithm="RS256",
+            headers={"kid": self.kid} | (headers or {}),
+        )

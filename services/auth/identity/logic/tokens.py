@@ -1,0 +1,92 @@
+"""Verify an access token: RS256 only, against the issuer's keys, with every claim we rely on checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from identity.logic.keys import KeyRing, UnknownKey
+
+ALGORITHMS = ["RS256"]  # hard-coded: the token's header never chooses the algorithm
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub"]
+
+
+class Refused(Exception):
+    """The token does not prove who the caller is. The reason is for logs, never for the caller."""
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    issuer: str
+    audience: str | None = None  # OIDC/Auth0: the API's audience
+    client_id: str | None = None  # Cognito access tokens carry client_id instead of aud
+    token_use: str | None = None  # Cognito: "access" (an ID token is refused)
+    leeway_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if not self.issuer or not (self.audience or self.client_id):
+            raise ValueError("an issuer and an audience or client id are required")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a verified token proves, and nothing else."""
+
+    sub: str
+    email: str | None
+    username: str | None
+
+    def context(self) -> dict[str, str]:
+        return {k: v for k, v in (("sub", self.sub), ("email", self.email), ("username", self.username)) if v}
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Refused("no Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused("not a Bearer token")
+    return token.strip()
+
+
+def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Refused(f"malformed token: {exc}") from None
+    if header.get("alg") not in ALGORITHMS:
+        raise Refused(f"algorithm {header.get('alg')!r} is not accepted")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Refused("no key id")
+    try:
+        key = keys.key(kid)
+    except UnknownKey:
+        raise Refused(f"unknown key id {kid!r}") from None
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key=key,
+            algorithms=ALGORITHMS,
+            issuer=policy.issuer,
+            audience=policy.audience,
+            leeway=policy.leeway_seconds,
+            options={"require": REQUIRED_CLAIMS, "verify_aud": policy.audience is not None},
+        )
+    except jwt.PyJWTError as exc:
+        raise Refused(f"{type(exc).__name__}: {exc}") from None
+    if policy.client_id is not None and claims.get("client_id") != policy.client_id:
+        raise Refused("issued to another app client")
+    if policy.token_use is not None and claims.get("token_use") != policy.token_use:
+        raise Refused(f"token_use {claims.get('token_use')!r}, {policy.token_use!r} required")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise Refused("empty subject")
+    username = claims.get("username") or claims.get("cognito:username") or claims.get("preferred_username")
+    email = claims.get("email")
+    return Identity(
+        sub=claims["sub"],
+        email=email if isinstance(email, str) else None,
+        username=username if isinstance(username, str) else None,
+    )

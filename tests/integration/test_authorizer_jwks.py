@@ -1,0 +1,100 @@
+"""The authorizer against a real JWKS endpoint on loopback, configured from its environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from devstack.issuer import AUDIENCE, ISSUER, Issuer
+from identity import settings
+from identity.handlers import authorizer
+
+ISSUING = Issuer.generate()
+AUTH_DIR = Path(__file__).resolve().parents[2] / "services" / "auth"
+
+
+class JwksServer:
+    def __init__(self) -> None:
+        self.hits, self.down = 0, False
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                if outer.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                body = json.dumps(ISSUING.jwks()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[JwksServer]:
+    server = JwksServer()
+    for name, value in {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": server.url}.items():
+        monkeypatch.setenv(name, value)
+    settings.get_policy.cache_clear()
+    settings.get_keyring.cache_clear()
+    yield server
+    server.server.shutdown()
+    settings.get_policy.cache_clear()
+    settings.get_keyring.cache_clear()
+
+
+def call(token: str) -> dict:
+    return authorizer.handler({"headers": {"authorization": f"Bearer {token}"}, "routeKey": "GET /me"}, None)
+
+
+def test_keys_are_fetched_once_and_survive_an_outage(jwks: JwksServer):
+    # Given the authorizer has verified one token (and so fetched the JWKS)
+    assert call(ISSUING.token("alice"))["isAuthorized"] is True
+    # When the JWKS endpoint goes down
+    jwks.down = True
+    # Then tokens signed with the known key keep passing, without asking the endpoint again
+    for user in ("bob", "carol", "dave"):
+        assert call(ISSUING.token(user))["context"]["username"] == user
+    assert jwks.hits == 1
+
+
+def test_a_flood_of_unknown_kids_costs_one_fetch(jwks: JwksServer):
+    # Given a warm authorizer
+    call(ISSUING.token("alice"))
+    # When 200 tokens arrive with kids the issuer never had
+    stranger = Issuer.generate()
+    for n in range(200):
+        with pytest.raises(authorizer.Unauthorized):
+            call(stranger.token("mallory", headers={"kid": f"kid-{n}"}))
+    # Then the JWKS endpoint was asked at most once more within the minute
+    assert jwks.hits <= 2
+
+
+def test_the_authorizer_does_not_import_boto3_or_pydantic():
+    # When the authorizer module is imported in a fresh interpreter
+    code = (
+        "import sys; import identity.handlers.authorizer; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'pydantic', 'aws_lambda_powertools') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(AUTH_DIR)}
+    )
+    # Then none of the heavy modules came with it
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,153 @@
+"""The JWT authorizer: every way a token can be wrong is refused as 401 ("Unauthorized"), never a 5xx."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from devstack.issuer import AUDIENCE, ISSUER, Issuer
+from identity.handlers import authorizer
+from identity.logic.keys import KeyRing
+from identity.logic.tokens import TokenPolicy
+
+ISSUING = Issuer.generate()
+STRANGER = Issuer.generate()  # another key pair
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_with(secret: bytes, payload: dict, kid: str) -> str:
+    """A token signed with HMAC, using `secret` (the public key!) as the shared secret."""
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    body = _b64(json.dumps(payload).encode())
+    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+def _claims(**changes) -> dict:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 600, "token_use": "access"}
+    return {k: v for k, v in (claims | changes).items() if v is not None}
+
+
+@pytest.fixture(autouse=True)
+def configured(monkeypatch: pytest.MonkeyPatch):
+    """The authorizer configured for the local issuer, with its JWKS served from memory."""
+    monkeypatch.setattr(authorizer, "get_policy", lambda: TokenPolicy(issuer=ISSUER, audience=AUDIENCE))
+    ring = KeyRing(ISSUING.jwks)
+    monkeypatch.setattr(authorizer, "get_keyring", lambda: ring)
+
+
+def call(authorization: str | None) -> dict:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return authorizer.handler({"version": "2.0", "type": "REQUEST", "routeKey": "GET /me", "headers": headers}, None)
+
+
+def test_a_valid_token_is_authorized_with_only_what_it_proves():
+    # Given a token from the issuer with an extra claim the API must not trust blindly
+    token = ISSUING.token("alice", admin=True)
+    # When the authorizer checks it
+    result = call(f"Bearer {token}")
+    # Then it is authorized, and the context holds only sub, email and username
+    assert result["isAuthorized"] is True
+    assert set(result["context"]) == {"sub", "email", "username"}
+    assert result["context"]["username"] == "alice" and result["context"]["email"] == "alice@example.com"
+
+
+def _tampered(token: str) -> str:
+    head, body, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=="))
+    return f"{head}.{_b64(json.dumps(claims | {'sub': 'someone-else'}).encode())}.{signature}"
+
+
+def _wrong_signature(token: str) -> str:
+    head, body, signature = token.split(".")
+    return f"{head}.{body}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+
+
+PUBLIC_PEM = ISSUING.private_key.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+PUBLIC_JWK = json.dumps(ISSUING.jwks()["keys"][0]).encode()
+
+REFUSED = {
+    "no Authorization header": None,
+    "not Bearer": f"Basic {_b64(b'alice:secret')}",
+    "Bearer and nothing": "Bearer ",
+    "garbage": "Bearer this-is-not-a-jwt",
+    "three garbage parts": "Bearer a.b.c",
+    "alg none": "Bearer " + jwt.encode(_claims(), None, algorithm="none", headers={"kid": ISSUING.kid}),
+    "HS256 with the public key (PEM)": "Bearer " + _hs256_with(PUBLIC_PEM, _claims(), ISSUING.kid),
+    "HS256 with the public key (JWK)": "Bearer " + _hs256_with(PUBLIC_JWK, _claims(), ISSUING.kid),
+    "wrong signature": "Bearer " + _wrong_signature(ISSUING.token("alice")),
+    "other key, same kid": "Bearer "
+    + jwt.encode(_claims(), STRANGER.private_key, algorithm="RS256", headers={"kid": ISSUING.kid}),
+    "unknown kid": "Bearer " + STRANGER.token("alice"),
+    "no kid": "Bearer " + jwt.encode(_claims(), ISSUING.private_key, algorithm="RS256"),
+    "expired": "Bearer " + ISSUING.token("alice", exp=int(time.time()) - 120),
+    "nbf in the future": "Bearer " + ISSUING.token("alice", nbf=int(time.time()) + 600),
+    "no exp": "Bearer " + ISSUING.token("alice", exp=None),
+    "no iat": "Bearer " + ISSUING.token("alice", iat=None),
+    "no sub": "Bearer " + ISSUING.token("alice", sub=None),
+    "wrong iss": "Bearer " + ISSUING.token("alice", iss="https://evil.example/"),
+    "iss prefix of the right one": "Bearer " + ISSUING.token("alice", iss=ISSUER[:-1]),
+    "iss with a suffix": "Bearer " + ISSUING.token("alice", iss=ISSUER + "evil"),
+    "wrong aud": "Bearer " + ISSUING.token("alice", aud="another-api"),
+    "no aud": "Bearer " + ISSUING.token("alice", aud=None),
+    "an ID token (aud is the app client)": "Bearer " + ISSUING.token("alice", aud="web-client", token_use="id"),
+    "tampered payload": "Bearer " + _tampered(ISSUING.token("alice")),
+}
+
+
+@pytest.mark.parametrize("authorization", REFUSED.values(), ids=REFUSED.keys())
+def test_bad_tokens_are_refused_with_unauthorized(authorization):
+    # When the authorizer is given a token that proves nothing
+    with pytest.raises(authorizer.Unauthorized) as refused:
+        call(authorization)
+    # Then it raises exactly "Unauthorized" (API Gateway's 401), nothing else
+    assert str(refused.value) == "Unauthorized"
+
+
+COGNITO = TokenPolicy(issuer=ISSUER, client_id="app-client-1", token_use="access")
+COGNITO_CASES = {
+    "an ID token where an access token is required": (False, {"token_use": "id", "client_id": "app-client-1"}),
+    "a token from another app client": (False, {"client_id": "app-client-2"}),
+    "no client_id": (False, {}),
+    "the right client's access token": (True, {"client_id": "app-client-1"}),
+}
+
+
+@pytest.mark.parametrize(("accepted", "claims"), COGNITO_CASES.values(), ids=COGNITO_CASES.keys())
+def test_cognito_access_tokens_need_the_client_id_and_token_use(monkeypatch, accepted, claims):
+    # Given the authorizer set up for Cognito access tokens (no aud: client_id and token_use instead)
+    monkeypatch.setattr(authorizer, "get_policy", lambda: COGNITO)
+    token = ISSUING.token("alice", **({"aud": None} | claims))
+    # When the token is checked; Then only the right client's access token passes
+    if accepted:
+        assert call(f"Bearer {token}")["isAuthorized"] is True
+    else:
+        with pytest.raises(authorizer.Unauthorized):
+            call(f"Bearer {token}")
+
+
+def test_a_little_clock_skew_is_tolerated():
+    # Given a token issued a few seconds "in the future" by a fast clock
+    token = ISSUING.token("alice", iat=int(time.time()) + 10, nbf=int(time.time()) + 10)
+    # Then it is accepted (leeway), while a minute late is not (see the nbf case above)
+    assert call(f"Bearer {token}")["isAuthorized"] is True
+
+
+def test_the_policy_needs_an_issuer_and_an_audience():
+    with pytest.raises(ValueError):
+        TokenPolicy(issuer="", audience="a")
+    with pytest.raises(ValueError):
+        TokenPolicy(issuer=ISSUER)
