@@ -17,7 +17,9 @@ from typing import IO, Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from devstack.topology import REGION, ROOT, Function, Topology, load, queue_arn
+from devstack.gateway import JWKS_PATH, Gateway
+from devstack.issuer import AUDIENCE, ISSUER, Issuer
+from devstack.topology import REGION, ROOT, Function, Invocable, Topology, load, queue_arn
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -75,9 +77,13 @@ def provision(topology: Topology, session: boto3.session.Session, endpoint: str)
 class LocalStack:
     """Start with `with LocalStack() as stack:`; everything stops when the block ends."""
 
-    def __init__(self, *, stage: str = "local", port: int = 0, log_dir: Path | None = None) -> None:
+    def __init__(self, *, stage: str = "local", port: int = 0, api_port: int = 0, log_dir: Path | None = None) -> None:
+        self._stage, self._port, self._api_port = stage, port, api_port
         self.topology = load(stage)
-        self._port = port
+        self.issuer = Issuer.load()
+        self.gateway = Gateway(self.invoke, jwks=self.issuer.jwks)
+        self.api = ""
+        self._invoke_ports: dict[str, int] = {}
         self.log_dir = log_dir or ROOT / ".demo" / "logs"
         self._server: ThreadedMotoServer | None = None
         self._workers: dict[str, subprocess.Popen[bytes]] = {}
@@ -96,6 +102,10 @@ class LocalStack:
         self.stop()
 
     def start(self) -> None:
+        # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
+        self.api = self.gateway.start(self._api_port)
+        self.topology = load(self._stage, params=self.issuer_params())
+        self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
@@ -107,7 +117,26 @@ class LocalStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:
             self._start_worker(function)
+        for invocable in self.invoked_directly():
+            self._start_worker(invocable)
         self._wait_for_workers()
+
+    def issuer_params(self) -> dict[str, str]:
+        return {"jwtIssuer": ISSUER, "jwtAudience": AUDIENCE, "jwksUrl": f"{self.api}{JWKS_PATH}"}
+
+    def invoked_directly(self) -> list[Invocable]:
+        """The functions behind API routes and their authorizers."""
+        keys = {r.function for r in self.topology.routes} | {r.authorizer for r in self.topology.routes if r.authorizer}
+        return [self.topology.invocables[key] for key in sorted(keys)]
+
+    def invoke(self, key: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke a function's process directly: {"result": ...} or {"error": {"type", "message"}}."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self._invoke_ports[key]}/invoke", data=json.dumps(event).encode(), method="POST"
+        )
+        timeout = self.topology.invocables[key].timeout + 5
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
 
     def stop(self) -> None:
         for worker in self._workers.values():
@@ -125,16 +154,18 @@ class LocalStack:
         if self._server:
             self._server.stop()
             self._server = None
+        self.gateway.stop()
 
     def worker_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         return env | LOCAL_CREDENTIALS | {"AWS_ENDPOINT_URL": self.endpoint, "PYTHONUNBUFFERED": "1"}
 
-    def log_path(self, function: Function) -> Path:
-        return self.log_dir / f"{function.key}.log"
+    def log_path(self, function: Function | Invocable | str) -> Path:
+        return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
-    def _start_worker(self, function: Function) -> None:
+    def _start_worker(self, function: Function | Invocable) -> None:
         spec = asdict(function) | {"service_dir": str(function.service_dir), "key": function.key}
+        spec.setdefault("queue_arn", None)
         log = self.log_path(function).open("wb")
         self._logs.append(log)
         env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
@@ -152,16 +183,20 @@ class LocalStack:
         pending = set(self._workers)
         while pending and time.monotonic() < deadline:
             for key in list(pending):
-                function = next(f for f in self.topology.functions if f.key == key)
                 if self._workers[key].poll() is not None:
-                    raise RuntimeError(f"function {key} did not start:\n{self.tail(function)}")
-                if b'"status": "ready"' in self.log_path(function).read_bytes():
-                    pending.discard(key)
+                    raise RuntimeError(f"function {key} did not start:\n{self.tail(key)}")
+                for line in self.log_path(key).read_text(errors="replace").splitlines():
+                    if '"status": "ready"' in line:
+                        port = json.loads(line).get("invoke_port")
+                        if port:
+                            self._invoke_ports[key] = port
+                        pending.discard(key)
+                        break
             time.sleep(0.05)
         if pending:
             raise RuntimeError(f"functions did not start in {timeout:.0f}s: {', '.join(sorted(pending))}")
 
-    def tail(self, function: Function, lines: int = 20) -> str:
+    def tail(self, function: Function | Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 

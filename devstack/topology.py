@@ -163,6 +163,35 @@ class Function:
         return f"{self.service}-{self.name}"
 
 
+@dataclass(frozen=True)
+class Invocable:
+    """A function invoked directly: an API route's handler or an authorizer."""
+
+    service: str
+    name: str
+    service_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+    arn: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """An httpApi route, with the authorizer (a function key) that guards it, if any."""
+
+    method: str
+    path: str
+    function: str
+    authorizer: str | None = None
+    identity_source: str | None = None
+
+
 @dataclass
 class Service:
     name: str
@@ -180,6 +209,8 @@ class Topology:
     subscriptions: list[Subscription] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)
+    invocables: dict[str, Invocable] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)
 
     def physical(self, service: str, logical_id: str) -> str:
@@ -313,6 +344,8 @@ def compose_order(root: Path = ROOT) -> list[tuple[str, Path]]:
         if name in ordered:
             return
         for dependency in compose[name].get("dependsOn", []):
+            if dependency not in compose:
+                raise TopologyError(f"{name} depends on {dependency!r}, which serverless-compose.yml does not list")
             visit(dependency, (*trail, name))
         ordered.append(name)
 
@@ -356,12 +389,15 @@ def _table(properties: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def load(stage: str = "local", root: Path = ROOT) -> Topology:
+def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None = None) -> Topology:
+    """The topology for a stage; `params` override the services' default params (as compose would)."""
     topology = Topology(stage=stage)
+    pending_routes: list[tuple[str, dict[str, Any], str, Any]] = []
     for name, directory in compose_order(root):
         raw = load_yaml(directory / "serverless.yml")
-        params = (raw.get("params") or {}).get("default", {})
-        config = _Variables(raw, stage, REGION, params).resolve(raw)
+        defaults = (raw.get("params") or {}).get("default", {})
+        service_params = defaults | {k: v for k, v in (params or {}).items() if k in defaults}
+        config = _Variables(raw, stage, REGION, service_params).resolve(raw)
         resources = (config.get("resources") or {}).get("Resources", {})
         functions = {
             f"{name[0].upper()}{name[1:]}LambdaFunction": f"{config['service']}-{stage}-{name}"
@@ -392,13 +428,32 @@ def load(stage: str = "local", root: Path = ROOT) -> Topology:
                 topology.subscriptions.append(_subscription(properties))
             elif kind == "AWS::DynamoDB::Table":
                 topology.tables.append(_table(properties))
-        provider_env = (config.get("provider") or {}).get("environment") or {}
+        provider = config.get("provider") or {}
+        provider_env = provider.get("environment") or {}
+        authorizers = (provider.get("httpApi") or {}).get("authorizers") or {}
         for function_name, function in (config.get("functions") or {}).items():
             environment = stack.evaluate({**provider_env, **(function.get("environment") or {})})
+            invocable = Invocable(
+                service=name,
+                name=function_name,
+                service_dir=directory,
+                handler=function["handler"],
+                environment=_string_map(environment),
+                timeout=int(function.get("timeout", 6)),
+                memory=int(function.get("memorySize", 1024)),
+                arn=stack.get_att(f"{function_name[0].upper()}{function_name[1:]}LambdaFunction", "Arn"),
+            )
+            topology.invocables[invocable.key] = invocable
             for event in function.get("events", []):
+                if "httpApi" in event:
+                    route = event["httpApi"]
+                    authorizer = (route.get("authorizer") or {}).get("name") if isinstance(route, dict) else None
+                    spec = stack.evaluate(authorizers[authorizer]) if authorizer else None
+                    pending_routes.append((invocable.key, route, name, spec))
+                    continue
                 sqs = event.get("sqs")
                 if not sqs:
-                    raise TopologyError(f"{name}.{function_name}: only sqs events run locally, got {list(event)}")
+                    raise TopologyError(f"{name}.{function_name}: only sqs and httpApi events run locally")
                 sqs = sqs if isinstance(sqs, dict) else {"arn": sqs}
                 topology.functions.append(
                     Function(
@@ -419,4 +474,23 @@ def load(stage: str = "local", root: Path = ROOT) -> Topology:
             if "Export" in output:
                 topology.exports[stack.evaluate(output["Export"]["Name"])] = stack.evaluate(output["Value"])
         topology.services[name] = service
+    for function_key, route, service_name, authorizer in pending_routes:
+        topology.routes.append(_route(topology, function_key, route, service_name, authorizer))
     return topology
+
+
+def _route(topology: Topology, function_key: str, route: Any, service: str, authorizer: Any) -> Route:
+    method, path = (route["method"], route["path"]) if isinstance(route, dict) else route.split(" ", 1)
+    if authorizer is None:
+        return Route(method.upper(), path, function_key)
+    if authorizer.get("type") != "request" or not authorizer.get("enableSimpleResponses"):
+        raise TopologyError(f"{function_key}: only request authorizers with simple responses run locally")
+    if "functionName" in authorizer:
+        guard = f"{service}-{authorizer['functionName']}"
+    else:
+        guard = next((k for k, f in topology.invocables.items() if f.arn == authorizer.get("functionArn")), "")
+    if guard not in topology.invocables:
+        raise TopologyError(f"{function_key}: authorizer {authorizer} is not a function of any service")
+    source = authorizer.get("identitySource")
+    source = source[0] if isinstance(source, list) else source
+    return Route(method.upper(), path, function_key, guard, source)

@@ -18,10 +18,12 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import boto3
@@ -87,10 +89,56 @@ def failed_ids(messages: list[dict[str, Any]], response: Any, error: BaseExcepti
     return known if ids - known or None in ids or "" in ids else ids
 
 
-def run(spec: dict[str, Any]) -> None:
+def load_handler(spec: dict[str, Any]) -> Any:
     sys.path.insert(0, spec["service_dir"])
     module_name, handler_name = spec["handler"].rsplit(".", 1)
-    handler = getattr(importlib.import_module(module_name.replace("/", ".")), handler_name)
+    return getattr(importlib.import_module(module_name.replace("/", ".")), handler_name)
+
+
+def context_for(spec: dict[str, Any]) -> LambdaContext:
+    return LambdaContext(
+        function_name=spec["key"],
+        memory_limit_in_mb=spec["memory"],
+        timeout=spec["timeout"],
+        invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{spec['key']}",
+        aws_request_id=str(uuid.uuid4()),
+    )
+
+
+def serve_invocations(spec: dict[str, Any]) -> None:
+    """Direct invocation (API routes, authorizers): POST an event, get the result or the error back."""
+    handler = load_handler(spec)
+
+    class Invoke(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            event = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            try:
+                answer = {"result": handler(event, context_for(spec))}
+            except Exception as exc:  # reported to the caller, as Lambda reports a function error
+                traceback.print_exc()
+                answer = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+            body = json.dumps(answer, default=str).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Invoke)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    port = server.server_address[1]
+    print(json.dumps({"worker": spec["key"], "invoke_port": port, "status": "ready"}), flush=True)
+    server.serve_forever()
+
+
+def run(spec: dict[str, Any]) -> None:
+    if not spec.get("queue_arn"):
+        serve_invocations(spec)
+        return
+    handler = load_handler(spec)
     sqs = boto3.client("sqs")
     queue_name = spec["queue_arn"].rsplit(":", 1)[-1]
     queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
@@ -113,16 +161,9 @@ def run(spec: dict[str, Any]) -> None:
         ).get("Messages", [])
         if not messages:
             continue
-        context = LambdaContext(
-            function_name=spec["key"],
-            memory_limit_in_mb=spec["memory"],
-            timeout=spec["timeout"],
-            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{spec['key']}",
-            aws_request_id=str(uuid.uuid4()),
-        )
         response, error = None, None
         try:
-            response = handler(sqs_event(messages, spec["queue_arn"]), context)
+            response = handler(sqs_event(messages, spec["queue_arn"]), context_for(spec))
         except Exception as exc:  # a crash fails the whole batch, as in Lambda
             error = exc
             traceback.print_exc()

@@ -62,14 +62,18 @@ def test_bucket_notifications_and_tables_match(stack: Stack):
         assert live_indexes == {i["IndexName"] for i in properties.get("GlobalSecondaryIndexes", [])}
 
 
-def test_every_declared_function_runs_on_its_queue(stack: Stack):
+def test_every_declared_function_runs_on_its_queue_or_route(stack: Stack):
+    routes = {(r.method, r.path): r for r in stack.stack.topology.routes}
     for service, directory in compose_order(ROOT):
         functions = load_yaml(directory / "serverless.yml").get("functions") or {}
         for name, function in functions.items():
-            if not function.get("events"):
-                continue  # invoked by others (the authorizer), not by a queue
-            [local] = [f for f in stack.stack.topology.functions if (f.service, f.name) == (service, name)]
-            [event] = function["events"]
-            assert local.queue_arn.endswith(":" + stack.name(service, event["sqs"]["arn"]["Fn::GetAtt"][0]))
-            assert local.batch_size == event["sqs"]["batchSize"]
-            assert local.reports_batch_failures
+            for event in function.get("events", []):
+                if "httpApi" in event:
+                    route = routes[(event["httpApi"]["method"], event["httpApi"]["path"])]
+                    assert route.function == f"{service}-{name}"
+                    assert (route.authorizer is not None) == ("authorizer" in event["httpApi"])
+                    continue
+                [local] = [f for f in stack.stack.topology.functions if (f.service, f.name) == (service, name)]
+                assert local.queue_arn.endswith(":" + stack.name(service, event["sqs"]["arn"]["Fn::GetAtt"][0]))
+                assert local.batch_size == event["sqs"]["batchSize"]
+                assert local.reports_batch_failures

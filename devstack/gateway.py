@@ -1,0 +1,190 @@
+"""The local HTTP API: every service's httpApi routes on one loopback port, through their authorizer.
+
+It behaves like API Gateway HTTP APIs with a Lambda REQUEST authorizer (payload 2.0,
+simple responses): no identity source -> 401 without calling the authorizer; the
+authorizer raising "Unauthorized" -> 401; returning isAuthorized false -> 403; any
+other authorizer failure -> 500; otherwise the route's function gets a payload 2.0
+event with `requestContext.authorizer.lambda` set to the authorizer's context.
+It also serves the local issuer's JWKS at /.well-known/jwks.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from devstack.topology import Route
+
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]  # (function key, event) -> {"result"} | {"error"}
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _json(status: int, message: str) -> Response:
+    return Response(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\{(\w+)\\\+\\}", r"(?P<\1>.+)", re.escape(path))
+    regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", regex)
+    return re.compile(f"^{regex}$")
+
+
+class Gateway:
+    def __init__(self, invoke: Invoke, jwks: Callable[[], dict[str, Any]] | None = None) -> None:
+        self._invoke, self._jwks = invoke, jwks
+        self._routes: list[tuple[Route, re.Pattern[str]]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def set_routes(self, routes: list[Route]) -> None:
+        self._routes = [(route, _pattern(route.path)) for route in routes]
+
+    # -- the server ---------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                response = gateway.handle(self.command, self.path, dict(self.headers.items()), body)
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # -- one request --------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        url = urlsplit(target)
+        if method == "GET" and url.path == JWKS_PATH and self._jwks:
+            return Response(200, {"content-type": "application/json"}, json.dumps(self._jwks()).encode())
+        matched = self._match(method, url.path)
+        if matched is None:
+            return _json(404, "Not Found")
+        route, path_parameters = matched
+        event = self._event(route, method, url.path, url.query, headers, body, path_parameters)
+        if route.authorizer:
+            denied = self._authorize(route, event)
+            if isinstance(denied, Response):
+                return denied
+            event["requestContext"]["authorizer"] = {"lambda": denied}
+        answer = self._invoke(route.function, event)
+        if "error" in answer:
+            return _json(500, "Internal Server Error")
+        return self._response(answer["result"])
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route, pattern in self._routes:
+            found = pattern.match(path)
+            if found and route.method in (method, "*", "ANY"):
+                return route, found.groupdict()
+        return None
+
+    def _event(
+        self, route: Route, method: str, path: str, query: str, headers: dict[str, str], body: bytes, params: dict
+    ) -> dict[str, Any]:
+        lowered: dict[str, str] = {}
+        for name, value in headers.items():
+            lowered[name.lower()] = f"{lowered[name.lower()]},{value}" if name.lower() in lowered else value
+        text_body: str | None = None
+        encoded = False
+        if body:
+            try:
+                text_body = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text_body, encoded = base64.b64encode(body).decode(), True
+        now = time.time()
+        return {
+            "version": "2.0",
+            "routeKey": f"{route.method} {route.path}",
+            "rawPath": path,
+            "rawQueryString": query,
+            "cookies": [c.strip() for c in lowered.get("cookie", "").split(";") if c.strip()] or None,
+            "headers": lowered,
+            "queryStringParameters": dict(parse_qsl(query)) or None,
+            "pathParameters": params or None,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": lowered.get("host", "127.0.0.1"),
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": lowered.get("user-agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": f"{route.method} {route.path}",
+                "stage": "$default",
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "timeEpoch": int(now * 1000),
+            },
+            "body": text_body,
+            "isBase64Encoded": encoded,
+        }
+
+    def _authorize(self, route: Route, event: dict[str, Any]) -> Response | dict[str, Any]:
+        """The authorizer's context, or the response API Gateway gives instead of calling the route."""
+        header = (route.identity_source or "$request.header.Authorization").rsplit(".", 1)[-1].lower()
+        value = event["headers"].get(header)
+        if not value:
+            return _json(401, "Unauthorized")  # identity source missing: the authorizer is not called
+        shared = ("version", "routeKey", "rawPath", "rawQueryString", "cookies", "headers")
+        shared += ("queryStringParameters", "pathParameters", "requestContext")
+        request = {key: event[key] for key in shared}
+        request |= {"type": "REQUEST", "identitySource": [value], "routeArn": f"arn:local:{route.method}{route.path}"}
+        answer = self._invoke(route.authorizer or "", request)
+        if "error" in answer:
+            unauthorized = answer["error"].get("message") == "Unauthorized"
+            return _json(401, "Unauthorized") if unauthorized else _json(500, "Internal Server Error")
+        result = answer["result"]
+        if not isinstance(result, dict) or not isinstance(result.get("isAuthorized"), bool):
+            return _json(500, "Internal Server Error")
+        if not result["isAuthorized"]:
+            return _json(403, "Forbidden")
+        return {k: str(v) for k, v in (result.get("context") or {}).items()}
+
+    @staticmethod
+    def _response(result: Any) -> Response:
+        """A payload 2.0 function result as HTTP: a dict with statusCode, or any JSON value as 200."""
+        if not isinstance(result, dict) or "statusCode" not in result:
+            return Response(200, {"content-type": "application/json"}, json.dumps(result).encode())
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        return Response(int(result["statusCode"]), headers, raw)
