@@ -14,11 +14,12 @@ def get_deps() -> CatalogDeps:
 
     from catalog.adapters.dynamo import DynamoCatalog
     from catalog.adapters.media import SignedUrlProber
+    from catalog.adapters.signer import SIGV4
     from catalog.adapters.sns import SnsPublisher
 
     settings = get_settings()
     return CatalogDeps(
         store=DynamoCatalog(boto3.resource("dynamodb").Table(settings.catalog_table)),
-        prober=SignedUrlProber(boto3.client("s3"), timeout=settings.probe_timeout_seconds),
+        prober=SignedUrlProber(boto3.client("s3", config=SIGV4), timeout=settings.probe_timeout_seconds),
         publisher=SnsPublisher(boto3.client("sns"), settings.catalog_events_topic_arn),
     )

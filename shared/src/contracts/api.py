@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.media import MediaSummary
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -29,3 +31,46 @@ class UploadForm(_Body):
 
 class ApiError(_Body):
     message: str
+
+
+class VideoSummary(_Body):
+    video_id: str
+    title: str | None
+    status: str
+    created_at: str | None
+    duration_seconds: float | None = None
+
+
+class VideoPage(_Body):
+    """GET /videos: the caller's videos, newest first. Pass `next_cursor` back as `cursor` for more."""
+
+    videos: list[VideoSummary]
+    next_cursor: str | None
+
+
+class SignedFile(_Body):
+    url: str | None = Field(description="Signed GET URL, only once READY; expires with `urls_expire_at`.")
+    width: int | None = None
+    height: int | None = None
+    size_bytes: int | None = None
+
+
+class RenditionView(SignedFile):
+    name: str
+    metadata: MediaSummary | None = None
+
+
+class VideoDetails(_Body):
+    """GET /videos/{id}."""
+
+    video_id: str
+    title: str | None
+    status: str
+    created_at: str | None
+    uploaded_at: str | None = None
+    ready_at: str | None = None
+    failure: dict[str, str] | None = None
+    metadata: MediaSummary | None = None
+    renditions: list[RenditionView] = Field(default_factory=list)
+    poster: SignedFile | None = None
+    urls_expire_at: str | None = None

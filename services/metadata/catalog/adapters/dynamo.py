@@ -96,3 +96,24 @@ class DynamoCatalog:
         for name, value in values.items():
             update.set(name, value)
         self._table.update_item(Key={"video_id": video_id}, **update.request())
+
+
+class OwnerIndexQuery:
+    """The catalog's `by-owner` index: a user's videos, newest first."""
+
+    def __init__(self, table: Any, index_name: str = "by-owner") -> None:
+        self._table, self._index = table, index_name
+
+    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+        request: dict[str, Any] = {
+            "IndexName": self._index,
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": owner},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        found = self._table.query(**request)
+        return [from_dynamo(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")

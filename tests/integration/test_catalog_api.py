@@ -1,0 +1,106 @@
+"""GET /videos and GET /videos/{id} against moto: a user sees only their own videos."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+
+from tests.integration.api import answer, api_event
+from tests.integration.conftest import Aws, use_function_env
+
+
+@pytest.fixture
+def catalog_api(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from catalog.handlers import api
+    from catalog.settings import get_settings
+
+    use_function_env(monkeypatch, aws.topology.invocables["metadata-getVideo"])
+    for cached in (get_settings, api._table, api._signer):
+        cached.cache_clear()
+    yield api
+    for cached in (get_settings, api._table, api._signer):
+        cached.cache_clear()
+
+
+def put_video(aws: Aws, owner: str, created_at: str, status: str = "READY") -> str:
+    video_id = uuid.uuid4().hex
+    bucket = aws.name("transcode", "TranscodedBucket")
+    item = {
+        "video_id": video_id,
+        "owner": owner,
+        "title": f"{owner}'s video",
+        "created_at": created_at,
+        "status": status,
+        "status_rank": 3,
+        "renditions": [
+            {"name": "720p", "bucket": bucket, "key": f"videos/{video_id}/720p.mp4", "width": 1280, "height": 720,
+             "size_bytes": 100},
+            # a key outside this video's prefix must never be signed
+            {"name": "evil", "bucket": bucket, "key": "videos/someone-else/720p.mp4", "width": 1, "height": 1,
+             "size_bytes": 1},
+        ],
+        "poster": {"bucket": bucket, "key": f"videos/{video_id}/poster.jpg", "width": 1280, "height": 720,
+                   "size_bytes": 10},
+    }  # fmt: skip
+    boto3.resource("dynamodb", region_name="us-east-1").Table(aws.name("metadata", "CatalogTable")).put_item(Item=item)
+    return video_id
+
+
+def get(api, video_id: str, sub: str) -> tuple[int, dict]:
+    return answer(
+        api.get_handler(api_event("GET", f"/videos/{video_id}", sub=sub, path_parameters={"id": video_id}), None)
+    )
+
+
+def test_the_owner_gets_status_metadata_and_short_lived_links_for_that_video_only(aws: Aws, catalog_api):
+    video_id = put_video(aws, "alice", "2026-11-26T10:00:00+00:00")
+    status, video = get(catalog_api, video_id, "alice")
+    assert status == 200 and video["status"] == "READY"
+    urls = [r["url"] for r in video["renditions"] if r["url"]] + [video["poster"]["url"]]
+    assert len(urls) == 2  # the rendition outside the video's prefix got no link
+    for url in urls:
+        parts = urlsplit(url)
+        assert f"/videos/{video_id}/" in parts.path
+        query = parse_qs(parts.query)
+        expires_in = int(query["X-Amz-Expires"][0]) if "X-Amz-Expires" in query else None
+        assert expires_in is not None and 0 < expires_in <= 15 * 60
+
+
+def test_another_users_video_is_404_and_unknown_is_404_and_malformed_is_400(aws: Aws, catalog_api):
+    video_id = put_video(aws, "alice", "2026-11-26T10:00:00+00:00")
+    assert get(catalog_api, video_id, "bob")[0] == 404
+    assert get(catalog_api, uuid.uuid4().hex, "alice")[0] == 404
+    assert get(catalog_api, "../../etc", "alice")[0] == 400
+
+
+def test_no_links_until_ready(aws: Aws, catalog_api):
+    video_id = put_video(aws, "alice", "2026-11-26T10:00:00+00:00", status="PROCESSING")
+    _, video = get(catalog_api, video_id, "alice")
+    assert video["poster"]["url"] is None and all(r["url"] is None for r in video["renditions"])
+
+
+def test_the_list_is_mine_newest_first_and_paginated(aws: Aws, catalog_api):
+    mine = [put_video(aws, "alice", f"2026-11-2{day}T10:00:00+00:00") for day in range(1, 6)]
+    put_video(aws, "bob", "2026-11-30T10:00:00+00:00")
+
+    def page(cursor=None, limit="2", sub="alice"):
+        query = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        return answer(catalog_api.list_handler(api_event("GET", "/videos", sub=sub, query=query), None))
+
+    seen, cursor = [], None
+    while True:
+        status, body = page(cursor)
+        assert status == 200 and len(body["videos"]) <= 2
+        seen += [v["video_id"] for v in body["videos"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(mine))
+    assert page(limit="500")[0] == 400 and page(limit="0")[0] == 400
+    # a cursor is opaque and bound to its owner: bob cannot replay alice's
+    _, first = page()
+    assert page(first["next_cursor"], sub="bob")[0] == 400
+    assert page("not-a-cursor")[0] == 400
