@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import mimetypes
+import shutil
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import requests
 
 import mediatools
 from devstack.stack import LocalStack
 from devstack.topology import ROOT
 
 DEMO_DIR = ROOT / ".demo"
-DEMO_OWNER = "demo-user"
+DEMO_USER = "demo-user"
 
 
 class DemoFailed(Exception):
@@ -59,139 +61,160 @@ def _size(num: float | None) -> str:
 @dataclass
 class Upload:
     video_id: str
-    bucket: str
     key: str
     seconds: float
 
 
-def upload(stack: LocalStack, file: Path) -> Upload:
-    video_id = uuid.uuid4().hex
-    bucket = stack.name("upload", "UploadsBucket")
-    key = f"uploads/{DEMO_OWNER}/{video_id}/{file.name}"
+class Client:
+    """The API as a signed-in user uses it."""
+
+    def __init__(self, api: str, token: str) -> None:
+        self.api, self.session = api, requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, f"{self.api}{path}", timeout=30, **kwargs)
+        if response.status_code >= 400:
+            raise DemoFailed(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+
+def upload(client: Client, file: Path) -> Upload:
+    """POST /uploads for a form, then the form POST straight to S3, as a browser would."""
+    content_type = mimetypes.guess_type(file.name)[0] or "video/mp4"
+    if not content_type.startswith("video/"):
+        content_type = "video/mp4"
     started = time.monotonic()
-    stack.client("s3").upload_file(str(file), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
-    return Upload(video_id, bucket, key, time.monotonic() - started)
+    form = client.call("POST", "/uploads", json={"filename": file.name, "content_type": content_type,
+                                                 "size": file.stat().st_size})  # fmt: skip
+    with file.open("rb") as handle:
+        posted = requests.post(
+            form["url"], data=form["fields"], files={"file": (file.name, handle, content_type)}, timeout=600
+        )
+    if posted.status_code >= 300:
+        raise DemoFailed(f"S3 refused the upload form: {posted.status_code} {posted.text[:300]}")
+    return Upload(form["video_id"], form["fields"]["key"], time.monotonic() - started)
 
 
-def wait_until_final(stack: LocalStack, video_id: str, *, timeout: float) -> dict[str, Any]:
-    """Poll the catalog, printing each status change and a heartbeat while transcoding."""
-    table = stack.resource("dynamodb").Table(stack.name("metadata", "CatalogTable"))
-    transcoded = stack.name("transcode", "TranscodedBucket")
-    s3 = stack.client("s3")
+def wait_until_final(client: Client, video_id: str, *, timeout: float) -> dict[str, Any]:
+    """Poll GET /videos/{id}, printing each status change and a heartbeat while it works."""
     started, last, last_beat = time.monotonic(), None, 0.0
     while (elapsed := time.monotonic() - started) < timeout:
-        item = table.get_item(Key={"video_id": video_id}, ConsistentRead=True).get("Item")
-        # (.get: moto writes an item attribute by attribute, so a read may see it half-written)
-        status = (item or {}).get("status") or "waiting for the upload event"
+        response = client.session.get(f"{client.api}/videos/{video_id}", timeout=30)
+        video = response.json() if response.status_code == 200 else None
+        status = video["status"] if video else "waiting for the upload event"
         if status != last:
             say(f"  [{elapsed:5.1f}s] {status}")
             last, last_beat = status, elapsed
         elif elapsed - last_beat >= 2:
-            files = s3.list_objects_v2(Bucket=transcoded, Prefix=f"videos/{video_id}/").get("KeyCount", 0)
-            doing = "reading rendition metadata" if status == "PROCESSING" else "transcoding"
-            say(f"  [{elapsed:5.1f}s] ... {doing} ({files} files written so far)")
+            say(f"  [{elapsed:5.1f}s] ... {'reading rendition metadata' if status == 'PROCESSING' else 'transcoding'}")
             last_beat = elapsed
-        if status in ("READY", "FAILED") and "status_rank" in item:  # written last
-            return _plain(item)
-        time.sleep(0.2)
+        if video and status in ("READY", "FAILED"):
+            return video
+        time.sleep(0.3)
     raise DemoFailed(f"the video was not READY after {timeout:.0f}s (last status: {last})")
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's Decimals as ints and floats."""
-    return json.loads(json.dumps(item, default=lambda d: int(d) if d == d.to_integral_value() else float(d)))
+def check_playback(video: dict[str, Any], target: Path) -> str:
+    """Download the smallest rendition by its signed URL and ffprobe it: proof that it plays."""
+    smallest = min(video["renditions"], key=lambda r: r["size_bytes"] or 0)
+    target.mkdir(parents=True, exist_ok=True)
+    local = target / f"{smallest['name']}.mp4"
+    with requests.get(smallest["url"], stream=True, timeout=60) as response:
+        response.raise_for_status()
+        with local.open("wb") as out:
+            shutil.copyfileobj(response.raw, out)
+    probe = mediatools.probe(mediatools.local_input(local))
+    if probe.video is None or not probe.duration:
+        raise DemoFailed(f"{local} does not play: no video stream")
+    poster = video.get("poster") or {}
+    if poster.get("url"):
+        (target / "poster.jpg").write_bytes(requests.get(poster["url"], timeout=60).content)
+    return (
+        f"{smallest['name']} downloaded by its signed URL and probed: {probe.video.codec_name} "
+        f"{probe.video.width}x{probe.video.height}, {probe.duration:.2f}s -> {local.relative_to(ROOT)}"
+    )
 
 
-def summary(item: dict[str, Any], sent: Upload, total: float) -> str:
-    lines = [f'Video {item["video_id"]}  "{item.get("title")}"  owner={item.get("owner")}  status={item["status"]}']
-    lines.append("")
-    lines.append("Renditions")
+def summary(video: dict[str, Any], sent: Upload, total: float) -> str:
+    lines = [f'Video {video["video_id"]}  "{video.get("title")}"  status={video["status"]}', "", "Renditions"]
     lines.append(f"  {'name':<7}{'resolution':>12}{'size':>12}{'duration':>10}{'video':>22}{'audio':>22}")
-    for rendition in item.get("renditions", []):
-        meta = rendition.get("metadata", {})
-        video, audio = meta.get("video") or {}, meta.get("audio") or {}
-        video_text = f"{video.get('codec')} {video.get('fps')}fps {(video.get('bitrate') or 0) // 1000}kb/s"
-        audio_text = f"{audio.get('codec')} {audio.get('channels')}ch {audio.get('sample_rate')}Hz" if audio else "none"
+    for rendition in video.get("renditions", []):
+        meta = rendition.get("metadata") or {}
+        v, a = meta.get("video") or {}, meta.get("audio") or {}
+        video_text = f"{v.get('codec')} {v.get('fps')}fps {(v.get('bitrate') or 0) // 1000}kb/s"
+        audio_text = f"{a.get('codec')} {a.get('channels')}ch {a.get('sample_rate')}Hz" if a else "none"
         lines.append(
             f"  {rendition['name']:<7}{rendition['width']:>6}x{rendition['height']:<5}"
-            f"{_size(rendition['size_bytes']):>12}{meta.get('duration_seconds', 0):>9.2f}s"
+            f"{_size(rendition['size_bytes']):>12}{meta.get('duration_seconds') or 0:>9.2f}s"
             f"{video_text:>22}{audio_text:>22}"
         )
-        lines.append(f"         s3://{rendition['bucket']}/{rendition['key']}")
-    poster = item.get("poster") or {}
+    poster = video.get("poster") or {}
     if poster:
-        lines.append("")
-        lines.append(f"Poster   {poster['width']}x{poster['height']} JPEG, {_size(poster['size_bytes'])}")
-        lines.append(f"         s3://{poster['bucket']}/{poster['key']}")
-    meta = item.get("metadata") or {}
-    lines.append("")
-    lines.append(
+        lines += ["", f"Poster   {poster['width']}x{poster['height']} JPEG, {_size(poster['size_bytes'])}"]
+    meta = video.get("metadata") or {}
+    lines += [
+        "",
         f"Metadata container={meta.get('container')} duration={meta.get('duration_seconds')}s "
-        f"bitrate={(meta.get('bitrate') or 0) // 1000}kb/s"
-    )
-    source = item.get("source") or {}
-    lines.append(f"Source   s3://{source.get('bucket')}/{source.get('key')} ({_size(source.get('size_bytes'))})")
-    transcode = item.get("transcode") or {}
-    timings = transcode.get("timings") or {}
-    stages = [
-        ("upload to S3 (client)", sent.seconds),
-        ("S3 event -> transcode start", _seconds_between(item.get("uploaded_at"), transcode.get("started_at"))),
-        *[(f"transcode: {step}", seconds) for step, seconds in timings.items()],
-        ("transcoded -> READY (metadata)", _seconds_between(item.get("transcoded_at"), item.get("ready_at"))),
-        ("  of which ffprobe of renditions", item.get("metadata_seconds")),
-        ("end to end (upload -> READY)", total),
+        f"bitrate={(meta.get('bitrate') or 0) // 1000}kb/s",
+        f"Links    signed, valid until {video.get('urls_expire_at')}",
+        f"Source   {sent.key}",
     ]
-    lines.append("")
-    lines.append("Time spent")
-    lines += [f"  {name:<34}{seconds:>7.2f}s" for name, seconds in stages if seconds is not None]
+    processing = video.get("processing") or {}
+    stages = [
+        ("upload: form + POST to S3 (client)", sent.seconds),
+        (
+            "S3 event -> transcode start",
+            _seconds_between(video.get("uploaded_at"), processing.get("transcode_started_at")),
+        ),
+        *[(f"transcode: {step}", seconds) for step, seconds in (processing.get("transcode_timings") or {}).items()],
+        ("transcoded -> READY (metadata)", _seconds_between(processing.get("transcoded_at"), video.get("ready_at"))),
+        ("  of which ffprobe of renditions", processing.get("metadata_seconds")),
+        ("end to end (upload -> READY seen)", total),
+    ]
+    lines += ["", "Time spent"]
+    lines += [f"  {name:<36}{seconds:>7.2f}s" for name, seconds in stages if seconds is not None]
     return "\n".join(lines)
-
-
-def download_outputs(stack: LocalStack, item: dict[str, Any]) -> Path:
-    target = DEMO_DIR / "out" / item["video_id"]
-    target.mkdir(parents=True, exist_ok=True)
-    s3 = stack.client("s3")
-    for obj in [*item.get("renditions", []), item.get("poster")]:
-        if obj:
-            s3.download_file(obj["bucket"], obj["key"], str(target / Path(obj["key"]).name))
-    return target
 
 
 def run_demo(file: Path | None, *, timeout: float = 300) -> int:
     if file is not None and not file.is_file():
         say(f"error: {file} is not a file")
         return 2
-    say("24-Hour Video demo: one video through upload -> transcode -> metadata on the local stack")
+    say("24-Hour Video demo: a signed-in user uploads a video and plays it, on the local stack")
     started = time.monotonic()
     with LocalStack() as stack:
+        topology = stack.topology
         say(
-            f"==> local stack up in {time.monotonic() - started:.1f}s: moto at {stack.endpoint}, "
-            f"{len(stack.topology.buckets)} buckets, {len(stack.topology.topics)} topics, "
-            f"{len(stack.topology.queues)} queues, {len(stack.topology.tables)} table, "
-            f"{len(stack.topology.functions)} functions (from services/*/serverless.yml)"
+            f"==> local stack up in {time.monotonic() - started:.1f}s: API {stack.api} "
+            f"({len(topology.routes)} routes behind the authorizer), moto {stack.endpoint}, "
+            f"{len(topology.buckets)} buckets, {len(topology.queues)} queues, "
+            f"{len(topology.functions) + len(stack.invoked_directly())} functions (from services/*/serverless.yml)"
         )
         if file is None:
             say("==> making a 4 s 1080p sample clip with the bundled ffmpeg")
             file = make_sample(DEMO_DIR / "sample.mp4")
-        upload_started = time.monotonic()
-        sent = upload(stack, file)
-        say(f"==> uploaded {file.name} ({_size(file.stat().st_size)}) to s3://{sent.bucket}/{sent.key}")
+        client = Client(stack.api, stack.issuer.token(DEMO_USER))
+        say(f"==> signed in as {DEMO_USER} (a token from the local issuer, checked by the authorizer)")
         try:
-            item = wait_until_final(stack, sent.video_id, timeout=timeout)
+            upload_started = time.monotonic()
+            sent = upload(client, file)
+            say(f"==> POST /uploads gave video {sent.video_id}; uploaded {file.name} ({_size(file.stat().st_size)})")
+            video = wait_until_final(client, sent.video_id, timeout=timeout)
+            total = time.monotonic() - upload_started
+            if video["status"] == "FAILED":
+                failure = video.get("failure") or {}
+                say(f"FAILED: {failure.get('code')}: {failure.get('reason')}")
+                return 1
+            played = check_playback(video, DEMO_DIR / "out" / sent.video_id)
         except DemoFailed as exc:
             say(f"FAILED: {exc}")
-            say(f"queue depths: {stack.queue_depths()}")
-            for function in stack.topology.functions:
-                say(f"--- last lines of {stack.log_path(function)}\n{stack.tail(function, 5)}")
+            for key in [f.key for f in topology.functions] + [f.key for f in stack.invoked_directly()]:
+                say(f"--- last lines of {stack.log_path(key)}\n{stack.tail(key, 5)}")
             return 1
-        total = time.monotonic() - upload_started
-        if item["status"] == "FAILED":
-            failure = item.get("failure", {})
-            say(f"FAILED: {failure.get('code')}: {failure.get('reason')}")
-            return 1
-        outputs = download_outputs(stack, item)
         say("")
-        say(summary(item, sent, total))
+        say(summary(video, sent, total))
         say("")
-        say(f"Files saved to {outputs.relative_to(ROOT)}/ ; function logs in {stack.log_dir.relative_to(ROOT)}/")
+        say(f"Playback {played}")
+        say(f"Function logs in {stack.log_dir.relative_to(ROOT)}/")
     return 0

@@ -60,6 +60,15 @@ class RenditionView(SignedFile):
     metadata: MediaSummary | None = None
 
 
+class Processing(_Body):
+    """When each stage ran, and the transcoder's own step timings (seconds)."""
+
+    transcode_started_at: str | None = None
+    transcoded_at: str | None = None
+    transcode_timings: dict[str, float] = Field(default_factory=dict)
+    metadata_seconds: float | None = None
+
+
 class VideoDetails(_Body):
     """GET /videos/{id}."""
 
@@ -74,3 +83,4 @@ class VideoDetails(_Body):
     renditions: list[RenditionView] = Field(default_factory=list)
     poster: SignedFile | None = None
     urls_expire_at: str | None = None
+    processing: Processing | None = None

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from catalog.logic.ports import CatalogStore, Status
-from contracts.api import RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
+from contracts.api import Processing, RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
 from contracts.events import utc_now
 from contracts.keys import VIDEO_ID_RE, video_prefix
 
@@ -130,4 +130,10 @@ def video_details(
         if poster
         else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
+        processing=Processing(
+            transcode_started_at=(item.get("transcode") or {}).get("started_at"),
+            transcoded_at=item.get("transcoded_at"),
+            transcode_timings=(item.get("transcode") or {}).get("timings") or {},
+            metadata_seconds=item.get("metadata_seconds"),
+        ),
     )
