@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.stack import LocalStack
 
     with LocalStack(port=args.port) as stack:
-        print(f"local stack up: AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
+        print(f"local stack up: API {stack.api} (Authorization: Bearer $(make token USER=alice))")
+        print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
+        for route in stack.topology.routes:
+            print(f"  {route.method:<6} {route.path:<16} -> {route.function}")
         for service in stack.topology.services.values():
             for logical_id, physical in service.resources.items():
                 print(f"  {service.name:<10} {logical_id:<28} {physical}")
