@@ -55,3 +55,52 @@ def test_a_signed_in_user_uploads_through_the_form_and_the_video_becomes_ready(s
     item = stack.final_item(form.json()["video_id"])
     assert item["status"] == "READY"
     assert item["owner"] == form.json()["fields"]["key"].split("/")[1]
+
+
+def _upload_and_wait(stack: Stack, clip: Path, token: str) -> str:
+    api, headers = stack.stack.api, {"Authorization": f"Bearer {token}"}
+    body = {"filename": "to-delete.mp4", "content_type": "video/mp4", "size": clip.stat().st_size}
+    form = requests.post(f"{api}/uploads", json=body, headers=headers, timeout=10).json()
+    with clip.open("rb") as file:
+        requests.post(form["url"], data=form["fields"], files={"file": file}, timeout=30).raise_for_status()
+    stack.final_item(form["video_id"])
+    return form["video_id"]
+
+
+def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: Stack, small_clip: Path):
+    api = stack.stack.api
+    alice = {"Authorization": f"Bearer {stack.stack.issuer.token('alice')}"}
+    bob = {"Authorization": f"Bearer {stack.stack.issuer.token('bob')}"}
+    video_id = _upload_and_wait(stack, small_clip, stack.stack.issuer.token("alice"))
+    video = requests.get(f"{api}/videos/{video_id}", headers=alice, timeout=10).json()
+    source_key = stack.item(video_id)["source"]["key"]
+
+    # Bob can neither see, list nor delete alice's video
+    assert requests.get(f"{api}/videos/{video_id}", headers=bob, timeout=10).status_code == 404
+    assert requests.delete(f"{api}/videos/{video_id}", headers=bob, timeout=10).status_code == 404
+    assert video_id not in [
+        v["video_id"] for v in requests.get(f"{api}/videos", headers=bob, timeout=10).json()["videos"]
+    ]
+    # Alice lists it, and its signed link works
+    assert video_id in [
+        v["video_id"] for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]
+    ]
+    assert requests.get(video["renditions"][0]["url"], timeout=10).status_code == 200
+
+    # When alice deletes it
+    assert requests.delete(f"{api}/videos/{video_id}", headers=alice, timeout=10).status_code == 204
+
+    # Then the catalog item, the renditions, the poster and the source all go
+    transcoded, uploads = stack.name("transcode", "TranscodedBucket"), stack.name("upload", "UploadsBucket")
+    assert stack.item(video_id) is None
+    stack.wait_for(
+        "renditions, poster and source deleted",
+        lambda: (
+            not stack.s3.list_objects_v2(Bucket=transcoded, Prefix=f"videos/{video_id}/").get("KeyCount")
+            and not stack.s3.list_objects_v2(Bucket=uploads, Prefix=source_key).get("KeyCount")
+        ),
+    )
+    # And a repeated delete is harmless
+    assert requests.delete(f"{api}/videos/{video_id}", headers=alice, timeout=10).status_code == 404
+    stack.idle()
+    assert all(not bodies for bodies in stack.dlq_bodies().values())

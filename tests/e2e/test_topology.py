@@ -37,15 +37,17 @@ def test_every_declared_subscription_exists_with_its_attributes(stack: Stack):
     live = {}
     for subscription in sns.list_subscriptions()["Subscriptions"]:
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
-        live[subscription["Endpoint"].rsplit(":", 1)[-1]] = attributes
-    subscriptions = declared("AWS::SNS::Subscription")
-    assert len(subscriptions) >= 3
-    for service, logical_id, properties in subscriptions:
-        queue = stack.name(service, properties["Endpoint"]["Fn::GetAtt"][0])
-        assert queue in live, f"{logical_id} is not subscribed locally"
-        assert live[queue].get("RawMessageDelivery") == str(properties.get("RawMessageDelivery", False)).lower()
+        live[(subscription["TopicArn"], subscription["Endpoint"])] = attributes
+    declared_here = declared("AWS::SNS::Subscription")
+    derived = stack.stack.topology.subscriptions
+    assert len(derived) == len(declared_here) >= 5
+    for (_, logical_id, properties), subscription in zip(declared_here, derived, strict=True):
+        attributes = live.get((subscription.topic_arn, subscription.endpoint))
+        assert attributes is not None, f"{logical_id} is not subscribed locally"
+        assert attributes.get("RawMessageDelivery") == str(properties.get("RawMessageDelivery", False)).lower()
         if "FilterPolicy" in properties:
-            assert json.loads(live[queue]["FilterPolicy"]) == properties["FilterPolicy"]
+            assert json.loads(attributes["FilterPolicy"]) == properties["FilterPolicy"]
+        assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("-dlq")
 
 
 def test_bucket_notifications_and_tables_match(stack: Stack):

@@ -104,9 +104,18 @@ class VideoReady(DomainEvent):
     renditions: list[str] = Field(description="Rendition names, best first.")
 
 
+class VideoDeleted(DomainEvent):
+    """The owner deleted the video: its catalog item is gone; each service removes what it holds."""
+
+    event_type: Literal["VideoDeleted"] = "VideoDeleted"
+    video_id: VideoId
+    owner: str | None
+    source: SourceObject | None = Field(description="The uploaded object, for the upload service to delete.")
+
+
 VideoEvent = Annotated[
-    VideoTranscoded | VideoTranscodeFailed | VideoReady,
+    VideoTranscoded | VideoTranscodeFailed | VideoReady | VideoDeleted,
     Field(discriminator="event_type"),
 ]
 VIDEO_EVENT = TypeAdapter(VideoEvent)
-EVENT_TYPES: tuple[type[DomainEvent], ...] = (VideoTranscoded, VideoTranscodeFailed, VideoReady)
+EVENT_TYPES: tuple[type[DomainEvent], ...] = (VideoTranscoded, VideoTranscodeFailed, VideoReady, VideoDeleted)

@@ -91,6 +91,18 @@ class DynamoCatalog:
             raise
         return True
 
+    def delete(self, video_id: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"video_id": video_id},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
     def set_values(self, video_id: str, values: dict[str, Any]) -> None:
         update = _Update()
         for name, value in values.items():

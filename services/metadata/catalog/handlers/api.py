@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from catalog.logic.views import BadRequest, NotFound, list_videos, page_size, video_details
+from catalog.logic.views import BadRequest, NotFound, delete_video, list_videos, page_size, video_details
 from catalog.settings import get_settings
 from lambdakit.http import Caller, HttpError, api, json_response
 
@@ -57,3 +57,23 @@ def get_handler(event: dict[str, Any], caller: Caller) -> dict[str, Any]:
 
     video_id = (event.get("pathParameters") or {}).get("id", "")
     return json_response(200, video_details(DynamoCatalog(_table()), _signer(), caller.sub, video_id))
+
+
+@cache
+def _publisher() -> Any:
+    import boto3
+
+    from catalog.adapters.sns import SnsPublisher
+
+    return SnsPublisher(boto3.client("sns"), get_settings().catalog_events_topic_arn)
+
+
+@api
+@_errors
+def delete_handler(event: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    from catalog.adapters.dynamo import DynamoCatalog
+
+    video_id = (event.get("pathParameters") or {}).get("id", "")
+    request_id = (event.get("requestContext") or {}).get("requestId") or video_id
+    delete_video(DynamoCatalog(_table()), _publisher(), caller.sub, video_id, correlation_id=request_id)
+    return json_response(204, None)

@@ -38,6 +38,10 @@ class CatalogStore(Protocol):
 
     def set_values(self, video_id: str, values: dict[str, Any]) -> None: ...
 
+    def delete(self, video_id: str, owner: str) -> None:
+        """Remove the item if it is still this owner's (a no-op otherwise)."""
+        ...
+
 
 class RenditionProber(Protocol):
     def probe(self, rendition: RenditionFile) -> MediaSummary: ...

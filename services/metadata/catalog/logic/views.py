@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from catalog.logic.ports import CatalogStore, Status
+from catalog.logic.ports import CatalogStore, Publisher, Status
+from contracts import SourceObject, VideoDeleted, stable_event_id
 from contracts.api import Processing, RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
 from contracts.events import utc_now
 from contracts.keys import VIDEO_ID_RE, video_prefix
@@ -137,3 +138,21 @@ def video_details(
             metadata_seconds=item.get("metadata_seconds"),
         ),
     )
+
+
+def delete_video(
+    store: CatalogStore, publisher: Publisher, owner: str, video_id: str, correlation_id: str
+) -> VideoDeleted:
+    """Announce the deletion, then remove the item: if removing fails, a retry announces again (same id)."""
+    item = owned_item(store, owner, video_id)
+    source = item.get("source")
+    deleted = VideoDeleted(
+        event_id=stable_event_id("VideoDeleted", video_id),
+        correlation_id=correlation_id,
+        video_id=video_id,
+        owner=owner,
+        source=SourceObject.model_validate(source) if source else None,
+    )
+    publisher.publish(deleted)
+    store.delete(video_id, owner)
+    return deleted

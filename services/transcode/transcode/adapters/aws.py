@@ -40,9 +40,23 @@ class S3Storage:
             raise
         return json.loads(body)
 
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        return delete_prefix(self._s3, bucket, prefix)
+
     def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         body = json.dumps(document).encode()
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
+    """Delete every object under a prefix; returns how many there were (0 when already gone)."""
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
 
 
 class SnsPublisher:
