@@ -1,0 +1,89 @@
+"""Deleting a video: the catalog announces first, each service removes only what is that video's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from contracts import SourceObject, VideoDeleted
+from tests.integration.api import answer, api_event
+from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
+
+
+def deleted(aws: Aws, video_id: str, key: str, bucket: str | None = None) -> str:
+    source = SourceObject(bucket=bucket or aws.name("upload", "UploadsBucket"), key=key, version="e")
+    return VideoDeleted(correlation_id="c", video_id=video_id, owner="alice", source=source).model_dump_json()
+
+
+@pytest.fixture
+def delete_source(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from intake.handlers import deletions
+    from intake.settings import get_settings
+
+    use_function_env(monkeypatch, aws.topology.invocables["upload-deleteSource"])
+    get_settings.cache_clear()
+    deletions._s3.cache_clear()
+    yield lambda body: deletions.handler(sqs_event(body), Context())
+    get_settings.cache_clear()
+
+
+def test_the_upload_service_deletes_only_that_videos_source(aws: Aws, delete_source):
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    video_id, other_id = uuid.uuid4().hex, uuid.uuid4().hex
+    mine, other = f"uploads/alice/{video_id}/a.mp4", f"uploads/alice/{other_id}/b.mp4"
+    for key in (mine, other):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    # An event naming another video's key, or another bucket, deletes nothing
+    assert delete_source(deleted(aws, video_id, other)) == {"batchItemFailures": []}
+    assert delete_source(deleted(aws, video_id, mine, bucket="someone-elses-bucket")) == {"batchItemFailures": []}
+    assert aws.keys(bucket) == sorted([mine, other])
+    # The right one deletes the source, and again is harmless
+    for _ in range(2):
+        assert delete_source(deleted(aws, video_id, mine)) == {"batchItemFailures": []}
+    assert aws.keys(bucket) == [other]
+
+
+def test_the_transcode_service_deletes_only_that_videos_prefix(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from transcode.handlers import deletions, uploads
+    from transcode.settings import get_settings
+
+    use_function_env(monkeypatch, aws.topology.invocables["transcode-deleteRenditions"], WORK_DIR=str(tmp_path))
+    get_settings.cache_clear()
+    uploads.get_deps.cache_clear()
+    s3, bucket = aws.client("s3"), aws.name("transcode", "TranscodedBucket")
+    video_id, other_id = uuid.uuid4().hex, uuid.uuid4().hex
+    for key in (f"videos/{video_id}/720p.mp4", f"videos/{video_id}/poster.jpg", f"videos/{other_id}/720p.mp4"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    for _ in range(2):
+        body = deleted(aws, video_id, f"uploads/alice/{video_id}/a.mp4")
+        assert deletions.handler(sqs_event(body), Context()) == {"batchItemFailures": []}
+    assert aws.keys(bucket) == [f"videos/{other_id}/720p.mp4"]
+    get_settings.cache_clear()
+    uploads.get_deps.cache_clear()
+
+
+def test_the_catalog_keeps_the_item_when_the_announcement_fails(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    import boto3
+
+    from catalog.handlers import api
+    from catalog.settings import get_settings
+
+    use_function_env(monkeypatch, aws.topology.invocables["metadata-deleteVideo"])
+    for cached in (get_settings, api._table, api._publisher):
+        cached.cache_clear()
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table(aws.name("metadata", "CatalogTable"))
+    video_id = uuid.uuid4().hex
+    table.put_item(Item={"video_id": video_id, "owner": "alice", "status": "READY", "status_rank": 3})
+
+    class Down:
+        def publish(self, event):
+            raise ConnectionError("SNS is down")
+
+    monkeypatch.setattr(api, "_publisher", lambda: Down())
+    event = api_event("DELETE", f"/videos/{video_id}", sub="alice", path_parameters={"id": video_id})
+    # When SNS fails, the delete fails (500) and the item stays, so a retry can announce it
+    assert answer(api.delete_handler(event, None))[0] == 500
+    assert "Item" in table.get_item(Key={"video_id": video_id})
+    for cached in (get_settings, api._table):
+        cached.cache_clear()
