@@ -104,3 +104,16 @@ def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: 
     assert requests.delete(f"{api}/videos/{video_id}", headers=alice, timeout=10).status_code == 404
     stack.idle()
     assert all(not bodies for bodies in stack.dlq_bodies().values())
+
+
+def test_me_shows_verified_claims_and_keeps_a_valid_display_name(stack: Stack):
+    api = stack.stack.api
+    headers = {"Authorization": f"Bearer {stack.stack.issuer.token('carol')}"}
+    me = requests.get(f"{api}/me", headers=headers, timeout=10).json()
+    assert (me["username"], me["email"], me["display_name"]) == ("carol", "carol@example.com", None)
+    assert requests.put(f"{api}/me", json={"display_name": "Carol C."}, headers=headers, timeout=10).status_code == 200
+    assert requests.get(f"{api}/me", headers=headers, timeout=10).json()["display_name"] == "Carol C."
+    for bad in ({"display_name": ""}, {"display_name": "x" * 65}, {"display_name": "a\nb"}, {"sub": "someone"}):
+        assert requests.put(f"{api}/me", json=bad, headers=headers, timeout=10).status_code == 400, bad
+    # the claims come from the token, never from the body
+    assert requests.get(f"{api}/me", headers=headers, timeout=10).json()["sub"] == me["sub"]

@@ -84,3 +84,18 @@ class VideoDetails(_Body):
     poster: SignedFile | None = None
     urls_expire_at: str | None = None
     processing: Processing | None = None
+
+
+class UpdateProfile(_Body):
+    """PUT /me."""
+
+    display_name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+
+class Profile(_Body):
+    """GET /me: what the token proved, and the name the user chose."""
+
+    sub: str
+    email: str | None
+    username: str | None
+    display_name: str | None
