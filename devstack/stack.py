@@ -77,8 +77,16 @@ def provision(topology: Topology, session: boto3.session.Session, endpoint: str)
 class LocalStack:
     """Start with `with LocalStack() as stack:`; everything stops when the block ends."""
 
-    def __init__(self, *, stage: str = "local", port: int = 0, api_port: int = 0, log_dir: Path | None = None) -> None:
-        self._stage, self._port, self._api_port = stage, port, api_port
+    def __init__(
+        self,
+        *,
+        stage: str = "local",
+        port: int = 0,
+        api_port: int = 0,
+        log_dir: Path | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
+        self._stage, self._port, self._api_port, self._params = stage, port, api_port, params or {}
         self.topology = load(stage)
         self.issuer = Issuer.load()
         self.gateway = Gateway(self.invoke, jwks=self.issuer.jwks)
@@ -104,7 +112,7 @@ class LocalStack:
     def start(self) -> None:
         # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
         self.api = self.gateway.start(self._api_port)
-        self.topology = load(self._stage, params=self.issuer_params())
+        self.topology = load(self._stage, params=self._params | self.issuer_params())
         self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)

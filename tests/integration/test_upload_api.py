@@ -20,11 +20,12 @@ def create_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
     from intake.settings import get_settings
 
     use_function_env(monkeypatch, aws.topology.invocables["upload-createUpload"])
-    get_settings.cache_clear()
-    create_upload.get_forms.cache_clear()
+    caches = (get_settings, create_upload.get_forms, create_upload.get_multipart, create_upload._s3)
+    for cached in caches:
+        cached.cache_clear()
     yield lambda event: answer(create_upload.handler(event, None))
-    get_settings.cache_clear()
-    create_upload.get_forms.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 def policy_of(form: dict) -> dict:
@@ -88,3 +89,40 @@ def test_a_body_that_is_not_a_json_object_is_a_400(aws: Aws, create_upload, raw)
 def test_without_the_authorizers_context_it_is_401(aws: Aws, create_upload):
     status, _ = create_upload(api_event("POST", "/uploads", sub=None, body=VIDEO))
     assert status == 401
+
+
+def test_above_the_threshold_a_multipart_upload_is_started_and_only_its_owner_completes_it(
+    aws: Aws, create_upload, monkeypatch: pytest.MonkeyPatch
+):
+    from intake.handlers import create_upload as module
+    from intake.settings import get_settings
+
+    # Given a stage whose multipart threshold is 10 MB
+    monkeypatch.setenv("MULTIPART_THRESHOLD_BYTES", str(10_000_000))
+    get_settings.cache_clear()
+    size = 20 * 1024**2 + 5
+    # When alice asks to upload 20 MiB
+    status, started = create_upload(api_event("POST", "/uploads", sub="alice", body=VIDEO | {"size": size}))
+    # Then she gets an upload id and one signed URL per 8 MiB part
+    assert status == 201 and started["part_size"] == 8 * 1024**2 and len(started["parts"]) == 3
+    assert all(f"partNumber={p['part_number']}" in p["url"] for p in started["parts"])
+    # And after the parts are uploaded, bob cannot complete her upload, she can
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    [upload] = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    parts = []
+    for number, length in ((1, 8 * 1024**2), (2, 8 * 1024**2), (3, 4 * 1024**2 + 5)):
+        etag = s3.upload_part(Bucket=bucket, Key=upload["Key"], UploadId=started["upload_id"], PartNumber=number,
+                              Body=b"v" * length)["ETag"]  # fmt: skip
+        parts.append({"part_number": number, "etag": etag})
+    body = {"upload_id": started["upload_id"], "parts": parts}
+
+    def complete(sub: str, video_id: str = started["video_id"]):
+        event = api_event("POST", f"/uploads/{video_id}/complete", sub=sub, body=body,
+                          path_parameters={"video_id": video_id})  # fmt: skip
+        return answer(module.complete_handler(event, None))
+
+    assert complete("bob")[0] == 404
+    assert complete("alice", "../x")[0] == 400
+    assert complete("alice") == (200, {"video_id": started["video_id"]})
+    assert s3.head_object(Bucket=bucket, Key=upload["Key"])["ContentLength"] == size
+    assert upload["Key"] == f"uploads/alice/{started['video_id']}/My Holiday.final.mp4"

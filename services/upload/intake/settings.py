@@ -13,6 +13,8 @@ class UploadSettings(BaseModel):
 
     uploads_bucket: str = Field(alias="UPLOADS_BUCKET")
     max_upload_bytes: int = Field(5 * 1024**3, alias="MAX_UPLOAD_BYTES", gt=0)
+    # above this a form becomes a multipart upload; never above S3's single-POST limit
+    multipart_threshold_bytes: int = Field(5 * 1024**3, alias="MULTIPART_THRESHOLD_BYTES", gt=0, le=5 * 1024**3)
 
 
 @cache

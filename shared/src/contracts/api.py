@@ -99,3 +99,30 @@ class Profile(_Body):
     email: str | None
     username: str | None
     display_name: str | None
+
+
+class PartUrl(_Body):
+    part_number: int
+    url: str
+
+
+class MultipartUpload(_Body):
+    """A file above the single-POST limit: PUT each part to its URL, then POST /uploads/{video_id}/complete."""
+
+    video_id: str
+    upload_id: str
+    part_size: int
+    parts: list[PartUrl]
+    expires_in: int
+
+
+class CompletedPart(_Body):
+    part_number: int = Field(ge=1, le=10000)
+    etag: str = Field(min_length=1, max_length=128)
+
+
+class CompleteUpload(_Body):
+    """POST /uploads/{video_id}/complete."""
+
+    upload_id: str = Field(min_length=1, max_length=1024)
+    parts: list[CompletedPart] = Field(min_length=1, max_length=10000)

@@ -20,3 +20,47 @@ class PresignedPosts:
             Conditions=[{"Content-Type": plan.content_type}, ["content-length-range", 1, max_size]],
             ExpiresIn=FORM_EXPIRES_SECONDS,
         )
+
+
+class MultipartUploads:
+    """S3 multipart uploads for files above the single-POST limit, addressed by presigned part URLs."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3, self._bucket = s3, bucket
+
+    def start(self, plan: UploadPlan) -> str:
+        started = self._s3.create_multipart_upload(Bucket=self._bucket, Key=plan.key, ContentType=plan.content_type)
+        return started["UploadId"]
+
+    def part_urls(self, key: str, upload_id: str, count: int, expires_in: int) -> list[str]:
+        return [
+            self._s3.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+                ExpiresIn=expires_in,
+            )
+            for number in range(1, count + 1)
+        ]
+
+    def find(self, prefix: str, upload_id: str) -> str | None:
+        """The key of an upload in progress under `prefix` (the caller's own video), if any."""
+        for page in self._s3.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["UploadId"] == upload_id and upload["Key"].startswith(prefix):
+                    return upload["Key"]
+        return None
+
+    def uploaded_bytes(self, key: str, upload_id: str) -> int:
+        pages = self._s3.get_paginator("list_parts").paginate(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        return sum(part["Size"] for page in pages for part in page.get("Parts", []))
+
+    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        self._s3.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]},
+        )
+
+    def abort(self, key: str, upload_id: str) -> None:
+        self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)

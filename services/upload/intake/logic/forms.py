@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from contracts.api import CreateUpload
 
 FORM_EXPIRES_SECONDS = 600  # ten minutes
+SINGLE_POST_LIMIT = 5 * 1024**3  # S3 takes at most 5 GiB in one POST
+PART_URL_EXPIRES_SECONDS = 3600  # a large file needs longer than a form; each URL names one part of one upload
+MIN_PART, MAX_PARTS = 8 * 1024**2, 10_000
 _UNSAFE = re.compile(r"[^\w .()+-]", re.UNICODE)
 
 
@@ -42,3 +45,14 @@ def plan_upload(
     video_id = new_id()
     key = f"uploads/{owner}/{video_id}/{safe_filename(request.filename)}"
     return UploadPlan(video_id=video_id, key=key, content_type=request.content_type, size=request.size)
+
+
+def part_size_for(size: int) -> int:
+    """The smallest whole-MiB part size (at least 8 MiB) that fits the file in S3's 10,000 parts."""
+    mib = 1024**2
+    needed = -(-size // MAX_PARTS)
+    return max(MIN_PART, -(-needed // mib) * mib)
+
+
+def part_count(size: int, part_size: int) -> int:
+    return -(-size // part_size)
