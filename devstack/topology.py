@@ -145,25 +145,6 @@ class Subscription:
 
 
 @dataclass(frozen=True)
-class Function:
-    service: str
-    name: str
-    service_dir: Path
-    handler: str
-    environment: dict[str, str]
-    timeout: int
-    memory: int
-    queue_arn: str
-    batch_size: int
-    batching_window: int
-    reports_batch_failures: bool
-
-    @property
-    def key(self) -> str:
-        return f"{self.service}-{self.name}"
-
-
-@dataclass(frozen=True)
 class Invocable:
     """A function invoked directly: an API route's handler or an authorizer."""
 
@@ -179,6 +160,16 @@ class Invocable:
     @property
     def key(self) -> str:
         return f"{self.service}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Function(Invocable):
+    """A function fed by an SQS queue through an event source mapping."""
+
+    queue_arn: str
+    batch_size: int
+    batching_window: int
+    reports_batch_failures: bool
 
 
 @dataclass(frozen=True)
@@ -457,13 +448,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                 sqs = sqs if isinstance(sqs, dict) else {"arn": sqs}
                 topology.functions.append(
                     Function(
-                        service=name,
-                        name=function_name,
-                        service_dir=directory,
-                        handler=function["handler"],
-                        environment=_string_map(environment),
-                        timeout=int(function.get("timeout", 6)),
-                        memory=int(function.get("memorySize", 1024)),
+                        **vars(invocable),
                         queue_arn=stack.evaluate(sqs["arn"]),
                         batch_size=int(sqs.get("batchSize", 10)),
                         batching_window=int(sqs.get("maximumBatchingWindow", 0)),
