@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for READY (default 300)")
     up = commands.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
     up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
+    up.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port on 127.0.0.1 (default 8080)")
     token = commands.add_parser("token", help="print an access token for a user, signed by the local issuer")
     token.add_argument("user", help="user name (the same name always gets the same sub)")
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from devstack.stack import LocalStack
 
-    with LocalStack(port=args.port) as stack:
+    with LocalStack(port=args.port, api_port=args.api_port) as stack:
         print(f"local stack up: API {stack.api} (Authorization: Bearer $(make token USER=alice))")
         print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
         for route in stack.topology.routes:
@@ -42,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         for service in stack.topology.services.values():
             for logical_id, physical in service.resources.items():
                 print(f"  {service.name:<10} {logical_id:<28} {physical}")
-        uploads = stack.name("upload", "UploadsBucket")
-        print(f"upload a video to s3://{uploads}/uploads/<owner>/<video_id>/<file> to start the pipeline")
+        print(
+            f'try: curl -H "Authorization: Bearer $(make token USER=alice)" -d '
+            f'\'{{"filename": "a.mp4", "content_type": "video/mp4", "size": 1000}}\' {stack.api}/uploads'
+        )
         print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop")
         try:
             while True:
@@ -54,4 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while starting or stopping: the stack's context has cleaned up
+        print("\nstopped")
+        sys.exit(130)
