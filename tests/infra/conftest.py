@@ -1,0 +1,46 @@
+"""The CloudFormation that `make package` generated for every service (run it first: `make test-infra` does)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("auth", "upload", "transcode", "metadata")
+
+
+class Template:
+    def __init__(self, service: str, document: dict[str, Any]) -> None:
+        self.service, self.document = service, document
+        self.resources: dict[str, dict[str, Any]] = document["Resources"]
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].get("Properties", {})
+
+
+def load(service: str) -> Template:
+    path = ROOT / "services" / service / ".serverless" / "cloudformation-template-update-stack.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make package` first (make test-infra does)")
+    return Template(service, json.loads(path.read_text()))
+
+
+@pytest.fixture(scope="session", params=SERVICES)
+def template(request: pytest.FixtureRequest) -> Template:
+    return load(request.param)
+
+
+def ref_target(value: Any) -> str | None:
+    """The logical id a Ref / GetAtt points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None

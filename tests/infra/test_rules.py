@@ -1,0 +1,115 @@
+"""The infrastructure rules of ARCHITECTURE.md, checked on the generated templates."""
+
+from __future__ import annotations
+
+import json
+
+from tests.infra.conftest import Template, ref_target
+
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+def dead_letter_queues(template: Template) -> set[str]:
+    return {
+        ref_target(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in template.of_type("AWS::SQS::Queue").values()
+        if "RedrivePolicy" in q.get("Properties", {})
+    }
+
+
+def test_every_queue_has_a_dlq_with_five_receives_and_dlqs_keep_14_days(template: Template):
+    dlqs = dead_letter_queues(template)
+    for logical_id, queue in template.of_type("AWS::SQS::Queue").items():
+        props = queue.get("Properties", {})
+        if logical_id in dlqs:
+            assert props.get("MessageRetentionPeriod") == FOURTEEN_DAYS, f"{logical_id} keeps less than 14 days"
+            continue
+        redrive = props.get("RedrivePolicy")
+        assert redrive, f"{template.service}: {logical_id} has no DLQ"
+        assert int(redrive["maxReceiveCount"]) >= 5, logical_id
+
+
+def test_every_dlq_has_an_alarm_on_visible_messages(template: Template):
+    watched = {
+        ref_target(d["Value"])
+        for alarm in template.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        for d in alarm["Properties"]["Dimensions"]
+        if d["Name"] == "QueueName"
+    }
+    assert dead_letter_queues(template) <= watched
+
+
+def test_every_sns_to_sqs_subscription_has_a_redrive_dlq_and_a_topic_scoped_queue_policy(template: Template):
+    for logical_id, subscription in template.of_type("AWS::SNS::Subscription").items():
+        props = subscription["Properties"]
+        if props["Protocol"] != "sqs":
+            continue
+        assert "deadLetterTargetArn" in props.get("RedrivePolicy", {}), f"{logical_id} has no redrive DLQ"
+        queue = ref_target(props["Endpoint"])
+        if queue is None:  # a queue of another service (imported): its owner's template holds the policy
+            continue
+        policies = [
+            p["Properties"]
+            for p in template.of_type("AWS::SQS::QueuePolicy").values()
+            if queue in {ref_target(q) for q in p["Properties"]["Queues"]}
+        ]
+        assert policies, f"{logical_id}: no queue policy for {queue}"
+        statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+        scoped = [s for s in statements if s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")]
+        assert scoped and all(s["Principal"] == {"Service": "sns.amazonaws.com"} for s in scoped), logical_id
+
+
+def test_queue_visibility_is_six_times_the_function_timeout_and_failures_are_reported(template: Template):
+    for mapping in template.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+        queue = template.props(ref_target(props["EventSourceArn"]))
+        function = template.props(ref_target(props["FunctionName"]))
+        assert int(queue["VisibilityTimeout"]) >= 6 * int(function["Timeout"])
+
+
+def test_buckets_block_public_access_deny_plain_http_and_encrypt(template: Template):
+    for logical_id, bucket in template.of_type("AWS::S3::Bucket").items():
+        if logical_id == "ServerlessDeploymentBucket":
+            continue  # the framework's own
+        props = bucket["Properties"]
+        assert all(props["PublicAccessBlockConfiguration"].values()), logical_id
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical_id
+        policies = [
+            p["Properties"]["PolicyDocument"]
+            for p in template.of_type("AWS::S3::BucketPolicy").values()
+            if ref_target(p["Properties"]["Bucket"]) == logical_id
+        ]
+        denies_http = [
+            s
+            for doc in policies
+            for s in doc["Statement"]
+            if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        ]
+        assert denies_http, f"{logical_id} accepts plain HTTP"
+
+
+def test_the_uploads_bucket_expires_incomplete_multipart_uploads():
+    from tests.infra.conftest import load
+
+    rules = load("upload").props("UploadsBucket")["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") for r in rules)
+
+
+def test_one_role_per_function_and_no_wildcard_actions(template: Template):
+    roles = [ref_target(f["Properties"]["Role"]) for f in template.of_type("AWS::Lambda::Function").values()]
+    assert len(roles) == len(set(roles)), f"{template.service}: functions share a role"
+    for logical_id in roles:
+        for policy in template.props(logical_id).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not [a for a in actions if a == "*" or a.endswith(":*")], f"{logical_id}: {actions}"
+                assert statement.get("Resource") != "*", f"{logical_id}: {json.dumps(statement)[:200]}"
+
+
+def test_functions_have_timeout_memory_and_log_retention(template: Template):
+    for logical_id, function in template.of_type("AWS::Lambda::Function").items():
+        assert function["Properties"].get("Timeout") and function["Properties"].get("MemorySize"), logical_id
+    for logical_id, group in template.of_type("AWS::Logs::LogGroup").items():
+        assert group["Properties"].get("RetentionInDays"), logical_id
