@@ -38,7 +38,8 @@ def test_every_declared_subscription_exists_with_its_attributes(stack: Stack):
     for subscription in sns.list_subscriptions()["Subscriptions"]:
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         live[(subscription["TopicArn"], subscription["Endpoint"])] = attributes
-    declared_here = declared("AWS::SNS::Subscription")
+    # (e-mail subscriptions have nothing to deliver to locally)
+    declared_here = [d for d in declared("AWS::SNS::Subscription") if d[2]["Protocol"] != "email"]
     derived = stack.stack.topology.subscriptions
     assert len(derived) == len(declared_here) >= 5
     for (_, logical_id, properties), subscription in zip(declared_here, derived, strict=True):
