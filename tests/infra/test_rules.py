@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.infra.conftest import Template, ref_target
 
@@ -125,6 +126,35 @@ def test_one_role_per_function_and_no_wildcard_actions(template: Template):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert not [a for a in actions if a == "*" or a.endswith(":*")], f"{logical_id}: {actions}"
                 assert statement.get("Resource") != "*", f"{logical_id}: {json.dumps(statement)[:200]}"
+
+
+def scoped(value: object, template: Template) -> bool:
+    """A resource of this stack (Ref, GetAtt, Sub of one), an import from another video24 service, or ours by name."""
+    if not isinstance(value, dict):
+        return False
+    if "Ref" in value or "Fn::GetAtt" in value:
+        return ref_target(value) in template.resources
+    if "Fn::ImportValue" in value:
+        return "video24-" in json.dumps(value)
+    if "Fn::Sub" in value:
+        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+        names = re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}", text)
+        return any(name in template.resources for name in names) or "video24-" in text
+    if "Fn::Join" in value:
+        return any(scoped(part, template) for part in value["Fn::Join"][1])
+    return False
+
+
+def test_function_roles_name_only_resources_from_this_stack_or_granted_exports(template: Template):
+    for function in template.of_type("AWS::Lambda::Function").values():
+        role = ref_target(function["Properties"]["Role"])
+        for policy in template.props(role).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                for resource in resources:
+                    assert scoped(resource, template), f"{role}: {json.dumps(resource)[:200]}"
 
 
 def test_functions_have_timeout_memory_and_log_retention(template: Template):
