@@ -3,7 +3,8 @@
 `api` turns a function of (event, caller) into a Lambda handler: the caller comes from
 the authorizer's context (never from the request), bodies are parsed into pydantic
 models, `HttpError` becomes its status with a JSON message, and anything unexpected a
-500 whose details stay in the logs.
+500 whose details stay in the logs. The API request id is the correlation id of every
+log line (and of the events the route publishes).
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
-log = logging.getLogger("api")
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
 
 
 class HttpError(Exception):
@@ -73,12 +74,16 @@ def body_as(event: dict[str, Any], model: type[M]) -> M:
 def api(route: Callable[[dict[str, Any], Caller], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @functools.wraps(route)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         try:
-            return route(event, caller_of(event))
+            response = route(event, caller_of(event))
         except HttpError as exc:
+            logger.info("refused", extra={"route": event.get("routeKey"), "status": exc.status, "reason": exc.message})
             return json_response(exc.status, {"message": exc.message})
         except Exception:
-            log.exception("unhandled error in %s", event.get("routeKey"))
+            logger.exception("unhandled error", extra={"route": event.get("routeKey")})
             return json_response(500, {"message": "Internal Server Error"})
+        logger.info("answered", extra={"route": event.get("routeKey"), "status": response["statusCode"]})
+        return response
 
     return handler
