@@ -21,7 +21,7 @@ NODE_NOISE := NodeVersionSupportWarning|versions published after|will require no
 USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo up token package test test-infra test-unit test-integration test-e2e lint schemas bench layer clean
+.PHONY: help venv demo up token replay package test test-infra test-unit test-integration test-e2e lint schemas bench layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ up: $(STAMP) ## start the local stack and keep it running until Ctrl-C
 token: $(STAMP) ## print an access token from the local issuer: make token USER=alice
 	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
 	@$(PY) -m devstack token "$(USER_NAME)"
+
+replay: $(STAMP) ## replay events: make replay ARGS="peek transcode-dlq" (or redrive / reemit; see --help)
+	@$(PY) -m replay $(ARGS)
 
 test: $(STAMP) ## unit, contract, integration and end-to-end tests
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,85 @@
+"""python -m replay {peek,redrive,reemit}: replay events through SQS (make replay ARGS="...").
+
+Works against the local stack (`make up`: AWS_ENDPOINT_URL=http://127.0.0.1:4566) and AWS alike;
+queue names come from the services' serverless.yml for --stage. Dry run unless --yes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from devstack.topology import load
+from replay.core import ReplayError, count, peek, redrive, reemit, resolve_queue
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m replay", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stage", default=os.environ.get("STAGE", "dev"), help="deployed stage (default: $STAGE or dev)"
+    )
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"), help="e.g. the local stack's")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    peek_cmd = commands.add_parser(
+        "peek", help="list what sits in a DLQ, without consuming it (each look counts as a receive)"
+    )
+    peek_cmd.add_argument("queue", help="queue name or unique suffix, e.g. transcode-dlq")
+    peek_cmd.add_argument("--limit", type=int, default=100)
+    redrive_cmd = commands.add_parser("redrive", help="move a DLQ's messages back to its source queue")
+    redrive_cmd.add_argument("queue", help="the DLQ (or its source queue)")
+    redrive_cmd.add_argument("--rate", type=float, default=50.0, help="messages per second at most (default 50)")
+    redrive_cmd.add_argument("--yes", action="store_true", help="act (default: say what would happen)")
+    reemit_cmd = commands.add_parser("reemit", help="send S3 ObjectCreated events for existing objects to a queue")
+    reemit_cmd.add_argument("--bucket", required=True)
+    reemit_cmd.add_argument("--prefix", default="uploads/")
+    reemit_cmd.add_argument(
+        "--to", required=True, dest="queue", help="the consumer's queue, e.g. metadata-local-uploads"
+    )
+    reemit_cmd.add_argument("--yes", action="store_true", help="act (default: count what would be sent)")
+    args = parser.parse_args(argv)
+
+    session = boto3.session.Session(region_name=args.region or "us-east-1")
+    sqs = session.client("sqs", endpoint_url=args.endpoint)
+    try:
+        pair = resolve_queue(load(args.stage), args.queue)
+        if args.command == "peek":
+            shown = 0
+            for message in peek(sqs, pair.named, limit=args.limit):
+                print(json.dumps(message))
+                shown += 1
+            print(f"{shown} message(s)", file=sys.stderr)
+        elif args.command == "redrive":
+            if not pair.dead_letter:
+                raise ReplayError(f"{pair.source} has no DLQ")
+            waiting = count(sqs, pair.dead_letter)
+            if not args.yes:
+                print(f"would move {waiting} message(s) from {pair.dead_letter} to {pair.source} (add --yes)")
+                return 0
+
+            def progress(moved: int) -> None:
+                print(f"\rmoved {moved}/{waiting}", end="", file=sys.stderr, flush=True)
+
+            moved = redrive(sqs, pair.dead_letter, pair.source, rate=args.rate, progress=progress)
+            print(f"\nmoved {moved} message(s) from {pair.dead_letter} to {pair.source}")
+        else:
+            s3 = session.client("s3", endpoint_url=args.endpoint)
+            sent = reemit(sqs, s3, args.bucket, args.prefix, pair.source, session.region_name, send=args.yes)
+            verb = "sent" if args.yes else "would send (add --yes)"
+            print(f"{verb} {sent} ObjectCreated event(s) for s3://{args.bucket}/{args.prefix} to {pair.source}")
+    except ReplayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        print(f"error: AWS said: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

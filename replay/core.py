@@ -1,0 +1,158 @@
+"""The replay operations, on any SQS/S3 endpoint (the local stack or AWS): clients are passed in."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+from contracts import S3Event, S3TestEvent, UnreadableMessage, open_delivery
+from devstack.topology import Topology
+
+
+class ReplayError(Exception):
+    """A clear, user-facing refusal (unknown queue, nothing deployed, ...)."""
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    named: str  # the queue the user meant
+    source: str
+    dead_letter: str | None
+
+
+def resolve_queue(topology: Topology, name: str) -> QueuePair:
+    """A queue by its full name or a unique suffix (`transcode-dlq`), with its DLQ or its source queue."""
+    names = [q.name for q in topology.queues]
+    matches = [n for n in names if n == name] or [n for n in names if n.endswith(name)]
+    if len(matches) != 1:
+        known = ", ".join(sorted(n.removeprefix("video24-") for n in names))
+        raise ReplayError(f"no single queue matches {name!r} (stage {topology.stage}); known: {known}")
+    queue = topology.queue(matches[0])
+    if queue.dead_letter_arn:
+        return QueuePair(queue.name, queue.name, queue.dead_letter_arn.rsplit(":", 1)[-1])
+    sources = [q.name for q in topology.queues if q.dead_letter_arn and q.dead_letter_arn.endswith(f":{queue.name}")]
+    if not sources:
+        return QueuePair(queue.name, queue.name, None)
+    return QueuePair(queue.name, sources[0], queue.name)
+
+
+def queue_url(sqs: Any, name: str) -> str:
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        raise ReplayError(
+            f"queue {name} does not exist: is this stage deployed (and the endpoint/region right)?"
+        ) from None
+
+
+def describe(body: str) -> dict[str, Any]:
+    """What a message is about: event type, video id or key; 'unreadable' with why for anything else."""
+    try:
+        opened = open_delivery(body)
+    except UnreadableMessage as exc:
+        return {"event": "unreadable", "detail": str(exc)[:200]}
+    if isinstance(opened, S3TestEvent):
+        return {"event": "s3:TestEvent"}
+    if isinstance(opened, S3Event):
+        record = opened.records[0]
+        return {"event": record.event_name, "key": record.key, "correlation_id": record.correlation_id}
+    return {"event": opened.event_type, "video_id": getattr(opened, "video_id", None),
+            "correlation_id": opened.correlation_id}  # fmt: skip
+
+
+def _millis(value: str | None) -> str | None:
+    return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat() if value else None
+
+
+def peek(sqs: Any, queue: str, *, limit: int = 100) -> Iterator[dict[str, Any]]:
+    """The messages in a queue, without consuming them: each one is made visible again at once."""
+    url, seen, idle_rounds = queue_url(sqs, queue), set(), 0
+    while len(seen) < limit and idle_rounds < 3:  # SQS samples: a few rounds without news means we saw them all
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if batch:
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(batch)
+                ],
+            )
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        idle_rounds = 0 if fresh else idle_rounds + 1
+        for message in fresh[: limit - len(seen)]:
+            seen.add(message["MessageId"])
+            attributes = message.get("Attributes", {})
+            yield {
+                "message_id": message["MessageId"],
+                "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
+                "sent_at": _millis(attributes.get("SentTimestamp")),
+                "first_received_at": _millis(attributes.get("ApproximateFirstReceiveTimestamp")),
+            } | describe(message["Body"])
+
+
+def count(sqs: Any, queue: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url(sqs, queue), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def redrive(
+    sqs: Any, dead_letter: str, source: str, *, rate: float = 50.0, progress: Callable[[int], None] = lambda n: None
+) -> int:
+    """Move every message from the DLQ back to its source queue; deleted only after the send succeeded."""
+    dlq_url, source_url = queue_url(sqs, dead_letter), queue_url(sqs, source)
+    moved, pause = 0, 1.0 / rate if rate > 0 else 0.0
+    receive = {"QueueUrl": dlq_url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 30, "WaitTimeSeconds": 2}
+    while batch := sqs.receive_message(**receive, MessageAttributeNames=["All"]).get("Messages", []):
+        for message in batch:
+            attributes = message.get("MessageAttributes") or {}
+            sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"], MessageAttributes=attributes)
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+            progress(moved)
+            time.sleep(pause)
+    return moved
+
+
+def s3_event(bucket: str, obj: dict[str, Any], region: str) -> str:
+    """The S3 ObjectCreated notification for an existing object, as S3 -> SNS (raw) -> SQS delivers it."""
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": obj["LastModified"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "video24-replay"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "video24-replay",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(obj["Key"], safe="/"), "size": obj["Size"], "eTag": obj["ETag"].strip('"')},
+        },
+    }
+    return json.dumps({"Records": [record]})
+
+
+def objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def reemit(sqs: Any, s3: Any, bucket: str, prefix: str, queue: str, region: str, *, send: bool) -> int:
+    url = queue_url(sqs, queue) if send else None
+    emitted = 0
+    for obj in objects(s3, bucket, prefix):
+        if send:
+            sqs.send_message(QueueUrl=url, MessageBody=s3_event(bucket, obj, region))
+        emitted += 1
+    return emitted

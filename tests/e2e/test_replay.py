@@ -1,0 +1,81 @@
+"""Replaying through SQS on the local stack: peek a DLQ, redrive it, re-emit S3 events for a prefix."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import LOCAL_CREDENTIALS
+from replay.__main__ import main as replay
+from tests.e2e.conftest import Stack
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch):
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+
+
+def run(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = replay(["--stage", "local", "--endpoint", stack.stack.endpoint, *args])
+    return code, capsys.readouterr().out
+
+
+def upload_event(stack: Stack, video_id: str) -> str:
+    record = {"eventName": "ObjectCreated:Put", "eventTime": "2026-11-26T10:00:00Z", "s3": {
+        "bucket": {"name": stack.name("upload", "UploadsBucket")},
+        "object": {"key": f"uploads/erin/{video_id}/lost.mp4", "size": 10, "eTag": "e1"}}}  # fmt: skip
+    return json.dumps({"Records": [record]})
+
+
+def test_peek_shows_the_dlq_and_redrive_processes_it_exactly_once(stack: Stack, capsys):
+    # Given an upload event that failed its way into the catalog's DLQ (and whose cause is now fixed)
+    video_id = uuid.uuid4().hex
+    dlq = stack.stack.queue_url(stack.name("metadata", "CatalogUploadsDLQ"))
+    stack.sqs.send_message(QueueUrl=dlq, MessageBody=upload_event(stack, video_id))
+    # When a team member peeks at it
+    code, out = run(stack, capsys, "peek", "metadata-local-uploads-dlq")
+    [message] = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and message["event"] == "ObjectCreated:Put" and video_id in message["key"]
+    # And a dry run says what would move, moving nothing
+    code, out = run(stack, capsys, "redrive", "metadata-local-uploads-dlq")
+    assert code == 0 and "would move 1" in out and stack.item(video_id) is None
+    # Then a redrive moves it back and the catalog records it, once
+    code, out = run(stack, capsys, "redrive", "metadata-local-uploads-dlq", "--yes")
+    assert code == 0 and "moved 1" in out
+    stack.wait_for("the redriven upload recorded", lambda: stack.item(video_id))
+    stack.idle()
+    assert run(stack, capsys, "redrive", "metadata-local-uploads-dlq", "--yes")[1].startswith("\nmoved 0")
+    assert stack.item(video_id)["status"] == "UPLOADED"
+
+
+def test_reemit_changes_nothing_for_processed_objects_and_rebuilds_what_was_lost(
+    stack: Stack, small_clip: Path, capsys
+):
+    # Given a READY video
+    video_id = stack.upload(small_clip, "kept.mp4", owner="frank")
+    ready = stack.final_item(video_id)
+    stack.idle()
+    ready = stack.item(video_id)
+    prefix = f"uploads/frank/{video_id}/"
+    bucket = stack.name("upload", "UploadsBucket")
+    # When its S3 events are re-emitted to the catalog and the transcoder
+    for queue in ("metadata-local-uploads", "transcode-local-transcode"):
+        code, out = run(stack, capsys, "reemit", "--bucket", bucket, "--prefix", prefix, "--to", queue, "--yes")
+        assert code == 0 and "sent 1" in out
+    stack.idle()
+    # Then nothing changed
+    assert stack.item(video_id) == ready
+    # And when the catalog lost the item, re-emitting rebuilds it
+    stack.table.delete_item(Key={"video_id": video_id})
+    run(stack, capsys, "reemit", "--bucket", bucket, "--prefix", prefix, "--to", "metadata-local-uploads", "--yes")
+    rebuilt = stack.wait_for("the item rebuilt", lambda: stack.item(video_id))
+    assert rebuilt["owner"] == "frank" and rebuilt["title"] == "kept.mp4"
+
+
+def test_unknown_queues_get_a_clear_error(stack: Stack, capsys):
+    code = replay(["--stage", "local", "--endpoint", stack.stack.endpoint, "peek", "no-such-queue"])
+    assert code == 2 and "no single queue matches" in capsys.readouterr().err
