@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, Gateway
 from devstack.issuer import AUDIENCE, ISSUER, Issuer
-from devstack.topology import REGION, ROOT, Function, Invocable, Topology, load, queue_arn
+from devstack.topology import REGION, ROOT, Invocable, Topology, load, queue_arn
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -168,10 +168,10 @@ class LocalStack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         return env | LOCAL_CREDENTIALS | {"AWS_ENDPOINT_URL": self.endpoint, "PYTHONUNBUFFERED": "1"}
 
-    def log_path(self, function: Function | Invocable | str) -> Path:
+    def log_path(self, function: Invocable | str) -> Path:
         return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
-    def _start_worker(self, function: Function | Invocable) -> None:
+    def _start_worker(self, function: Invocable) -> None:
         spec = asdict(function) | {"service_dir": str(function.service_dir), "key": function.key}
         spec.setdefault("queue_arn", None)
         log = self.log_path(function).open("wb")
@@ -204,7 +204,7 @@ class LocalStack:
         if pending:
             raise RuntimeError(f"functions did not start in {timeout:.0f}s: {', '.join(sorted(pending))}")
 
-    def tail(self, function: Function | Invocable | str, lines: int = 20) -> str:
+    def tail(self, function: Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 

@@ -15,7 +15,7 @@ def get_deps() -> CatalogDeps:
     from catalog.adapters.dynamo import DynamoCatalog
     from catalog.adapters.media import SignedUrlProber
     from catalog.adapters.signer import SIGV4
-    from catalog.adapters.sns import SnsPublisher
+    from lambdakit.sns import SnsPublisher
 
     settings = get_settings()
     return CatalogDeps(

@@ -63,7 +63,7 @@ def get_handler(event: dict[str, Any], caller: Caller) -> dict[str, Any]:
 def _publisher() -> Any:
     import boto3
 
-    from catalog.adapters.sns import SnsPublisher
+    from lambdakit.sns import SnsPublisher
 
     return SnsPublisher(boto3.client("sns"), get_settings().catalog_events_topic_arn)
 

@@ -8,8 +8,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from contracts import DomainEvent
-from contracts.delivery import sns_message
 from transcode.logic.ports import SourceMissing
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -57,11 +55,3 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             deleted += len(keys)
     return deleted
-
-
-class SnsPublisher:
-    def __init__(self, client: Any, topic_arn: str) -> None:
-        self._sns, self._topic_arn = client, topic_arn
-
-    def publish(self, event: DomainEvent) -> None:
-        self._sns.publish(TopicArn=self._topic_arn, **sns_message(event))

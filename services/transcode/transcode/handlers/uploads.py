@@ -17,7 +17,8 @@ from transcode.settings import get_settings
 def get_deps() -> TranscodeDeps:
     import boto3
 
-    from transcode.adapters.aws import S3Storage, SnsPublisher
+    from lambdakit.sns import SnsPublisher
+    from transcode.adapters.aws import S3Storage
     from transcode.adapters.media import FfmpegMedia
 
     settings = get_settings()

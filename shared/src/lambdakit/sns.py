@@ -1,3 +1,5 @@
+"""Publishing domain events to an SNS topic: the one publisher every service uses."""
+
 from __future__ import annotations
 
 from typing import Any
