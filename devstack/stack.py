@@ -172,7 +172,11 @@ class LocalStack:
         return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
     def _start_worker(self, function: Invocable) -> None:
-        spec = asdict(function) | {"service_dir": str(function.service_dir), "key": function.key}
+        spec = asdict(function) | {
+            "service_dir": str(function.service_dir),
+            "key": function.key,
+            "log_group": function.log_group,
+        }
         spec.setdefault("queue_arn", None)
         log = self.log_path(function).open("wb")
         self._logs.append(log)

@@ -161,6 +161,11 @@ class Invocable:
     def key(self) -> str:
         return f"{self.service}-{self.name}"
 
+    @property
+    def log_group(self) -> str:
+        """Where Lambda writes the function's logs: /aws/lambda/{deployed function name}."""
+        return f"/aws/lambda/{self.arn.rsplit(':', 1)[-1]}"
+
 
 @dataclass(frozen=True)
 class Function(Invocable):

@@ -9,11 +9,18 @@ failing to the DLQ after maxReceiveCount.
 Local difference: a failed message is made visible again after RETRY_DELAY
 seconds instead of the queue's full visibility timeout, so retries happen in
 seconds; receive counts and redrive are SQS's own.
+
+Like Lambda, what the function prints during an invocation goes to CloudWatch Logs
+(the local endpoint's), in the function's log group `/aws/lambda/{name}`, so tools
+that read the logs (`replay peek`'s failure records) work locally too. It is also
+kept in the worker's log file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import os
 import signal
@@ -22,9 +29,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 
@@ -89,6 +97,60 @@ def failed_ids(messages: list[dict[str, Any]], response: Any, error: BaseExcepti
     return known if ids - known or None in ids or "" in ids else ids
 
 
+class LogShipper(io.TextIOBase):
+    """Stands in for stdout/stderr: passes everything on, and ships each invocation's lines to CloudWatch Logs."""
+
+    def __init__(self, passthrough: TextIO, group: str) -> None:
+        self._passthrough, self._group, self._lines, self._partial = passthrough, group, [], ""
+        self._stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        self._logs: Any = None
+
+    def write(self, text: str) -> int:
+        self._passthrough.write(text)
+        self._partial += text
+        *complete, self._partial = self._partial.split("\n")
+        now = int(time.time() * 1000)
+        self._lines.extend((now, line) for line in complete if line.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        self._passthrough.flush()
+
+    def ship(self) -> None:
+        """Send the lines written since the last call (best effort: a local stack never fails on its logs)."""
+        lines, self._lines = self._lines, []
+        if not lines:
+            return
+        try:
+            if self._logs is None:
+                self._logs = boto3.client("logs")
+                for create, args in (
+                    (self._logs.create_log_group, {"logGroupName": self._group}),
+                    (self._logs.create_log_stream, {"logGroupName": self._group, "logStreamName": self._stream}),
+                ):
+                    with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
+                        create(**args)
+            self._logs.put_log_events(
+                logGroupName=self._group,
+                logStreamName=self._stream,
+                logEvents=[{"timestamp": at, "message": line} for at, line in lines],
+            )
+        except Exception as exc:  # logging must never break the function
+            self._passthrough.write(f"(could not ship logs: {exc})\n")
+
+
+def capture_logs(spec: dict[str, Any]) -> LogShipper:
+    """Route stdout and stderr through one shipper; call before the handler (and its Logger) is imported."""
+    shipper = LogShipper(sys.stdout, spec["log_group"])
+    sys.stdout = sys.stderr = shipper
+    return shipper
+
+
+def announce(spec: dict[str, Any], **fields: Any) -> None:
+    """A line about the worker itself (not the function's output): to the worker's log file only."""
+    print(json.dumps({"worker": spec["key"], **fields}), file=sys.__stdout__, flush=True)
+
+
 def load_handler(spec: dict[str, Any]) -> Any:
     sys.path.insert(0, spec["service_dir"])
     module_name, handler_name = spec["handler"].rsplit(".", 1)
@@ -107,6 +169,7 @@ def context_for(spec: dict[str, Any]) -> LambdaContext:
 
 def serve_invocations(spec: dict[str, Any]) -> None:
     """Direct invocation (API routes, authorizers): POST an event, get the result or the error back."""
+    logs = capture_logs(spec)
     handler = load_handler(spec)
 
     class Invoke(BaseHTTPRequestHandler):
@@ -117,6 +180,7 @@ def serve_invocations(spec: dict[str, Any]) -> None:
             except Exception as exc:  # reported to the caller, as Lambda reports a function error
                 traceback.print_exc()
                 answer = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+            logs.ship()
             body = json.dumps(answer, default=str).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -130,18 +194,67 @@ def serve_invocations(spec: dict[str, Any]) -> None:
     server = HTTPServer(("127.0.0.1", 0), Invoke)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     port = server.server_address[1]
-    print(json.dumps({"worker": spec["key"], "invoke_port": port, "status": "ready"}), flush=True)
+    announce(spec, invoke_port=port, status="ready")
     server.serve_forever()
+
+
+class EventSourceMapping:
+    """One poll of a function's queue at a time: receive a batch, invoke, delete what succeeded, retry the rest."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        spec: dict[str, Any],
+        handler: Callable[[dict, Any], Any],
+        *,
+        retry_delay: int = RETRY_DELAY,
+        after_invoke: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sqs, self.spec, self.handler = sqs, spec, handler
+        self.retry_delay, self.after_invoke = retry_delay, after_invoke
+        self.queue_name = spec["queue_arn"].rsplit(":", 1)[-1]
+        self.queue_url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+
+    def poll(self, wait_seconds: int = 1) -> dict[str, int] | None:
+        """Handle one batch; None when the queue had nothing to give."""
+        spec, sqs = self.spec, self.sqs
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(spec["batch_size"], 10),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return None
+        response, error = None, None
+        try:
+            response = self.handler(sqs_event(messages, spec["queue_arn"]), context_for(spec))
+        except Exception as exc:  # a crash fails the whole batch, as in Lambda
+            error = exc
+            traceback.print_exc()
+        self.after_invoke()
+        failed = failed_ids(messages, response, error) if spec["reports_batch_failures"] or error else set()
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_delay
+                )
+        return {"batch": len(messages), "succeeded": len(done), "failed": len(failed)}
 
 
 def run(spec: dict[str, Any]) -> None:
     if not spec.get("queue_arn"):
         serve_invocations(spec)
         return
-    handler = load_handler(spec)
-    sqs = boto3.client("sqs")
-    queue_name = spec["queue_arn"].rsplit(":", 1)[-1]
-    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    logs = capture_logs(spec)
+    mapping = EventSourceMapping(boto3.client("sqs"), spec, load_handler(spec), after_invoke=logs.ship)
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -150,39 +263,10 @@ def run(spec: dict[str, Any]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(json.dumps({"worker": spec["key"], "queue": queue_name, "status": "ready"}), flush=True)
+    announce(spec, queue=mapping.queue_name, status="ready")
     while not stopping:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=min(spec["batch_size"], 10),
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            continue
-        response, error = None, None
-        try:
-            response = handler(sqs_event(messages, spec["queue_arn"]), context_for(spec))
-        except Exception as exc:  # a crash fails the whole batch, as in Lambda
-            error = exc
-            traceback.print_exc()
-        failed = failed_ids(messages, response, error) if spec["reports_batch_failures"] or error else set()
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
-        for message in messages:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_DELAY
-                )
-        print(
-            json.dumps({"worker": spec["key"], "batch": len(messages), "succeeded": len(done), "failed": len(failed)}),
-            flush=True,
-        )
+        if outcome := mapping.poll():
+            announce(spec, **outcome)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,20 @@ import os
 import sys
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack.topology import load
-from replay.core import ReplayError, count, peek, redrive, reemit, resolve_queue
+from replay.core import (
+    ReplayError,
+    consumer_log_groups,
+    count,
+    failure_records,
+    peek,
+    redrive,
+    reemit,
+    resolve_queue,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     session = boto3.session.Session(region_name=args.region or "us-east-1")
     sqs = session.client("sqs", endpoint_url=args.endpoint)
     try:
-        pair = resolve_queue(load(args.stage), args.queue)
+        topology = load(args.stage)
+        pair = resolve_queue(topology, args.queue)
         if args.command == "peek":
-            shown = 0
-            for message in peek(sqs, pair.named, limit=args.limit):
-                print(json.dumps(message))
-                shown += 1
-            print(f"{shown} message(s)", file=sys.stderr)
+            messages = list(peek(sqs, pair.named, limit=args.limit))
+            failures = {}
+            if messages and pair.dead_letter == pair.named:
+                since = min(m.pop("sent_ms") for m in messages)
+                groups = consumer_log_groups(topology, pair.source)
+                failures = failure_records(session.client("logs", endpoint_url=args.endpoint), groups, since_ms=since)
+            for message in messages:
+                message.pop("sent_ms", None)
+                print(json.dumps(message | {"failure": failures.get(message["message_id"])}))
+            print(f"{len(messages)} message(s) in {pair.named}", file=sys.stderr)
         elif args.command == "redrive":
             if not pair.dead_letter:
                 raise ReplayError(f"{pair.source} has no DLQ")
@@ -65,7 +81,17 @@ def main(argv: list[str] | None = None) -> int:
             def progress(moved: int) -> None:
                 print(f"\rmoved {moved}/{waiting}", end="", file=sys.stderr, flush=True)
 
-            moved = redrive(sqs, pair.dead_letter, pair.source, rate=args.rate, progress=progress)
+            # One attempt only: an endpoint without StartMessageMoveTask answers with an error, not a retry.
+            mover = session.client("sqs", endpoint_url=args.endpoint, config=Config(retries={"total_max_attempts": 1}))
+            moved = redrive(
+                sqs,
+                pair.dead_letter,
+                pair.source,
+                rate=args.rate,
+                progress=progress,
+                mover=mover,
+                notice=lambda text: print(text, file=sys.stderr),
+            )
             print(f"\nmoved {moved} message(s) from {pair.dead_letter} to {pair.source}")
         else:
             s3 = session.client("s3", endpoint_url=args.endpoint)

@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from contracts import S3Event, S3TestEvent, UnreadableMessage, open_delivery
+from botocore.exceptions import ClientError
+
+from contracts import describe
 from devstack.topology import Topology
+from lambdakit.failures import FAILURE_RECORD
 
 
 class ReplayError(Exception):
@@ -50,19 +53,44 @@ def queue_url(sqs: Any, name: str) -> str:
         ) from None
 
 
-def describe(body: str) -> dict[str, Any]:
-    """What a message is about: event type, video id or key; 'unreadable' with why for anything else."""
+def consumer_log_groups(topology: Topology, queue: str) -> list[str]:
+    """The log groups of the functions that consume a queue (where their failure records are)."""
+    return [f.log_group for f in topology.functions if f.queue_arn.rsplit(":", 1)[-1] == queue]
+
+
+def _json_in(line: str) -> dict[str, Any] | None:
+    """The JSON object in a log line (Lambda may prefix a line with a timestamp and request id)."""
+    start = line.find("{")
     try:
-        opened = open_delivery(body)
-    except UnreadableMessage as exc:
-        return {"event": "unreadable", "detail": str(exc)[:200]}
-    if isinstance(opened, S3TestEvent):
-        return {"event": "s3:TestEvent"}
-    if isinstance(opened, S3Event):
-        record = opened.records[0]
-        return {"event": record.event_name, "key": record.key, "correlation_id": record.correlation_id}
-    return {"event": opened.event_type, "video_id": getattr(opened, "video_id", None),
-            "correlation_id": opened.correlation_id}  # fmt: skip
+        found = json.loads(line[start:]) if start >= 0 else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def failure_records(logs: Any, log_groups: list[str], *, since_ms: int) -> dict[str, dict[str, Any]]:
+    """The latest failure record per SQS message id in these log groups since a time."""
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    for group in log_groups:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, startTime=since_ms, filterPattern=f'"{FAILURE_RECORD}"'
+        )
+        try:
+            for page in pages:
+                for event in page.get("events", []):
+                    line = _json_in(event.get("message", ""))
+                    failure = line and line.get("message") == FAILURE_RECORD and line.get("failure")
+                    if not isinstance(failure, dict) or "message_id" not in failure:
+                        continue
+                    at = int(event.get("timestamp", 0))
+                    record = failure | {"at": _millis(str(at))}
+                    if line.get("correlation_id"):
+                        record.setdefault("correlation_id", line["correlation_id"])
+                    if failure["message_id"] not in latest or at >= latest[failure["message_id"]][0]:
+                        latest[failure["message_id"]] = (at, record)
+        except logs.exceptions.ResourceNotFoundException:
+            continue  # the function never logged anything (or is not deployed)
+    return {message_id: record for message_id, (_, record) in latest.items()}
 
 
 def _millis(value: str | None) -> str | None:
@@ -91,6 +119,7 @@ def peek(sqs: Any, queue: str, *, limit: int = 100) -> Iterator[dict[str, Any]]:
             attributes = message.get("Attributes", {})
             yield {
                 "message_id": message["MessageId"],
+                "sent_ms": int(attributes.get("SentTimestamp", 0)),
                 "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
                 "sent_at": _millis(attributes.get("SentTimestamp")),
                 "first_received_at": _millis(attributes.get("ApproximateFirstReceiveTimestamp")),
@@ -104,13 +133,37 @@ def count(sqs: Any, queue: str) -> int:
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
+def queue_arn(sqs: Any, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 def redrive(
-    sqs: Any, dead_letter: str, source: str, *, rate: float = 50.0, progress: Callable[[int], None] = lambda n: None
+    sqs: Any,
+    dead_letter: str,
+    source: str,
+    *,
+    rate: float = 50.0,
+    progress: Callable[[int], None] = lambda n: None,
+    mover: Any = None,
+    notice: Callable[[str], None] = lambda text: None,
+    wait_seconds: int = 2,
+    poll_seconds: float = 1.0,
 ) -> int:
-    """Move every message from the DLQ back to its source queue; deleted only after the send succeeded."""
+    """Move every message from the DLQ back to its source queue; returns how many moved.
+
+    With `mover` (an SQS client that does not retry), SQS's own StartMessageMoveTask is
+    tried first; where the endpoint does not offer it, messages are received, sent and
+    deleted from the DLQ only after their send succeeded.
+    """
     dlq_url, source_url = queue_url(sqs, dead_letter), queue_url(sqs, source)
+    if mover is not None:
+        moved = _move_task(
+            sqs, mover, dlq_url, source_url, rate=rate, progress=progress, notice=notice, poll_seconds=poll_seconds
+        )
+        if moved is not None:
+            return moved
     moved, pause = 0, 1.0 / rate if rate > 0 else 0.0
-    receive = {"QueueUrl": dlq_url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 30, "WaitTimeSeconds": 2}
+    receive = {"QueueUrl": dlq_url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 30, "WaitTimeSeconds": wait_seconds}
     while batch := sqs.receive_message(**receive, MessageAttributeNames=["All"]).get("Messages", []):
         for message in batch:
             attributes = message.get("MessageAttributes") or {}
@@ -120,6 +173,43 @@ def redrive(
             progress(moved)
             time.sleep(pause)
     return moved
+
+
+_MOVE_TASK_OVER = {"COMPLETED", "CANCELLED", "FAILED"}
+
+
+def _move_task(
+    sqs: Any,
+    mover: Any,
+    dlq_url: str,
+    source_url: str,
+    *,
+    rate: float,
+    progress: Callable[[int], None],
+    notice: Callable[[str], None],
+    poll_seconds: float,
+) -> int | None:
+    """Redrive with StartMessageMoveTask and follow it to the end; None when the endpoint cannot."""
+    dlq_arn = queue_arn(sqs, dlq_url)
+    request = {"SourceArn": dlq_arn, "DestinationArn": queue_arn(sqs, source_url)}
+    if rate > 0:
+        request["MaxNumberOfMessagesPerSecond"] = max(1, min(500, int(rate)))
+    try:
+        mover.start_message_move_task(**request)
+    except ClientError as exc:
+        notice(f"StartMessageMoveTask unavailable here ({exc.response.get('Error', {}).get('Code')}); "
+               "moving messages one by one")  # fmt: skip
+        return None
+    while True:
+        [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+        moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+        progress(moved)
+        if task["Status"] in _MOVE_TASK_OVER:
+            if task["Status"] != "COMPLETED":
+                reason = task.get("FailureReason", "no reason given")
+                raise ReplayError(f"the move task {task['Status'].lower()}: {reason}")
+            return moved
+        time.sleep(poll_seconds)
 
 
 def s3_event(bucket: str, obj: dict[str, Any], region: str) -> str:

@@ -79,3 +79,20 @@ def test_reemit_changes_nothing_for_processed_objects_and_rebuilds_what_was_lost
 def test_unknown_queues_get_a_clear_error(stack: Stack, capsys):
     code = replay(["--stage", "local", "--endpoint", stack.stack.endpoint, "peek", "no-such-queue"])
     assert code == 2 and "no single queue matches" in capsys.readouterr().err
+
+
+def test_peek_says_why_each_message_failed(stack: Stack, capsys):
+    # Given a message the transcoder cannot read, retried until SQS moved it to the DLQ
+    queue = stack.stack.queue_url(stack.name("transcode", "TranscodeQueue"))
+    sent = stack.sqs.send_message(QueueUrl=queue, MessageBody="this is not an event")["MessageId"]
+    dlq = stack.name("transcode", "TranscodeDLQ")
+    stack.wait_for("the DLQ to hold it", lambda: stack.dlq_bodies()[dlq], timeout=60)
+    # When a team member peeks at the DLQ
+    code, out = run(stack, capsys, "peek", "transcode-local-transcode-dlq")
+    [message] = [json.loads(line) for line in out.splitlines()]
+    # Then it shows the message with the failure record the handler logged on its last attempt
+    assert code == 0 and message["message_id"] == sent and message["event"] == "unreadable"
+    failure = message["failure"]
+    assert failure["code"] == "UNREADABLE_MESSAGE" and failure["message"].startswith("not JSON")
+    assert failure["receive_count"] == 5 and failure["at"]
+    stack.sqs.purge_queue(QueueUrl=stack.stack.queue_url(dlq))

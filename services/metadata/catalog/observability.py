@@ -1,7 +1,8 @@
 """Powertools objects, created once for the service."""
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+from lambdakit.failures import RecordingBatchProcessor
 
 logger = Logger(service="metadata")
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor(logger)

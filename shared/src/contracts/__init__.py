@@ -1,6 +1,13 @@
 """24-Hour Video contracts: every model that crosses a service boundary."""
 
-from contracts.delivery import UnreadableMessage, open_delivery, open_s3_event, open_video_event, uploaded_objects
+from contracts.delivery import (
+    UnreadableMessage,
+    describe,
+    open_delivery,
+    open_s3_event,
+    open_video_event,
+    uploaded_objects,
+)
 from contracts.events import (
     DomainEvent,
     FailureReason,
@@ -31,6 +38,7 @@ __all__ = [
     "VideoReady",
     "VideoTranscodeFailed",
     "VideoTranscoded",
+    "describe",
     "open_delivery",
     "open_s3_event",
     "open_video_event",

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.events import VIDEO_EVENT, DomainEvent
+from contracts.keys import parse_upload_key
 from contracts.s3 import S3Event, S3EventRecord, S3TestEvent
 
 MAX_MESSAGE_BYTES = 256 * 1024  # the SNS and SQS limit
@@ -84,6 +85,32 @@ def open_video_event(message: str | bytes | Mapping[str, Any]) -> DomainEvent:
     if not isinstance(opened, DomainEvent):
         raise UnreadableMessage(f"expected a video event, got {type(opened).__name__}")
     return opened
+
+
+def describe(message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    """What a message is about, for people: event type, key and video id, correlation id.
+
+    Never raises: anything unreadable is described as `unreadable` with why.
+    """
+    try:
+        opened = open_delivery(message)
+    except UnreadableMessage as exc:
+        return {"event": "unreadable", "detail": str(exc)[:200]}
+    if isinstance(opened, S3TestEvent):
+        return {"event": "s3:TestEvent"}
+    if isinstance(opened, S3Event):
+        record = opened.records[0]
+        return {
+            "event": record.event_name,
+            "key": record.key,
+            "video_id": parse_upload_key(record.key).video_id,
+            "correlation_id": record.correlation_id,
+        }
+    return {
+        "event": opened.event_type,
+        "video_id": getattr(opened, "video_id", None),
+        "correlation_id": opened.correlation_id,
+    }
 
 
 def _summarise(exc: ValidationError) -> str:

@@ -1,8 +1,7 @@
-"""The edge every SQS handler shares: open a message, log a failure record when it can't, say what was skipped.
+"""The edge every SQS handler shares: open a message, set the correlation id, say what was skipped.
 
-A failure record is one structured log line (`failure.code`, `failure.message`, plus
-the correlation id) written when a handler gives up on a message, so that what
-later sits in a DLQ can be explained from the logs.
+A message that cannot be opened raises UnreadableMessage; the batch processor
+(`lambdakit.failures.RecordingBatchProcessor`) then logs its failure record.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from contracts import DomainEvent, S3EventRecord, UnreadableMessage, open_video_event, uploaded_objects
+from contracts import DomainEvent, S3EventRecord, open_video_event, uploaded_objects
 
 T = TypeVar("T")
 
@@ -20,16 +19,10 @@ class Logger(Protocol):  # the part of Powertools' Logger used here
 
     def info(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
 
-    def error(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
-
 
 def _read(logger: Logger, opener: Callable[[], T]) -> T:
     logger.set_correlation_id(None)
-    try:
-        return opener()
-    except UnreadableMessage as exc:
-        logger.error("unreadable message", extra={"failure": {"code": "UNREADABLE_MESSAGE", "message": str(exc)}})
-        raise
+    return opener()
 
 
 def read_uploads(body: str, *, bucket: str, logger: Logger) -> list[S3EventRecord]:

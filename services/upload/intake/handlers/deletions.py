@@ -6,15 +6,16 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from contracts import VideoDeleted, parse_upload_key
 from intake.settings import get_settings
 from lambdakit import read_video_event
+from lambdakit.failures import RecordingBatchProcessor
 
 logger = Logger(service="upload")
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor(logger)
 
 
 @cache
