@@ -6,9 +6,9 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -58,15 +58,23 @@ class Aws:
         return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
 
+@contextmanager
+def moto_stack() -> Iterator[Aws]:
+    """The services' resources (as their serverless.yml declare them) in moto's mock_aws."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in LOCAL_CREDENTIALS.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        topology = load("test")
+        with mock_aws():
+            provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
+            yield Aws(topology)
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
-    for name, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    topology = load("test")
-    with mock_aws():
-        provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
-        yield Aws(topology)
+def aws() -> Iterator[Aws]:
+    with moto_stack() as stack:
+        yield stack
 
 
 def use_function_env(monkeypatch: pytest.MonkeyPatch, function: Function, **overrides: str) -> None:

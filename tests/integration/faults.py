@@ -1,0 +1,152 @@
+"""Injected AWS faults, and every queue-fed function of the stack run in this process against moto.
+
+`Faults` makes chosen SDK calls fail the way a handler sees a throttle or a 5xx after
+the SDK's own retries: as a ClientError from the call. `Lambdas` runs each function
+behind the local stack's event source mapping (receive, invoke, delete what
+succeeded, leave the rest), with no retry delay, so SQS's own receive counts and
+redrive policy decide when a message that keeps failing moves to its DLQ.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+import pytest
+from botocore.exceptions import ClientError
+
+from devstack.worker import EventSourceMapping
+from tests.integration.conftest import Aws
+
+# How each kind of fault reaches the caller once the SDK has given up retrying.
+ERRORS = {
+    "throttle": ({"s3": "SlowDown", "dynamodb": "ProvisionedThroughputExceededException"}, "ThrottlingException", 400),
+    "5xx": ({"s3": "InternalError", "dynamodb": "InternalServerError"}, "InternalFailure", 500),
+}
+
+
+@dataclass
+class Rule:
+    service: str
+    operation: str
+    kind: str
+    after: int  # matching calls let through before the first failure
+    times: int | None  # failures to inject; None: until cleared
+    where: Callable[[dict[str, Any]], bool]  # which calls (by their parameters) the rule is about
+    seen: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Faults:
+    rules: list[Rule] = field(default_factory=list)
+
+    def fail(
+        self,
+        service: str,
+        operation: str,
+        *,
+        kind: str = "throttle",
+        after: int = 0,
+        times: int | None = 1,
+        where: Callable[[dict[str, Any]], bool] = lambda params: True,
+    ) -> Rule:
+        rule = Rule(service, operation, kind, after, times, where)
+        self.rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        for rule in self.rules:
+            if (rule.service, rule.operation) != (service, operation) or not rule.where(params):
+                continue
+            rule.seen += 1
+            if rule.seen > rule.after and (rule.times is None or rule.failed < rule.times):
+                rule.failed += 1
+                codes, default, status = ERRORS[rule.kind]
+                error = {"Code": codes.get(service, default), "Message": f"injected {rule.kind}"}
+                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
+    """Route every SDK call of this process through a Faults (undone by the monkeypatch)."""
+    injected = Faults()
+    real_call = botocore.client.BaseClient._make_api_call
+
+    def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        injected.check(client.meta.service_model.service_name, operation, params)
+        return real_call(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return injected
+
+
+def _forget() -> None:
+    from catalog import deps as catalog_deps
+    from catalog.settings import get_settings as catalog_settings
+    from intake.handlers import deletions as intake_deletions
+    from intake.settings import get_settings as intake_settings
+    from transcode.handlers import uploads as transcode_uploads
+    from transcode.settings import get_settings as transcode_settings
+
+    for cached in (
+        catalog_deps.get_deps,
+        catalog_settings,
+        intake_deletions._s3,
+        intake_settings,
+        transcode_uploads.get_deps,
+        transcode_settings,
+    ):
+        cached.cache_clear()
+
+
+class Lambdas:
+    """The stack's queue consumers, each behind its event source mapping, run until every queue is quiet."""
+
+    def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path, prober: Any) -> None:
+        from catalog import deps as catalog_deps
+
+        for function in aws.topology.functions:
+            for name, value in function.environment.items():
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("WORK_DIR", str(work_dir))
+        self.forget()
+        catalog_deps.get_deps().prober = prober
+        sqs = aws.client("sqs")
+        self.mappings = {
+            function.key: EventSourceMapping(
+                sqs, asdict(function) | {"key": function.key}, _handler(function.handler), retry_delay=0
+            )
+            for function in aws.topology.functions
+        }
+        self.outcomes: list[tuple[str, dict[str, int]]] = []
+
+    @staticmethod
+    def forget() -> None:
+        """Drop the handlers' cached settings and clients (they hold the environment and moto's state)."""
+        _forget()
+
+    def run(self, max_polls: int = 100) -> None:
+        for _ in range(max_polls):
+            busy = False
+            for key, mapping in self.mappings.items():
+                if outcome := mapping.poll(wait_seconds=0):
+                    self.outcomes.append((key, outcome))
+                    busy = True
+            if not busy:
+                return
+        raise AssertionError(f"the queues did not settle in {max_polls} rounds: {self.outcomes[-5:]}")
+
+    def failures(self, key: str) -> int:
+        return sum(outcome["failed"] for name, outcome in self.outcomes if name == key)
+
+
+def _handler(spec: str) -> Any:
+    module, name = spec.rsplit(".", 1)
+    return getattr(importlib.import_module(module.replace("/", ".")), name)
