@@ -10,79 +10,14 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-import mediatools
 from contracts import PosterFile, RenditionFile, SourceObject, VideoTranscoded, VideoTranscodeFailed
-from contracts.media import MediaSummary, summarise
-from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
-
-
-class DownloadingProber:
-    """mock_aws cannot serve ffprobe's HTTP reads, so this reads the rendition through boto3 instead."""
-
-    def __init__(self, s3, folder: Path) -> None:
-        self.s3, self.folder, self.calls = s3, folder, 0
-
-    def probe(self, rendition: RenditionFile) -> MediaSummary:
-        self.calls += 1
-        local = self.folder / f"{uuid.uuid4().hex}.mp4"
-        self.s3.download_file(rendition.bucket, rendition.key, str(local))
-        return summarise(mediatools.probe(mediatools.local_input(local)))
+from tests.integration.conftest import Aws, Context, sqs_event
+from tests.integration.pipeline import DownloadingProber, catalog_handlers, s3_upload_event
 
 
 @pytest.fixture
 def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from catalog import deps
-    from catalog.handlers import uploads, video_events
-    from catalog.settings import get_settings
-
-    use_function_env(monkeypatch, aws.function("metadata-recordVideoEvent"))
-    get_settings.cache_clear()
-    deps.get_deps.cache_clear()
-    prober = DownloadingProber(aws.client("s3"), tmp_path)
-    deps.get_deps().prober = prober
-    table = aws.client("dynamodb")
-
-    class Catalog:
-        on_upload = staticmethod(uploads.handler)
-        on_video_event = staticmethod(video_events.handler)
-        probes = prober
-
-        @staticmethod
-        def item(video_id: str) -> dict | None:
-            from catalog.adapters.dynamo import from_dynamo
-
-            resource = __import__("boto3").resource("dynamodb", region_name="us-east-1")
-            found = resource.Table(aws.name("metadata", "CatalogTable")).get_item(Key={"video_id": video_id})
-            return from_dynamo(found.get("Item")) if "Item" in found else None
-
-        @staticmethod
-        def count() -> int:
-            return table.scan(TableName=aws.name("metadata", "CatalogTable"), Select="COUNT")["Count"]
-
-    yield Catalog
-    get_settings.cache_clear()
-    deps.get_deps.cache_clear()
-
-
-def s3_upload_event(aws: Aws, key: str, etag: str = "abc123") -> str:
-    """The S3 notification as moto delivers it through SNS raw delivery."""
-    return json.dumps(
-        {
-            "Records": [
-                {
-                    "eventVersion": "2.1",
-                    "eventSource": "aws:s3",
-                    "awsRegion": "us-east-1",
-                    "eventTime": "2026-11-26T10:00:00.000Z",
-                    "eventName": "ObjectCreated:Post",
-                    "s3": {
-                        "bucket": {"name": aws.name("upload", "UploadsBucket")},
-                        "object": {"key": key.replace(" ", "+"), "size": 1000, "eTag": etag},
-                    },
-                }
-            ]
-        }
-    )
+    yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
 
 
 def transcoded(aws: Aws, video_id: str, clip: Path) -> VideoTranscoded:

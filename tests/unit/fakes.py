@@ -28,7 +28,9 @@ class FakeStorage:
         self.uploaded: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.downloads: list[tuple[str, str]] = []
 
-    def download(self, bucket: str, key: str, dest: Path) -> int:
+    def download(
+        self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
+    ) -> int:
         self.downloads.append((bucket, key))
         if (bucket, key) not in self.objects:
             raise SourceMissing(f"s3://{bucket}/{key} does not exist")
@@ -114,12 +116,26 @@ class FakeCatalog:
     def _item(self, video_id: str) -> dict[str, Any]:
         return self.items.setdefault(video_id, {"video_id": video_id})
 
-    def note_upload(self, video_id: str, first_values: dict[str, Any]) -> None:
+    def note_upload(
+        self,
+        video_id: str,
+        first_values: dict[str, Any],
+        *,
+        latest: dict[str, Any] | None = None,
+        sequence: str | None = None,
+    ) -> None:
+        current = self.items.get(video_id, {})
+        # ConditionExpression: attribute_not_exists(upload_sequence) OR upload_sequence < :sequence
+        if sequence is not None and "upload_sequence" in current and not current["upload_sequence"] < sequence:
+            return
         item = self._item(video_id)
         for name, value in _json_copy(first_values).items():
             item.setdefault(name, value)
         item.setdefault("status", Status.UPLOADED.value)
         item.setdefault("status_rank", int(Rank.UPLOADED))
+        item.update(_json_copy(latest or {}))
+        if sequence is not None:
+            item["upload_sequence"] = sequence
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         rank = int(Rank[status.name])

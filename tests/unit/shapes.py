@@ -4,8 +4,29 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote_plus
 
 UPLOADS_BUCKET = "uploads"
+
+# Object keys an uploads-bucket event may name, `{id}` standing for a fresh video id (32 hex digits), with the
+# owner and file name the key layout gives: None for a key outside uploads/{owner}/{video_id}/ (its id is derived).
+HOSTILE_KEYS: dict[str, tuple[str, str | None, str]] = {
+    "dot-dot above the owner": ("uploads/alice/../../etc/passwd.mp4", None, "passwd.mp4"),
+    "dot-dot in the file name": ("uploads/alice/{id}/../../x.mp4", "alice", "../../x.mp4"),
+    "leading slash": ("/uploads/alice/{id}/a.mp4", None, "a.mp4"),
+    "shell substitution": ("uploads/alice/{id}/$(id).mp4", "alice", "$(id).mp4"),
+    "backticks": ("uploads/alice/{id}/`id`.mp4", "alice", "`id`.mp4"),
+    "leading dash": ("uploads/alice/{id}/-i x.mp4", "alice", "-i x.mp4"),
+    "1024 bytes (S3's maximum)": ("uploads/alice/{id}/" + "a" * 973 + ".mp4", "alice", "a" * 973 + ".mp4"),
+    "unicode": ("uploads/zoë/{id}/vidéo 日本 🎬.mov", "zoë", "vidéo 日本 🎬.mov"),
+    "space, plus and percent": ("uploads/alice/{id}/my film+cut 100%.mp4", "alice", "my film+cut 100%.mp4"),
+    "already percent-encoded": ("uploads/alice/{id}/a%2Bb%20c.mp4", "alice", "a%2Bb%20c.mp4"),
+}
+
+
+def s3_encoded(key: str) -> str:
+    """A key as S3 writes it in an event notification: form-encoded (' ' is '+', '+' '%2B', '%' '%25'), '/' kept."""
+    return quote_plus(key, safe="/")
 
 
 def s3_record(

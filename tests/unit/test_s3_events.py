@@ -114,3 +114,30 @@ def test_correlation_id_without_request_id_is_stable_per_object_version() -> Non
     # Then the same record always gives the same id, and another upload another one
     assert ids[0] and ids[0] == ids[1]
     assert ids[2] != ids[0]
+
+
+@pytest.mark.parametrize("request_id", ["x" * 300, "a b", "<script>"])
+def test_a_request_id_that_is_not_one_is_not_used_as_correlation_id(request_id: str) -> None:
+    # Given a forged record whose request id is too long or has odd characters
+    record = S3EventRecord.model_validate(s3_record(request_id=request_id, etag="etag-1"))
+    # Then the correlation id is the stable id of the object instead
+    assert record.correlation_id == S3EventRecord.model_validate(s3_record(etag="etag-1")).correlation_id
+
+
+def _with_sequencer(sequencer: str | None) -> S3EventRecord:
+    raw = s3_record(etag="e")
+    raw["s3"]["object"]["sequencer"] = sequencer
+    return S3EventRecord.model_validate(raw)
+
+
+def test_sequences_sort_in_write_order_whatever_their_length() -> None:
+    # Given sequencers of S3 (hex, of varying length) in write order
+    written = ["FF", "0100", "0055AED6DCD90281E5", "0055aed6dcd90281e6", "1" + "0" * 30]
+    # Then their sequences sort the same way (left-padded with zeros, as S3 prescribes)
+    sequences = [_with_sequencer(s).sequence for s in written]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(written)
+
+
+@pytest.mark.parametrize("sequencer", [None, "", "not-hex", "F" * 65])
+def test_no_usable_sequencer_gives_no_sequence(sequencer: str | None) -> None:
+    assert _with_sequencer(sequencer).sequence is None

@@ -6,11 +6,15 @@ fields that moto or older event versions omit are optional.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9+/=_.-]{1,128}")  # S3's are 16 characters; anything odd is not one
+_HEX = re.compile(r"[0-9A-Fa-f]{1,64}")
 
 
 class _AwsShape(BaseModel):
@@ -77,7 +81,21 @@ class S3EventRecord(_AwsShape):
     def correlation_id(self) -> str:
         """S3's request id where S3 sent one, else a stable id of the object: the same in every service."""
         request_id = (self.response_elements or {}).get("x-amz-request-id")
-        return request_id or str(uuid.uuid5(uuid.NAMESPACE_URL, self.object_identity))
+        if isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id):
+            return request_id
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.object_identity))
+
+    @property
+    def sequence(self) -> str | None:
+        """S3's sequencer in a form that sorts in write order (for events on the same key).
+
+        Sequencers are hex strings of varying length: left-padded with zeros they compare
+        lexicographically, as S3's documentation prescribes.
+        """
+        sequencer = self.s3.object.sequencer
+        if not sequencer or not _HEX.fullmatch(sequencer):
+            return None
+        return sequencer.upper().rjust(64, "0")
 
 
 class S3Event(_AwsShape):

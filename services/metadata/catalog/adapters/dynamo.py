@@ -33,6 +33,7 @@ class _Update:
         self.sets: list[str] = []
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
+        self.condition: str | None = None
 
     def _slot(self, name: str, value: Any) -> tuple[str, str]:
         n = len(self.names)
@@ -48,12 +49,21 @@ class _Update:
         attr, val = self._slot(name, value)
         self.sets.append(f"{attr} = if_not_exists({attr}, {val})")
 
+    def set_if_greater(self, name: str, value: Any) -> None:
+        """Set it, and make the whole write conditional on the stored value being absent or lower."""
+        attr, val = self._slot(name, value)
+        self.sets.append(f"{attr} = {val}")
+        self.condition = f"attribute_not_exists({attr}) OR {attr} < {val}"
+
     def request(self) -> dict[str, Any]:
-        return {
+        request = {
             "UpdateExpression": "SET " + ", ".join(self.sets),
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": to_dynamo(self.values),
         }
+        if self.condition:
+            request["ConditionExpression"] = self.condition
+        return request
 
 
 class DynamoCatalog:
@@ -64,13 +74,34 @@ class DynamoCatalog:
         item = self._table.get_item(Key={"video_id": video_id}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def note_upload(self, video_id: str, first_values: dict[str, Any]) -> None:
+    def note_upload(
+        self,
+        video_id: str,
+        first_values: dict[str, Any],
+        *,
+        latest: dict[str, Any] | None = None,
+        sequence: str | None = None,
+    ) -> None:
         update = _Update()
         for name, value in first_values.items():
             update.set_if_missing(name, value)
         update.set_if_missing("status", Status.UPLOADED.value)
         update.set_if_missing("status_rank", int(Rank.UPLOADED))
-        self._table.update_item(Key={"video_id": video_id}, **update.request())
+        for name, value in (latest or {}).items():
+            update.set(name, value)
+        if sequence is not None:
+            update.set_if_greater("upload_sequence", sequence)
+        self._write(video_id, update)  # False: a later write of the key is already recorded
+
+    def _write(self, video_id: str, update: _Update) -> bool:
+        """One UpdateItem; False when its condition did not hold."""
+        try:
+            self._table.update_item(Key={"video_id": video_id}, **update.request())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         update = _Update()
@@ -79,17 +110,8 @@ class DynamoCatalog:
         for name, value in first_values.items():
             update.set_if_missing(name, value)
         update.set("status", status.value)
-        rank_attr, rank_value = update._slot("status_rank", int(Rank[status.name]))
-        update.sets.append(f"{rank_attr} = {rank_value}")
-        request = update.request()
-        request["ConditionExpression"] = f"attribute_not_exists({rank_attr}) OR {rank_attr} < {rank_value}"
-        try:
-            self._table.update_item(Key={"video_id": video_id}, **request)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        update.set_if_greater("status_rank", int(Rank[status.name]))
+        return self._write(video_id, update)
 
     def delete(self, video_id: str, owner: str) -> None:
         try:

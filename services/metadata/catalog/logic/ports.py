@@ -28,8 +28,19 @@ class Rank(IntEnum):
 class CatalogStore(Protocol):
     def get(self, video_id: str) -> dict[str, Any] | None: ...
 
-    def note_upload(self, video_id: str, first_values: dict[str, Any]) -> None:
-        """Create the item as UPLOADED, or only fill in what is missing: never moves status."""
+    def note_upload(
+        self,
+        video_id: str,
+        first_values: dict[str, Any],
+        *,
+        latest: dict[str, Any] | None = None,
+        sequence: str | None = None,
+    ) -> None:
+        """Create the item as UPLOADED, or only fill in what is missing: never moves status.
+
+        With a `sequence`, `latest` is written too, but only if no later write of the key
+        was recorded (conditional on the stored `upload_sequence`).
+        """
         ...
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:

@@ -52,11 +52,14 @@ def record_upload(record: S3EventRecord, deps: CatalogDeps) -> str:
         bucket=record.bucket, key=record.key, version=obj.version_id or obj.e_tag or "", size_bytes=obj.size
     )
     uploaded_at = record.event_time or deps.clock()
-    values = _first_values(source, upload.owner, uploaded_at) | {
-        "uploaded_at": _iso(uploaded_at),
-        "correlation_id": record.correlation_id,
-    }
-    deps.store.note_upload(upload.video_id, values)
+    first = _first_values(source, upload.owner, uploaded_at) | {"correlation_id": record.correlation_id}
+    latest = {"source": first.pop("source"), "uploaded_at": _iso(uploaded_at)}
+    if record.sequence:
+        # The key may be written twice (the form is valid for minutes): the newest write is the
+        # source, whatever order the events arrive in. An older event changes nothing.
+        deps.store.note_upload(upload.video_id, first, latest=latest, sequence=record.sequence)
+    else:
+        deps.store.note_upload(upload.video_id, first | latest)
     return upload.video_id
 
 

@@ -8,20 +8,31 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from transcode.logic.ports import SourceMissing
+from transcode.logic.ports import SourceMissing, SourceSuperseded
 
-_MISSING = {"404", "NoSuchKey", "NotFound"}
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+_SUPERSEDED = {"412", "PreconditionFailed"}
 
 
 class S3Storage:
     def __init__(self, client: Any) -> None:
         self._s3 = client
 
-    def download(self, bucket: str, key: str, dest: Path) -> int:
+    def download(
+        self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
+    ) -> int:
         try:
-            self._s3.download_file(bucket, key, str(dest))
+            if version:
+                self._s3.download_file(bucket, key, str(dest), ExtraArgs={"VersionId": version})
+            else:
+                if etag:  # the transfer manager takes no IfMatch: check first (a write in between is not caught)
+                    self._s3.head_object(Bucket=bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+                self._s3.download_file(bucket, key, str(dest))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _SUPERSEDED:
+                raise SourceSuperseded(f"s3://{bucket}/{key} was written again since this event") from None
+            if code in _MISSING:
                 raise SourceMissing(f"s3://{bucket}/{key} does not exist") from None
             raise
         return dest.stat().st_size

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambdakit import read_uploads
+from transcode.logic.ports import SourceSuperseded
 from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
 from transcode.observability import logger, processor
 from transcode.settings import get_settings
@@ -39,7 +40,11 @@ def get_deps() -> TranscodeDeps:
 def record_handler(record: SQSRecord) -> None:
     for upload in read_uploads(record.body, bucket=get_settings().uploads_bucket, logger=logger):
         logger.set_correlation_id(upload.correlation_id)
-        outcome = transcode_upload(upload, get_deps())
+        try:
+            outcome = transcode_upload(upload, get_deps())
+        except SourceSuperseded:
+            logger.info("the key was written again since this event; skipped", extra={"key": upload.key})
+            continue
         if outcome is None:
             logger.info("already transcoded; duplicate delivery skipped", extra={"key": upload.key})
         else:

@@ -15,8 +15,15 @@ class SourceMissing(Exception):
     """The uploaded object is gone (deleted before we got to it)."""
 
 
+class SourceSuperseded(Exception):
+    """The key was written again since this event: a newer event is about the content it holds now."""
+
+
 class Storage(Protocol):
-    def download(self, bucket: str, key: str, dest: Path) -> int: ...
+    def download(
+        self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
+    ) -> int:
+        """Download exactly that version (or that ETag) of the object; SourceSuperseded if it was replaced."""
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None: ...
 

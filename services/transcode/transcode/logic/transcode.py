@@ -80,7 +80,9 @@ def transcode_upload(record: S3EventRecord, deps: TranscodeDeps) -> Outcome | No
     """Transcode the object of one S3 ObjectCreated record.
 
     Returns the event published, or None when this exact object (same key and
-    version) was already handled: duplicate deliveries do no work twice.
+    version) was already handled: duplicate deliveries do no work twice. Raises
+    SourceSuperseded when the key was written again since the event (a late event
+    for an older write): the newer write's own event does the work.
     """
     upload = parse_upload_key(record.key)
     source = _source_of(record)
@@ -129,7 +131,10 @@ def _transcode(
         local_source = work / "source"
         tick = time.perf_counter()
         try:
-            size = deps.storage.download(source.bucket, source.key, local_source)
+            obj = record.s3.object
+            size = deps.storage.download(
+                source.bucket, source.key, local_source, etag=obj.e_tag, version=obj.version_id
+            )
         except SourceMissing as exc:
             raise Rejected(FailureReason.SOURCE_MISSING, str(exc)) from None
         check_size(size, config.limits)
