@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from contracts import FailureReason, SourceObject, VideoTranscodeFailed
 from contracts.keys import VIDEO_ID_RE, derived_video_id
 from tests.integration.conftest import Aws, Context, moto_stack, sqs_event
 from tests.integration.pipeline import (
@@ -30,7 +29,7 @@ from tests.integration.pipeline import (
     transcode_handler,
 )
 from tests.media import PDF, FifoWatch, hls_trap, hostile_file, make_clip
-from tests.unit.shapes import HOSTILE_KEYS
+from tests.unit.shapes import HOSTILE_KEYS, transcode_failed
 
 
 @pytest.fixture(scope="module")
@@ -226,17 +225,6 @@ def test_a_key_that_does_not_decode_to_an_object_fails_as_missing(pipeline: Pipe
 # Events
 
 
-def _failed_event(video_id: str) -> dict:
-    return VideoTranscodeFailed(
-        correlation_id="c",
-        video_id=video_id,
-        owner="alice",
-        source=SourceObject(bucket="up", key=f"uploads/alice/{video_id}/x.mp4", version="e"),
-        reason_code=FailureReason.NO_VIDEO_STREAM,
-        reason="the file has no video stream",
-    ).model_dump(mode="json")
-
-
 def _without(document: dict, field: str) -> dict:
     return {name: value for name, value in document.items() if name != field}
 
@@ -259,7 +247,7 @@ HOSTILE_VIDEO_EVENTS = {
 def test_a_hostile_video_event_fails_alone_in_the_catalog(catalog: Catalog, hostile):
     # Given a batch with a hostile version of a VideoTranscodeFailed between two good ones
     before, target, after = (uuid.uuid4().hex for _ in range(3))
-    bodies = [_failed_event(before), hostile(_failed_event(target)), _failed_event(after)]
+    bodies = [transcode_failed(before), hostile(transcode_failed(target)), transcode_failed(after)]
 
     # When the catalog's video-events handler takes the batch
     result = catalog.on_video_event(sqs_event(*map(json.dumps, bodies)), Context())
@@ -280,7 +268,7 @@ HOSTILE_UPLOAD_EVENTS = {
     "record without eventName": lambda d: d | {"Records": [_without(d["Records"][0], "eventName")]},
     "Records not a list": lambda d: d | {"Records": "uploads"},
     "over 256 KiB": lambda d: d | {"Padding": "x" * 256 * 1024},
-    "a domain event": lambda d: _failed_event(uuid.uuid4().hex),
+    "a domain event": lambda d: transcode_failed(uuid.uuid4().hex),
     "unknown shape": lambda d: {"Event": "s3:ObjectCreated", "Key": "x"},
 }
 

@@ -127,3 +127,17 @@ def wrappings(document: dict[str, Any]) -> dict[str, Any]:
         "raw-delivery SQS body": text,
         "Lambda SNS event": lambda_sns_event(envelope),
     }
+
+
+def transcode_failed(video_id: str) -> dict[str, Any]:
+    """A VideoTranscodeFailed (no video stream) as the JSON document a consumer receives."""
+    from contracts import FailureReason, SourceObject, VideoTranscodeFailed
+
+    return VideoTranscodeFailed(
+        correlation_id="c",
+        video_id=video_id,
+        owner="alice",
+        source=SourceObject(bucket=UPLOADS_BUCKET, key=f"uploads/alice/{video_id}/a.mp4", version="e"),
+        reason_code=FailureReason.NO_VIDEO_STREAM,
+        reason="the file has no video stream",
+    ).model_dump(mode="json")

@@ -13,9 +13,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from contracts import (
-    FailureReason,
     S3EventRecord,
-    SourceObject,
     UnreadableMessage,
     VideoTranscodeFailed,
     open_delivery,
@@ -24,7 +22,7 @@ from contracts import (
     uploaded_objects,
 )
 from contracts.keys import VIDEO_ID_RE, derived_video_id
-from tests.unit.shapes import HOSTILE_KEYS, s3_encoded, s3_event, s3_record
+from tests.unit.shapes import HOSTILE_KEYS, s3_encoded, s3_event, s3_record, transcode_failed
 
 VIDEO_ID = "0123456789abcdef0123456789abcdef"
 
@@ -94,24 +92,12 @@ def test_duplicate_deliveries_share_an_identity_and_rewrites_of_a_key_do_not() -
     assert len(identities) == 1 and rewritten not in identities
 
 
-def _failed() -> dict:
-    event = VideoTranscodeFailed(
-        correlation_id="c",
-        video_id=VIDEO_ID,
-        owner="alice",
-        source=SourceObject(bucket="uploads", key=f"uploads/alice/{VIDEO_ID}/a.mp4", version="e"),
-        reason_code=FailureReason.NO_VIDEO_STREAM,
-        reason="the file has no video stream",
-    )
-    return json.loads(event.model_dump_json())
-
-
 @pytest.mark.parametrize(
     "field", ["event_type", "correlation_id", "video_id", "owner", "source", "reason_code", "reason"]
 )
 def test_a_video_event_missing_a_required_field_is_unreadable(field: str) -> None:
     # Given a VideoTranscodeFailed without one of the fields it requires (owner is required, though it may be null)
-    document = {name: value for name, value in _failed().items() if name != field}
+    document = {name: value for name, value in transcode_failed(VIDEO_ID).items() if name != field}
 
     # When it is opened
     # Then it is unreadable: the message fails alone, and after maxReceiveCount waits in the DLQ
@@ -122,7 +108,7 @@ def test_a_video_event_missing_a_required_field_is_unreadable(field: str) -> Non
 @pytest.mark.parametrize("field", ["event_id", "occurred_at", "schema_version"])
 def test_a_video_event_missing_an_envelope_field_is_read_with_the_default(field: str) -> None:
     # Given a VideoTranscodeFailed without a field the model has a default for (producers always send them)
-    document = {name: value for name, value in _failed().items() if name != field}
+    document = {name: value for name, value in transcode_failed(VIDEO_ID).items() if name != field}
 
     # When it is opened
     event = open_delivery(json.dumps(document))
