@@ -62,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "peek":
             messages = list(peek(sqs, pair.named, limit=args.limit))
             failures = {}
-            if messages and pair.dead_letter == pair.named:
-                since = min(m.pop("sent_ms") for m in messages)
-                groups = consumer_log_groups(topology, pair.source)
-                failures = failure_records(session.client("logs", endpoint_url=args.endpoint), groups, since_ms=since)
+            if messages and pair.dead_letter == pair.named:  # a DLQ: its consumers' logs say why
+                logs = session.client("logs", endpoint_url=args.endpoint)
+                since = min(m["sent_ms"] for m in messages)
+                failures = failure_records(logs, consumer_log_groups(topology, pair.source), since_ms=since)
             for message in messages:
-                message.pop("sent_ms", None)
-                print(json.dumps(message | {"failure": failures.get(message["message_id"])}))
+                shown = {name: value for name, value in message.items() if name != "sent_ms"}
+                print(json.dumps(shown | {"failure": failures.get(message["message_id"])}))
             print(f"{len(messages)} message(s) in {pair.named}", file=sys.stderr)
         elif args.command == "redrive":
             if not pair.dead_letter:

@@ -26,7 +26,8 @@ class S3Storage:
                 self._s3.download_file(bucket, key, str(dest), ExtraArgs={"VersionId": version})
             else:
                 if etag:  # the transfer manager takes no IfMatch: check first (a write in between is not caught)
-                    self._s3.head_object(Bucket=bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+                    quoted = '"' + etag.strip('"') + '"'
+                    self._s3.head_object(Bucket=bucket, Key=key, IfMatch=quoted)
                 self._s3.download_file(bucket, key, str(dest))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
