@@ -23,7 +23,7 @@ MODULES = [
     "identity.handlers.authorizer",
     "identity.handlers.me",
     "intake.handlers.create_upload",
-    "catalog.handlers.api",
+    "catalog.handlers.get_video",
 ]
 AIM = {"identity.handlers.authorizer": 0.6}
 

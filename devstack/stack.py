@@ -47,7 +47,13 @@ def provision(topology: Topology, session: boto3.session.Session, endpoint: str)
             url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]})
     for table in topology.tables:
-        dynamodb.create_table(**table)
+        ttl = table.get("TimeToLiveSpecification")
+        dynamodb.create_table(**{k: v for k, v in table.items() if k != "TimeToLiveSpecification"})
+        if ttl:
+            dynamodb.update_time_to_live(
+                TableName=table["TableName"],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+            )
     for subscription in topology.subscriptions:
         sns.subscribe(
             TopicArn=subscription.topic_arn,

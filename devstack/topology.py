@@ -377,6 +377,8 @@ def _table(properties: dict[str, Any]) -> dict[str, Any]:
     spec = {
         k: properties[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in properties
     }
+    if "TimeToLiveSpecification" in properties:  # not a CreateTable argument: provision sets it after
+        spec["TimeToLiveSpecification"] = properties["TimeToLiveSpecification"]
     if "GlobalSecondaryIndexes" in properties:
         spec["GlobalSecondaryIndexes"] = [
             {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}

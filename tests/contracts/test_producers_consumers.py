@@ -17,10 +17,11 @@ from contracts import (
     VideoTranscodeFailed,
     open_s3_event,
     open_video_event,
+    upload_of,
 )
 from contracts.delivery import sns_message
 from contracts.media import Probe
-from tests.unit.fakes import FakeCatalog, FakeMedia, FakeProber, FakePublisher, FakeStorage
+from tests.unit.fakes import FakeCatalog, FakeMedia, FakeProber, FakePublisher, FakeStorage, FakeTombstones
 from tests.unit.shapes import s3_record, sns_envelope
 from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
 
@@ -43,9 +44,9 @@ def _transcoder_output(tmp_path: Path, probe: Probe) -> DomainEvent:
     record = s3_record(ENCODED_KEY, etag="etag-1", size=5)
     storage = FakeStorage({("uploads", KEY): b"video"})
     publisher = FakePublisher()
-    config = TranscodeConfig(output_bucket="transcoded", work_dir=tmp_path)
-    deps = TranscodeDeps(storage=storage, publisher=publisher, media=FakeMedia(probe), config=config)
-    transcode_upload(S3EventRecord.model_validate(record), deps)
+    config = TranscodeConfig(uploads_bucket="uploads", output_bucket="transcoded", work_dir=tmp_path)
+    deps = TranscodeDeps(storage, publisher, FakeMedia(probe), FakeTombstones(), config)
+    transcode_upload(upload_of(S3EventRecord.model_validate(record)), deps)
     (event,) = publisher.published
     return event
 

@@ -90,9 +90,13 @@ def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: 
     # When alice deletes it
     assert requests.delete(f"{api}/videos/{video_id}", headers=alice, timeout=10).status_code == 204
 
-    # Then the catalog item, the renditions, the poster and the source all go
+    # Then the video is gone for her (a tombstone is all the catalog keeps), and so are its files
     transcoded, uploads = stack.name("transcode", "TranscodedBucket"), stack.name("upload", "UploadsBucket")
-    assert stack.item(video_id) is None
+    assert requests.get(f"{api}/videos/{video_id}", headers=alice, timeout=10).status_code == 404
+    assert video_id not in [
+        v["video_id"] for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]
+    ]
+    assert (stack.item(video_id) or {}).get("status") == "DELETED"
     stack.wait_for(
         "renditions, poster and source deleted",
         lambda: (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import uuid
@@ -16,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from devstack.stack import LOCAL_CREDENTIALS, provision
-from devstack.topology import Function, Topology, load
+from devstack.topology import Function, Invocable, Topology, load
 
 
 @dataclass
@@ -71,16 +72,40 @@ def moto_stack() -> Iterator[Aws]:
             yield Aws(topology)
 
 
+SERVICE_PACKAGES = ("intake", "transcode", "catalog", "identity")
+
+
+def forget_wiring() -> None:
+    """Drop every service's cached settings and collaborators (they hold the environment and moto's clients)."""
+    for package in SERVICE_PACKAGES:
+        for module in (importlib.import_module(f"{package}.settings"), importlib.import_module(f"{package}.deps")):
+            for value in vars(module).values():
+                own = getattr(value, "__module__", "") == module.__name__
+                if own and callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_wiring() -> Iterator[None]:
+    """Each test builds the services' collaborators anew, from the environment it set."""
+    forget_wiring()
+    yield
+    forget_wiring()
+
+
 @pytest.fixture
 def aws() -> Iterator[Aws]:
     with moto_stack() as stack:
         yield stack
 
 
-def use_function_env(monkeypatch: pytest.MonkeyPatch, function: Function, **overrides: str) -> None:
-    """Set a function's environment as its serverless.yml declares it, then clear cached settings."""
-    for name, value in {**function.environment, **overrides}.items():
+def use_function_env(monkeypatch: pytest.MonkeyPatch, *functions: Invocable, **overrides: str) -> None:
+    """Set the environment the functions' serverless.yml declares (several: as if they shared a process), then
+    drop what was built from the old one."""
+    environment = {name: value for function in functions for name, value in function.environment.items()}
+    for name, value in (environment | overrides).items():
         monkeypatch.setenv(name, value)
+    forget_wiring()
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.worker import EventSourceMapping
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, use_function_env
 
 # How each kind of fault reaches the caller once the SDK has given up retrying.
 ERRORS = {
@@ -87,37 +87,14 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
     return injected
 
 
-def _forget() -> None:
-    from catalog import deps as catalog_deps
-    from catalog.settings import get_settings as catalog_settings
-    from intake.handlers import deletions as intake_deletions
-    from intake.settings import get_settings as intake_settings
-    from transcode.handlers import uploads as transcode_uploads
-    from transcode.settings import get_settings as transcode_settings
-
-    for cached in (
-        catalog_deps.get_deps,
-        catalog_settings,
-        intake_deletions._s3,
-        intake_settings,
-        transcode_uploads.get_deps,
-        transcode_settings,
-    ):
-        cached.cache_clear()
-
-
 class Lambdas:
     """The stack's queue consumers, each behind its event source mapping, run until every queue is quiet."""
 
     def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path, prober: Any) -> None:
         from catalog import deps as catalog_deps
 
-        for function in aws.topology.functions:
-            for name, value in function.environment.items():
-                monkeypatch.setenv(name, value)
-        monkeypatch.setenv("WORK_DIR", str(work_dir))
-        self.forget()
-        catalog_deps.get_deps().prober = prober
+        use_function_env(monkeypatch, *aws.topology.functions, WORK_DIR=str(work_dir))
+        catalog_deps.record_video_event().prober = prober
         sqs = aws.client("sqs")
         self.mappings = {
             function.key: EventSourceMapping(
@@ -126,11 +103,6 @@ class Lambdas:
             for function in aws.topology.functions
         }
         self.outcomes: list[tuple[str, dict[str, int]]] = []
-
-    @staticmethod
-    def forget() -> None:
-        """Drop the handlers' cached settings and clients (they hold the environment and moto's state)."""
-        _forget()
 
     def run(self, max_polls: int = 100) -> None:
         for _ in range(max_polls):

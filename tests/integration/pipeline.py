@@ -29,14 +29,9 @@ ALL_DONE = {"batchItemFailures": []}
 def transcode_handler(aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path) -> Iterator[Handler]:
     """The transcode handler, configured from its serverless.yml environment."""
     from transcode.handlers import uploads
-    from transcode.settings import get_settings
 
     use_function_env(monkeypatch, aws.function("transcode-transcode"), WORK_DIR=str(work_dir))
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
     yield uploads.handler
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
 
 
 class DownloadingProber:
@@ -77,15 +72,10 @@ def catalog_handlers(aws: Aws, monkeypatch: pytest.MonkeyPatch, prober: Download
     """The catalog's handlers, configured from their serverless.yml environment, reading renditions with `prober`."""
     from catalog import deps
     from catalog.handlers import uploads, video_events
-    from catalog.settings import get_settings
 
-    use_function_env(monkeypatch, aws.function("metadata-recordVideoEvent"))
-    get_settings.cache_clear()
-    deps.get_deps.cache_clear()
-    deps.get_deps().prober = prober
+    use_function_env(monkeypatch, aws.function("metadata-recordUpload"), aws.function("metadata-recordVideoEvent"))
+    deps.record_video_event().prober = prober
     yield Catalog(aws, prober, uploads.handler, video_events.handler)
-    get_settings.cache_clear()
-    deps.get_deps.cache_clear()
 
 
 def upload(aws: Aws, path: Path, filename: str, owner: str = "alice") -> tuple[str, str]:

@@ -12,17 +12,29 @@ from tests.integration.api import answer, api_event
 from tests.integration.conftest import Aws, use_function_env
 
 
-@pytest.fixture
-def catalog_api(aws: Aws, monkeypatch: pytest.MonkeyPatch):
-    from catalog.handlers import api
-    from catalog.settings import get_settings
+class CatalogApi:
+    """GET /videos and GET /videos/{id}, each handler with its own function's environment."""
 
-    use_function_env(monkeypatch, aws.topology.invocables["metadata-getVideo"])
-    for cached in (get_settings, api._table, api._signer):
-        cached.cache_clear()
-    yield api
-    for cached in (get_settings, api._table, api._signer):
-        cached.cache_clear()
+    def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.aws, self.monkeypatch = aws, monkeypatch
+
+    def get(self, video_id: str, sub: str) -> tuple[int, dict]:
+        from catalog.handlers import get_video
+
+        use_function_env(self.monkeypatch, self.aws.topology.invocables["metadata-getVideo"])
+        event = api_event("GET", f"/videos/{video_id}", sub=sub, path_parameters={"id": video_id})
+        return answer(get_video.handler(event, None))
+
+    def list(self, query: dict[str, str], sub: str) -> tuple[int, dict]:
+        from catalog.handlers import list_videos
+
+        use_function_env(self.monkeypatch, self.aws.topology.invocables["metadata-listVideos"])
+        return answer(list_videos.handler(api_event("GET", "/videos", sub=sub, query=query), None))
+
+
+@pytest.fixture
+def catalog_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> CatalogApi:
+    return CatalogApi(aws, monkeypatch)
 
 
 def put_video(aws: Aws, owner: str, created_at: str, status: str = "READY") -> str:
@@ -49,10 +61,8 @@ def put_video(aws: Aws, owner: str, created_at: str, status: str = "READY") -> s
     return video_id
 
 
-def get(api, video_id: str, sub: str) -> tuple[int, dict]:
-    return answer(
-        api.get_handler(api_event("GET", f"/videos/{video_id}", sub=sub, path_parameters={"id": video_id}), None)
-    )
+def get(api: CatalogApi, video_id: str, sub: str) -> tuple[int, dict]:
+    return api.get(video_id, sub)
 
 
 def test_the_owner_gets_status_metadata_and_short_lived_links_for_that_video_only(aws: Aws, catalog_api):
@@ -88,7 +98,7 @@ def test_the_list_is_mine_newest_first_and_paginated(aws: Aws, catalog_api):
 
     def page(cursor=None, limit="2", sub="alice"):
         query = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        return answer(catalog_api.list_handler(api_event("GET", "/videos", sub=sub, query=query), None))
+        return catalog_api.list(query, sub)
 
     seen, cursor = [], None
     while True:
@@ -99,7 +109,7 @@ def test_the_list_is_mine_newest_first_and_paginated(aws: Aws, catalog_api):
         if not cursor:
             break
     assert seen == list(reversed(mine))
-    assert page(limit="500")[0] == 400 and page(limit="0")[0] == 400
+    assert page(limit="500")[0] == 400 and page(limit="0")[0] == 400 and page(limit="two")[0] == 400
     # a cursor is opaque and bound to its owner: bob cannot replay alice's
     _, first = page()
     assert page(first["next_cursor"], sub="bob")[0] == 400

@@ -19,13 +19,9 @@ def deleted(aws: Aws, video_id: str, key: str, bucket: str | None = None) -> str
 @pytest.fixture
 def delete_source(aws: Aws, monkeypatch: pytest.MonkeyPatch):
     from intake.handlers import deletions
-    from intake.settings import get_settings
 
     use_function_env(monkeypatch, aws.topology.invocables["upload-deleteSource"])
-    get_settings.cache_clear()
-    deletions._s3.cache_clear()
-    yield lambda body: deletions.handler(sqs_event(body), Context())
-    get_settings.cache_clear()
+    return lambda body: deletions.handler(sqs_event(body), Context())
 
 
 def test_the_upload_service_deletes_only_that_videos_source(aws: Aws, delete_source):
@@ -44,13 +40,10 @@ def test_the_upload_service_deletes_only_that_videos_source(aws: Aws, delete_sou
     assert aws.keys(bucket) == [other]
 
 
-def test_the_transcode_service_deletes_only_that_videos_prefix(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path):
-    from transcode.handlers import deletions, uploads
-    from transcode.settings import get_settings
+def test_the_transcode_service_deletes_only_that_videos_prefix(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from transcode.handlers import deletions
 
-    use_function_env(monkeypatch, aws.topology.invocables["transcode-deleteRenditions"], WORK_DIR=str(tmp_path))
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
+    use_function_env(monkeypatch, aws.topology.invocables["transcode-deleteRenditions"])
     s3, bucket = aws.client("s3"), aws.name("transcode", "TranscodedBucket")
     video_id, other_id = uuid.uuid4().hex, uuid.uuid4().hex
     for key in (f"videos/{video_id}/720p.mp4", f"videos/{video_id}/poster.jpg", f"videos/{other_id}/720p.mp4"):
@@ -59,19 +52,18 @@ def test_the_transcode_service_deletes_only_that_videos_prefix(aws: Aws, monkeyp
         body = deleted(aws, video_id, f"uploads/alice/{video_id}/a.mp4")
         assert deletions.handler(sqs_event(body), Context()) == {"batchItemFailures": []}
     assert aws.keys(bucket) == [f"videos/{other_id}/720p.mp4"]
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
+    # And the video is remembered as deleted, so a late upload event of it is not transcoded again
+    tombstones = aws.client("dynamodb").scan(TableName=aws.name("transcode", "DeletedVideosTable"))["Items"]
+    assert [item["video_id"]["S"] for item in tombstones] == [video_id]
 
 
 def test_the_catalog_keeps_the_item_when_the_announcement_fails(aws: Aws, monkeypatch: pytest.MonkeyPatch):
     import boto3
 
-    from catalog.handlers import api
-    from catalog.settings import get_settings
+    from catalog import deps
+    from catalog.handlers import delete_video
 
     use_function_env(monkeypatch, aws.topology.invocables["metadata-deleteVideo"])
-    for cached in (get_settings, api._table, api._publisher):
-        cached.cache_clear()
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(aws.name("metadata", "CatalogTable"))
     video_id = uuid.uuid4().hex
     table.put_item(Item={"video_id": video_id, "owner": "alice", "status": "READY", "status_rank": 3})
@@ -80,10 +72,8 @@ def test_the_catalog_keeps_the_item_when_the_announcement_fails(aws: Aws, monkey
         def publish(self, event):
             raise ConnectionError("SNS is down")
 
-    monkeypatch.setattr(api, "_publisher", lambda: Down())
+    deps.delete_video().publisher = Down()
     event = api_event("DELETE", f"/videos/{video_id}", sub="alice", path_parameters={"id": video_id})
-    # When SNS fails, the delete fails (500) and the item stays, so a retry can announce it
-    assert answer(api.delete_handler(event, None))[0] == 500
-    assert "Item" in table.get_item(Key={"video_id": video_id})
-    for cached in (get_settings, api._table):
-        cached.cache_clear()
+    # When SNS fails, the delete fails (500) and the item stays as it was, so a retry can announce it
+    assert answer(delete_video.handler(event, None))[0] == 500
+    assert table.get_item(Key={"video_id": video_id})["Item"]["status"] == "READY"

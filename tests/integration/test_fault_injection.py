@@ -8,7 +8,6 @@ source mapping, so SQS's receive counts and redrive policies are real (maxReceiv
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,8 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
 
 
 @pytest.fixture
-def lambdas(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Lambdas]:
-    prober = DownloadingProber(aws.client("s3"), tmp_path)
-    yield Lambdas(aws, monkeypatch, tmp_path / "work", prober)
-    Lambdas.forget()
+def lambdas(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Lambdas:
+    return Lambdas(aws, monkeypatch, tmp_path / "work", DownloadingProber(aws.client("s3"), tmp_path))
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +62,10 @@ def _rendition(aws: Aws, params: dict[str, Any]) -> bool:
     return params.get("Bucket") == aws.name("transcode", "TranscodedBucket") and params["Key"].endswith(".mp4")
 
 
+def _table(service: str, logical_id: str):
+    return lambda aws, params: params.get("TableName") == aws.name(service, logical_id)
+
+
 def _suffix(suffix: str):
     return lambda aws, params: str(params.get("Key", "")).endswith(suffix)
 
@@ -84,6 +85,7 @@ TRANSCODE, UPLOADS, VIDEO_EVENTS = "transcode-transcode", "metadata-recordUpload
 
 PIPELINE_CALLS = [
     Call("transcode reads its manifest", TRANSCODE, "s3", "GetObject", _suffix("manifest.json")),
+    Call("transcode looks for a deletion", TRANSCODE, "dynamodb", "GetItem", _table("transcode", "DeletedVideosTable")),
     Call("transcode checks the upload", TRANSCODE, "s3", "HeadObject", _bucket("upload", "UploadsBucket")),
     Call("transcode downloads the upload", TRANSCODE, "s3", "GetObject", _bucket("upload", "UploadsBucket")),
     Call("transcode stores a rendition", TRANSCODE, "s3", "PutObject", _suffix(".mp4")),
@@ -91,7 +93,7 @@ PIPELINE_CALLS = [
     Call("transcode publishes its event", TRANSCODE, "sns", "Publish", _topic("transcode", "VideoEventsTopic")),
     Call("transcode writes its manifest", TRANSCODE, "s3", "PutObject", _suffix("manifest.json")),
     Call("catalog records the upload", UPLOADS, "dynamodb", "UpdateItem", _status("UPLOADED")),
-    Call("catalog reads the item", VIDEO_EVENTS, "dynamodb", "GetItem"),
+    Call("catalog reads the item", VIDEO_EVENTS, "dynamodb", "GetItem", _table("metadata", "CatalogTable")),
     Call("catalog marks it PROCESSING", VIDEO_EVENTS, "dynamodb", "UpdateItem", _status("PROCESSING")),
     Call("catalog reads a rendition", VIDEO_EVENTS, "s3", "GetObject", _rendition),
     Call("catalog marks it READY", VIDEO_EVENTS, "dynamodb", "UpdateItem", _status("READY")),
@@ -99,6 +101,7 @@ PIPELINE_CALLS = [
     Call("catalog notes the announcement", VIDEO_EVENTS, "dynamodb", "UpdateItem", _status("ready_published")),
 ]
 DELETION_CALLS = [
+    Call("transcode remembers the deletion", "transcode-deleteRenditions", "dynamodb", "PutItem"),
     Call("transcode lists the renditions", "transcode-deleteRenditions", "s3", "ListObjectsV2"),
     Call("transcode deletes the renditions", "transcode-deleteRenditions", "s3", "DeleteObjects"),
     Call("upload deletes the source", "upload-deleteSource", "s3", "DeleteObject"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import mediatools
-from tests.integration.conftest import Aws, Context, sqs_event
+from tests.integration.conftest import Aws, Context, forget_wiring, sqs_event
 from tests.integration.pipeline import events_published, transcode_handler, upload
 from tests.media import ffmpeg, hostile_file
 
@@ -146,12 +146,8 @@ def test_files_above_the_gate_caps_fail(
     aws: Aws, transcode, monkeypatch: pytest.MonkeyPatch, small_clip: Path, setting: str, value: str, reason: str
 ):
     # Given a gate with a cap the 2 s, 640x360, 25 fps, 2-stream clip exceeds
-    from transcode.handlers import uploads
-    from transcode.settings import get_settings
-
     monkeypatch.setenv(setting, value)
-    get_settings.cache_clear()
-    uploads.get_deps.cache_clear()
+    forget_wiring()
     tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
     _, body = upload(aws, small_clip, "big.mp4")
 

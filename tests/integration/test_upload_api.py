@@ -17,15 +17,22 @@ VIDEO = {"filename": "My Holiday.final.mp4", "content_type": "video/mp4", "size"
 @pytest.fixture
 def create_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
     from intake.handlers import create_upload
-    from intake.settings import get_settings
 
     use_function_env(monkeypatch, aws.topology.invocables["upload-createUpload"])
-    caches = (get_settings, create_upload.get_forms, create_upload.get_multipart, create_upload._s3)
-    for cached in caches:
-        cached.cache_clear()
-    yield lambda event: answer(create_upload.handler(event, None))
-    for cached in caches:
-        cached.cache_clear()
+    return lambda event: answer(create_upload.handler(event, None))
+
+
+@pytest.fixture
+def complete_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from intake.handlers import complete_upload
+
+    def call(sub: str, video_id: str, body: dict, **env: str) -> tuple[int, dict]:
+        use_function_env(monkeypatch, aws.topology.invocables["upload-completeUpload"], **env)
+        event = api_event("POST", f"/uploads/{video_id}/complete", sub=sub, body=body,
+                          path_parameters={"video_id": video_id})  # fmt: skip
+        return answer(complete_upload.handler(event, None))
+
+    return call
 
 
 def policy_of(form: dict) -> dict:
@@ -91,38 +98,71 @@ def test_without_the_authorizers_context_it_is_401(aws: Aws, create_upload):
     assert status == 401
 
 
-def test_above_the_threshold_a_multipart_upload_is_started_and_only_its_owner_completes_it(
-    aws: Aws, create_upload, monkeypatch: pytest.MonkeyPatch
-):
-    from intake.handlers import create_upload as module
-    from intake.settings import get_settings
-
-    # Given a stage whose multipart threshold is 10 MB
-    monkeypatch.setenv("MULTIPART_THRESHOLD_BYTES", str(10_000_000))
-    get_settings.cache_clear()
-    size = 20 * 1024**2 + 5
-    # When alice asks to upload 20 MiB
+def start_multipart(aws: Aws, monkeypatch: pytest.MonkeyPatch, create_upload, size: int, **env: str) -> dict:
+    """A stage whose multipart threshold is 10 MB, and alice starting an upload of `size` bytes."""
+    function = aws.topology.invocables["upload-createUpload"]
+    use_function_env(monkeypatch, function, MULTIPART_THRESHOLD_BYTES="10000000", **env)
     status, started = create_upload(api_event("POST", "/uploads", sub="alice", body=VIDEO | {"size": size}))
-    # Then she gets an upload id and one signed URL per 8 MiB part
-    assert status == 201 and started["part_size"] == 8 * 1024**2 and len(started["parts"]) == 3
-    assert all(f"partNumber={p['part_number']}" in p["url"] for p in started["parts"])
-    # And after the parts are uploaded, bob cannot complete her upload, she can
+    assert status == 201
+    return started
+
+
+def upload_parts(aws: Aws, started: dict, lengths: list[int]) -> tuple[str, list[dict]]:
     s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
     [upload] = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     parts = []
-    for number, length in ((1, 8 * 1024**2), (2, 8 * 1024**2), (3, 4 * 1024**2 + 5)):
+    for number, length in enumerate(lengths, start=1):
         etag = s3.upload_part(Bucket=bucket, Key=upload["Key"], UploadId=started["upload_id"], PartNumber=number,
                               Body=b"v" * length)["ETag"]  # fmt: skip
         parts.append({"part_number": number, "etag": etag})
+    return upload["Key"], parts
+
+
+def test_above_the_threshold_a_multipart_upload_is_started_and_only_its_owner_completes_it(
+    aws: Aws, create_upload, complete_upload, monkeypatch: pytest.MonkeyPatch
+):
+    size = 20 * 1024**2 + 5
+    # When alice (on a stage whose multipart threshold is 10 MB) asks to upload 20 MiB
+    started = start_multipart(aws, monkeypatch, create_upload, size)
+    # Then she gets an upload id and one signed URL per 8 MiB part
+    assert started["part_size"] == 8 * 1024**2 and len(started["parts"]) == 3
+    assert all(f"partNumber={p['part_number']}" in p["url"] for p in started["parts"])
+    # And after the parts are uploaded, bob cannot complete her upload, she can
+    key, parts = upload_parts(aws, started, [8 * 1024**2, 8 * 1024**2, 4 * 1024**2 + 5])
     body = {"upload_id": started["upload_id"], "parts": parts}
+    video_id = started["video_id"]
+    assert complete_upload("bob", video_id, body)[0] == 404
+    assert complete_upload("alice", "../x", body)[0] == 400
+    assert complete_upload("alice", video_id, body) == (200, {"video_id": video_id})
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
+    assert key == f"uploads/alice/{video_id}/My Holiday.final.mp4"
+    # And completing it again finds no upload in progress
+    assert complete_upload("alice", video_id, body)[0] == 404
 
-    def complete(sub: str, video_id: str = started["video_id"]):
-        event = api_event("POST", f"/uploads/{video_id}/complete", sub=sub, body=body,
-                          path_parameters={"video_id": video_id})  # fmt: skip
-        return answer(module.complete_handler(event, None))
 
-    assert complete("bob")[0] == 404
-    assert complete("alice", "../x")[0] == 400
-    assert complete("alice") == (200, {"video_id": started["video_id"]})
-    assert s3.head_object(Bucket=bucket, Key=upload["Key"])["ContentLength"] == size
-    assert upload["Key"] == f"uploads/alice/{started['video_id']}/My Holiday.final.mp4"
+def test_parts_over_the_maximum_cancel_the_upload_with_a_413(
+    aws: Aws, create_upload, complete_upload, monkeypatch: pytest.MonkeyPatch
+):
+    # Given alice started a 20 MiB multipart upload on a stage whose maximum is 30 MiB
+    maximum = {"MAX_UPLOAD_BYTES": str(30 * 1024**2)}
+    started = start_multipart(aws, monkeypatch, create_upload, 20 * 1024**2, **maximum)
+    # When she uploads more than the maximum in parts (the signed part URLs cannot limit a part's size)
+    _, parts = upload_parts(aws, started, [8 * 1024**2] * 4 + [1])
+    body = {"upload_id": started["upload_id"], "parts": parts}
+    status, error = complete_upload("alice", started["video_id"], body, **maximum)
+    # Then the completion is refused as too large, and the upload is cancelled: no object, no upload in progress
+    assert status == 413 and "maximum" in error["message"]
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert aws.keys(bucket) == []
+
+
+def test_parts_s3_refuses_are_a_400_that_names_s3s_reason(
+    aws: Aws, create_upload, complete_upload, monkeypatch: pytest.MonkeyPatch
+):
+    started = start_multipart(aws, monkeypatch, create_upload, 20 * 1024**2)
+    _, parts = upload_parts(aws, started, [8 * 1024**2, 8 * 1024**2, 4 * 1024**2])
+    wrong = [parts[0], {"part_number": 2, "etag": '"0123456789abcdef0123456789abcdef"'}, parts[2]]
+    status, error = complete_upload("alice", started["video_id"], {"upload_id": started["upload_id"], "parts": wrong})
+    assert status == 400 and "InvalidPart" in error["message"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from catalog.logic.ports import Rank, Status
-from contracts import DomainEvent, RenditionFile
+from contracts import AnyVideoEvent, RenditionFile
 from contracts.media import AudioTrack, MediaSummary, Probe, VideoTrack
 from mediatools import MediaToolError
 from transcode.logic.gate import Accepted
@@ -47,16 +48,46 @@ class FakeStorage:
     def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         self.documents[(bucket, key)] = _json_copy(document)
 
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        doomed = [k for k in [*self.uploaded, *self.documents] if k[0] == bucket and k[1].startswith(prefix)]
+        for key in doomed:
+            self.uploaded.pop(key, None)
+            self.documents.pop(key, None)
+        return len(doomed)
+
+    def keys(self, bucket: str) -> set[str]:
+        return {key for b, key in [*self.uploaded, *self.documents] if b == bucket}
+
+
+class FakeTombstones:
+    """Deleted videos; `delete_during` marks one as deleted when `marked` is asked the N-th time (a race)."""
+
+    def __init__(self, *deleted: str) -> None:
+        self.deleted: dict[str, tuple[datetime, datetime]] = {}
+        self.asked = 0
+        self.delete_during: tuple[str, int] | None = None
+        for video_id in deleted:
+            self.deleted[video_id] = (datetime.min, datetime.max)
+
+    def mark(self, video_id: str, *, deleted_at: datetime, expires_at: datetime) -> None:
+        self.deleted[video_id] = (deleted_at, expires_at)
+
+    def marked(self, video_id: str) -> bool:
+        self.asked += 1
+        if self.delete_during and self.delete_during == (video_id, self.asked):
+            self.deleted[video_id] = (datetime.min, datetime.max)
+        return video_id in self.deleted
+
 
 class FakePublisher:
     """Records what was published; `failures` makes the next N publish calls raise."""
 
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
-        self.attempts: list[DomainEvent] = []
-        self.published: list[DomainEvent] = []
+        self.attempts: list[AnyVideoEvent] = []
+        self.published: list[AnyVideoEvent] = []
 
-    def publish(self, event: DomainEvent) -> None:
+    def publish(self, event: AnyVideoEvent) -> None:
         self.attempts.append(event)
         if self.failures:
             self.failures -= 1
@@ -125,6 +156,8 @@ class FakeCatalog:
         sequence: str | None = None,
     ) -> None:
         current = self.items.get(video_id, {})
+        if current.get("status") == Status.DELETED:  # no write brings a deleted video back
+            return
         # ConditionExpression: attribute_not_exists(upload_sequence) OR upload_sequence < :sequence
         if sequence is not None and "upload_sequence" in current and not current["upload_sequence"] < sequence:
             return
@@ -151,8 +184,26 @@ class FakeCatalog:
         item["status_rank"] = rank
         return True
 
-    def set_values(self, video_id: str, values: dict[str, Any]) -> None:
-        self._item(video_id).update(_json_copy(values))
+    def set_values(self, video_id: str, values: dict[str, Any]) -> bool:
+        item = self.items.get(video_id)
+        if item is None or item.get("status") == Status.DELETED:
+            return False
+        item.update(_json_copy(values))
+        return True
+
+    def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
+        item = self.items.get(video_id)
+        if item is None or item.get("owner") != owner or item.get("status") == Status.DELETED:
+            return False
+        self.items[video_id] = {
+            "video_id": video_id,
+            "owner": owner,
+            "status": Status.DELETED.value,
+            "status_rank": int(Rank.DELETED),
+            "deleted_at": deleted_at.isoformat(),
+            "expires_at": int(expires_at.timestamp()),
+        }
+        return True
 
 
 def media_summary(duration: float = 12.5, width: int = 1280, height: int = 720) -> MediaSummary:

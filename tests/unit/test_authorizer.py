@@ -13,9 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from devstack.issuer import AUDIENCE, ISSUER, Issuer
+from identity import deps
 from identity.handlers import authorizer
 from identity.logic.keys import KeyRing
-from identity.logic.tokens import TokenPolicy
+from identity.logic.tokens import TokenPolicy, Verifier
 
 ISSUING = Issuer.generate()
 STRANGER = Issuer.generate()  # another key pair
@@ -42,9 +43,8 @@ def _claims(**changes) -> dict:
 @pytest.fixture(autouse=True)
 def configured(monkeypatch: pytest.MonkeyPatch):
     """The authorizer configured for the local issuer, with its JWKS served from memory."""
-    monkeypatch.setattr(authorizer, "get_policy", lambda: TokenPolicy(issuer=ISSUER, audience=AUDIENCE))
-    ring = KeyRing(ISSUING.jwks)
-    monkeypatch.setattr(authorizer, "get_keyring", lambda: ring)
+    verifier = Verifier(KeyRing(ISSUING.jwks), TokenPolicy(issuer=ISSUER, audience=AUDIENCE))
+    monkeypatch.setattr(deps, "authorizer", lambda: verifier)
 
 
 def call(authorization: str | None) -> dict:
@@ -129,7 +129,8 @@ COGNITO_CASES = {
 @pytest.mark.parametrize(("accepted", "claims"), COGNITO_CASES.values(), ids=COGNITO_CASES.keys())
 def test_cognito_access_tokens_need_the_client_id_and_token_use(monkeypatch, accepted, claims):
     # Given the authorizer set up for Cognito access tokens (no aud: client_id and token_use instead)
-    monkeypatch.setattr(authorizer, "get_policy", lambda: COGNITO)
+    verifier = Verifier(KeyRing(ISSUING.jwks), COGNITO)
+    monkeypatch.setattr(deps, "authorizer", lambda: verifier)
     token = ISSUING.token("alice", **({"aud": None} | claims))
     # When the token is checked; Then only the right client's access token passes
     if accepted:

@@ -13,18 +13,24 @@ from botocore.exceptions import ClientError
 
 from catalog.adapters.dynamo import DynamoCatalog
 from catalog.logic.ports import Rank, Status
-from catalog.logic.records import CatalogDeps, record_failed, record_transcoded, record_upload
+from catalog.logic.records import CatalogDeps, UploadDeps, record_failed, record_transcoded, record_upload
+from catalog.logic.views import DeleteDeps, DetailsDeps, delete_video, video_details
 from contracts import (
     FailureReason,
     PosterFile,
     RenditionFile,
     S3EventRecord,
     SourceObject,
+    Upload,
+    VideoDeleted,
     VideoReady,
     VideoTranscoded,
     VideoTranscodeFailed,
     stable_event_id,
+    upload_of,
 )
+from contracts.events import TOMBSTONE_LIFETIME
+from lambdakit.refusals import NotFound
 from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher
 from tests.unit.shapes import s3_record
 
@@ -34,9 +40,11 @@ SOURCE = SourceObject(bucket="uploads", key=KEY, version="etag-1", size_bytes=2_
 NOW = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
 
 
-def upload_record() -> S3EventRecord:
-    return S3EventRecord.model_validate(
-        s3_record("uploads/alice/vid00001/holiday+clip.mp4", etag="etag-1", size=2_000_000, request_id="REQ1")
+def upload_record() -> Upload:
+    return upload_of(
+        S3EventRecord.model_validate(
+            s3_record("uploads/alice/vid00001/holiday+clip.mp4", etag="etag-1", size=2_000_000, request_id="REQ1")
+        )
     )
 
 
@@ -82,6 +90,7 @@ class Catalog:
     prober: FakeProber
     publisher: FakePublisher
     deps: CatalogDeps
+    uploads: UploadDeps
 
     @property
     def item(self) -> dict[str, Any]:
@@ -92,9 +101,8 @@ class Catalog:
 
 def _catalog(publisher: FakePublisher | None = None) -> Catalog:
     store, prober, publisher = FakeCatalog(), FakeProber(), publisher or FakePublisher()
-    return Catalog(
-        store, prober, publisher, CatalogDeps(store=store, prober=prober, publisher=publisher, clock=lambda: NOW)
-    )
+    deps = CatalogDeps(store=store, prober=prober, publisher=publisher, clock=lambda: NOW)
+    return Catalog(store, prober, publisher, deps, UploadDeps(store, uploads_bucket="uploads", clock=lambda: NOW))
 
 
 @pytest.fixture
@@ -107,10 +115,10 @@ def test_an_upload_makes_an_uploaded_item(catalog: Catalog) -> None:
     record = upload_record()
 
     # When it is recorded
-    video_id = record_upload(record, catalog.deps)
+    record_upload(record, catalog.uploads)
 
     # Then the video exists as UPLOADED, with what the upload says about it
-    assert video_id == VIDEO_ID
+    assert list(catalog.store.items) == [VIDEO_ID]
     item = catalog.item
     assert (item["status"], item["status_rank"]) == ("UPLOADED", Rank.UPLOADED)
     assert (item["owner"], item["title"]) == ("alice", "holiday clip.mp4")
@@ -121,12 +129,12 @@ def test_an_upload_makes_an_uploaded_item(catalog: Catalog) -> None:
 
 def test_an_upload_delivered_three_times_makes_one_item(catalog: Catalog) -> None:
     # Given an upload already recorded once
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
     after_first = catalog.item
 
     # When the same record is delivered twice more
-    record_upload(upload_record(), catalog.deps)
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
+    record_upload(upload_record(), catalog.uploads)
 
     # Then there is still one item, unchanged and UPLOADED
     assert list(catalog.store.items) == [VIDEO_ID]
@@ -136,7 +144,7 @@ def test_an_upload_delivered_three_times_makes_one_item(catalog: Catalog) -> Non
 
 def test_video_transcoded_makes_it_ready_and_announces_it(catalog: Catalog) -> None:
     # Given an uploaded video
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
 
     # When the transcoder says its renditions exist
     ready = record_transcoded(transcoded(), catalog.deps)
@@ -159,7 +167,7 @@ def test_video_transcoded_makes_it_ready_and_announces_it(catalog: Catalog) -> N
 
 def test_video_transcoded_delivered_three_times_announces_once(catalog: Catalog) -> None:
     # Given an uploaded video
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
 
     # When the same VideoTranscoded is delivered three times
     results = [record_transcoded(transcoded(), catalog.deps) for _ in range(3)]
@@ -177,7 +185,7 @@ def test_transcoded_before_uploaded_ends_ready(catalog: Catalog) -> None:
     before = catalog.item
 
     # When the upload notification arrives late
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
 
     # Then the video stays READY, keeps what it had, and only gains the upload's own facts
     after = catalog.item
@@ -190,7 +198,7 @@ def test_transcoded_before_uploaded_ends_ready(catalog: Catalog) -> None:
 
 def test_video_transcode_failed_marks_it_failed(catalog: Catalog) -> None:
     # Given an uploaded video
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
 
     # When the transcoder gives up on it
     moved = record_failed(failed(), catalog.deps)
@@ -205,7 +213,7 @@ def test_video_transcode_failed_marks_it_failed(catalog: Catalog) -> None:
 
 def test_failed_then_transcoded_stays_failed(catalog: Catalog) -> None:
     # Given a video that failed
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
     record_failed(failed(), catalog.deps)
 
     # When a VideoTranscoded for it arrives
@@ -220,7 +228,7 @@ def test_failed_then_transcoded_stays_failed(catalog: Catalog) -> None:
 
 def test_ready_then_failed_stays_ready(catalog: Catalog) -> None:
     # Given a video that is READY
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
     record_transcoded(transcoded(), catalog.deps)
 
     # When a VideoTranscodeFailed for it arrives
@@ -235,7 +243,7 @@ def test_ready_then_failed_stays_ready(catalog: Catalog) -> None:
 def test_a_failed_announcement_is_retried_exactly_once_more() -> None:
     # Given SNS that fails once, after the READY write
     catalog = _catalog(FakePublisher(failures=1))
-    record_upload(upload_record(), catalog.deps)
+    record_upload(upload_record(), catalog.uploads)
     with pytest.raises(ConnectionError):
         record_transcoded(transcoded(), catalog.deps)
     assert catalog.item["status"] == Status.READY
@@ -303,7 +311,7 @@ def test_advance_sends_a_rank_condition() -> None:
     assert moved is True
     (request,) = table.requests
     assert request["Key"] == {"video_id": VIDEO_ID}
-    match = re.fullmatch(r"attribute_not_exists\((#a\d+)\) OR (#a\d+) < (:v\d+)", request["ConditionExpression"])
+    match = re.fullmatch(r"\(attribute_not_exists\((#a\d+)\) OR (#a\d+) < (:v\d+)\)", request["ConditionExpression"])
     assert match, request["ConditionExpression"]
     attr, again, value = match.groups()
     assert attr == again
@@ -361,10 +369,86 @@ def test_note_upload_only_fills_what_is_missing() -> None:
     # When an upload is noted
     DynamoCatalog(table).note_upload(VIDEO_ID, {"title": "clip.mp4", "uploaded_at": "t"})
 
-    # Then every assignment is if_not_exists and the write is unconditional
+    # Then every assignment is if_not_exists, and the only condition is that the item is not a tombstone
     (request,) = table.requests
     assignments = _assignments(request)
     assert set(assignments) == {"title", "uploaded_at", "status", "status_rank"}
     assert all(rhs.startswith("if_not_exists(") for rhs in assignments.values())
-    assert "ConditionExpression" not in request
+    _assert_not_a_tombstone(request, request["ConditionExpression"])
     assert (_value_of(request, "status"), _value_of(request, "status_rank")) == ("UPLOADED", 1)
+
+
+def _assert_not_a_tombstone(request: dict[str, Any], condition: str) -> None:
+    match = re.fullmatch(r"\(attribute_not_exists\((#a\d+)\) OR (#a\d+) <> (:v\d+)\)", condition)
+    assert match, condition
+    attr, again, value = match.groups()
+    assert attr == again and request["ExpressionAttributeNames"][attr] == "status"
+    assert request["ExpressionAttributeValues"][value] == "DELETED"
+
+
+def test_every_writer_of_the_table_refuses_a_tombstone() -> None:
+    # Given DynamoCatalog over a table that records its requests
+    table = RecordingTable()
+    catalog = DynamoCatalog(table)
+
+    # When each kind of write is made
+    catalog.note_upload(VIDEO_ID, {"title": "t"}, latest={"source": {}}, sequence="0" * 64)
+    catalog.advance(VIDEO_ID, Status.READY, {}, {"title": "t"})
+    catalog.set_values(VIDEO_ID, {"ready_published": True})
+
+    # Then each is conditional on the item not being DELETED: by name, or by a rank below the tombstone's
+    upload, advance, mark = table.requests
+    _assert_not_a_tombstone(upload, upload["ConditionExpression"].split(" AND ")[1])
+    assert max(Rank.READY, Rank.FAILED) < Rank.DELETED  # the rank condition of advance refuses it
+    assert _value_of(advance, "status_rank") < Rank.DELETED
+    assert mark["ConditionExpression"].startswith("attribute_exists(video_id) AND ")
+    _assert_not_a_tombstone(mark, mark["ConditionExpression"].split(" AND ", 1)[1])
+
+
+def _deleted(catalog: Catalog) -> VideoDeleted:
+    deps = DeleteDeps(catalog.store, catalog.publisher, clock=lambda: NOW)
+    return delete_video("alice", VIDEO_ID, correlation_id="req-9", deps=deps)
+
+
+def test_a_deleted_video_leaves_a_tombstone_that_expires_after_the_dlq_retention(catalog: Catalog) -> None:
+    # Given a READY video
+    record_upload(upload_record(), catalog.uploads)
+    record_transcoded(transcoded(), catalog.deps)
+
+    # When its owner deletes it
+    deleted = _deleted(catalog)
+
+    # Then VideoDeleted names its source, and only a tombstone is left, with no created_at (not in the list index)
+    assert catalog.publisher.published[-1] == deleted and deleted.source == SOURCE
+    assert catalog.item == {
+        "video_id": VIDEO_ID,
+        "owner": "alice",
+        "status": "DELETED",
+        "status_rank": Rank.DELETED,
+        "deleted_at": NOW.isoformat(),
+        "expires_at": int((NOW + TOMBSTONE_LIFETIME).timestamp()),
+    }
+    # And the owner can neither see it nor delete it again
+    with pytest.raises(NotFound):
+        video_details("alice", VIDEO_ID, DetailsDeps(catalog.store, signer=None))  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        _deleted(catalog)
+
+
+def test_no_late_or_duplicate_event_brings_a_deleted_video_back(catalog: Catalog) -> None:
+    # Given a video deleted while it was being transcoded
+    record_upload(upload_record(), catalog.uploads)
+    _deleted(catalog)
+    tombstone = catalog.item
+    published = len(catalog.publisher.published)
+
+    # When the upload event, VideoTranscoded and VideoTranscodeFailed arrive (3 times each)
+    for _ in range(3):
+        record_upload(upload_record(), catalog.uploads)
+        assert record_transcoded(transcoded(), catalog.deps) is None
+        assert record_failed(failed(), catalog.deps) is False
+
+    # Then the tombstone is unchanged: nothing probed, nothing announced
+    assert catalog.item == tombstone
+    assert catalog.prober.probed == []
+    assert len(catalog.publisher.published) == published

@@ -17,9 +17,9 @@ from contracts import (
     UnreadableMessage,
     VideoTranscodeFailed,
     open_delivery,
-    parse_upload_key,
+    open_uploads,
     rendition_key,
-    uploaded_objects,
+    upload_of,
 )
 from contracts.keys import VIDEO_ID_RE, derived_video_id
 from tests.unit.shapes import HOSTILE_KEYS, s3_encoded, s3_event, s3_record, transcode_failed
@@ -34,18 +34,16 @@ def test_a_hostile_key_opens_whole_and_maps_to_a_valid_video_folder(
 ) -> None:
     # Given an upload event naming a hostile key, encoded as S3 (or moto) writes it in the notification
     key = template.format(id=VIDEO_ID)
-    [record], _ = uploaded_objects(s3_event(s3_record(encode(key))), bucket="uploads")
-
-    # When the consumers read its key and place the video
-    upload = parse_upload_key(record.key)
+    # When the consumers open it into an upload
+    [upload], _ = open_uploads(s3_event(s3_record(encode(key))), bucket="uploads")
 
     # Then the key is the object's exact name, decoded once (a literal '%2B' stays '%2B')
-    assert record.key == key
+    assert upload.key == key
     # And the layout gives the owner and file name, or no owner and an id derived from the whole key
     assert (upload.owner, upload.filename) == (owner, filename)
     assert upload.video_id == (VIDEO_ID if owner else derived_video_id(key))
     # And the outputs go under videos/{video_id}/ for a valid id, whatever the key held
-    assert VIDEO_ID_RE.match(upload.video_id)
+    assert VIDEO_ID_RE.fullmatch(upload.video_id)
     assert rendition_key(upload.video_id, "720p") == f"videos/{upload.video_id}/720p.mp4"
 
 
@@ -57,10 +55,10 @@ def test_a_key_with_broken_percent_encoding_opens_without_raising(sent: str) -> 
     document = s3_event(s3_record(f"uploads/alice/{VIDEO_ID}/{sent}"))
 
     # When it is opened
-    [record], _ = uploaded_objects(document, bucket="uploads")
+    [upload], _ = open_uploads(document, bucket="uploads")
 
     # Then it opens to some key under the same video (the transcoder then finds no such object: SOURCE_MISSING)
-    assert parse_upload_key(record.key).video_id == VIDEO_ID
+    assert upload.video_id == VIDEO_ID
 
 
 def test_only_object_created_records_of_our_bucket_are_uploads() -> None:
@@ -70,23 +68,23 @@ def test_only_object_created_records_of_our_bucket_are_uploads() -> None:
     removed = s3_record(f"uploads/alice/{VIDEO_ID}/a.mp4", event_name="ObjectRemoved:Delete")
 
     # When the uploads in it are picked out
-    wanted, skipped = uploaded_objects(s3_event(theirs, ours, removed), bucket="uploads")
+    wanted, skipped = open_uploads(s3_event(theirs, ours, removed), bucket="uploads")
 
     # Then only our ObjectCreated record is an upload; the others are skipped with a note, not refused
-    assert [(r.bucket, r.event_name) for r in wanted] == [("uploads", "ObjectCreated:Put")]
+    assert [(u.bucket, u.key) for u in wanted] == [("uploads", f"uploads/alice/{VIDEO_ID}/a.mp4")]
     assert len(skipped) == 2 and "not the uploads bucket" in skipped[0] and "ObjectRemoved" in skipped[1]
 
 
 def test_duplicate_deliveries_share_an_identity_and_rewrites_of_a_key_do_not() -> None:
     # Given the same record three times, and a second write of the same key (another ETag and a later sequencer)
     key = f"uploads/alice/{VIDEO_ID}/a.mp4"
-    copies = [S3EventRecord.model_validate(s3_record(key, etag="etag-1")) for _ in range(3)]
+    copies = [upload_of(S3EventRecord.model_validate(s3_record(key, etag="etag-1"))) for _ in range(3)]
     rewrite = s3_record(key, etag="etag-2")
     rewrite["s3"]["object"]["sequencer"] = "0055AED6DCD90281E6"
 
     # When their identities are read
-    identities = {record.object_identity for record in copies}
-    rewritten = S3EventRecord.model_validate(rewrite).object_identity
+    identities = {upload.identity for upload in copies}
+    rewritten = upload_of(S3EventRecord.model_validate(rewrite)).identity
 
     # Then the copies are one object (done once), the rewrite is another version (done again)
     assert len(identities) == 1 and rewritten not in identities
@@ -136,4 +134,4 @@ def test_an_s3_record_missing_or_mistyping_a_field_is_unreadable(change) -> None
     # When the uploads in it are picked out
     # Then it is unreadable as a whole (not half-processed)
     with pytest.raises(UnreadableMessage):
-        uploaded_objects(s3_event(s3_record(), record), bucket="uploads")
+        open_uploads(s3_event(s3_record(), record), bucket="uploads")

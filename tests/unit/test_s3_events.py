@@ -1,10 +1,13 @@
-"""The S3 notification model: keys decoded whole, lenient about what moto and AWS leave out."""
+"""The S3 notification model (keys decoded whole, lenient about what moto and AWS leave out) and the Upload
+value every consumer of the uploads topic makes of it (identity, correlation id, write order)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from contracts import S3EventRecord
+from contracts import S3EventRecord, Upload, upload_of
 from tests.unit.shapes import s3_record
 
 
@@ -69,23 +72,35 @@ def test_unknown_fields_are_ignored() -> None:
     assert "checksum" not in dumped["s3"]["object"]
 
 
-def test_object_identity_prefers_the_version_id() -> None:
-    # Given a record from a versioned bucket, which has both a version id and an ETag
-    record = S3EventRecord.model_validate(s3_record("my+clip.mp4", etag="etag-1", version_id="v-42"))
+def _upload(key: str = "uploads/alice/vid00001/clip.mp4", **fields: Any) -> Upload:
+    return upload_of(S3EventRecord.model_validate(s3_record(key, **fields)))
 
-    # When its identity is read
-    identity = record.object_identity
+
+def test_an_upload_knows_its_video_owner_and_file_from_the_key() -> None:
+    upload = _upload("uploads/alice/vid00001/my+clip.mp4", size=2048, etag="abc")
+    assert (upload.video_id, upload.owner, upload.filename) == ("vid00001", "alice", "my clip.mp4")
+    assert upload.source.model_dump() == {
+        "bucket": "uploads", "key": "uploads/alice/vid00001/my clip.mp4", "version": "abc", "size_bytes": 2048
+    }  # fmt: skip
+
+
+def test_the_identity_prefers_the_version_id() -> None:
+    # Given a record from a versioned bucket, which has both a version id and an ETag
+    record = _upload("my+clip.mp4", etag="etag-1", version_id="v-42")
+
+    # When the upload it announces is identified
+    identity = record.identity
 
     # Then it names the bucket, the decoded key and the version id
     assert identity == "s3://uploads/my clip.mp4#v-42"
 
 
-def test_object_identity_falls_back_to_the_etag() -> None:
+def test_the_identity_falls_back_to_the_etag() -> None:
     # Given a record from an unversioned bucket
-    record = S3EventRecord.model_validate(s3_record("my+clip.mp4", etag="etag-1"))
+    record = _upload("my+clip.mp4", etag="etag-1")
 
-    # When its identity is read
-    identity = record.object_identity
+    # When the upload it announces is identified
+    identity = record.identity
 
     # Then the ETag tells this upload apart
     assert identity == "s3://uploads/my clip.mp4#etag-1"
@@ -93,7 +108,7 @@ def test_object_identity_falls_back_to_the_etag() -> None:
 
 def test_correlation_id_is_the_s3_request_id_when_present() -> None:
     # Given a record as AWS sends it, with responseElements
-    record = S3EventRecord.model_validate(s3_record(request_id="C3D13FE58DE4C810"))
+    record = _upload(request_id="C3D13FE58DE4C810")
 
     # When its correlation id is read
     correlation_id = record.correlation_id
@@ -104,9 +119,9 @@ def test_correlation_id_is_the_s3_request_id_when_present() -> None:
 
 def test_correlation_id_without_request_id_is_stable_per_object_version() -> None:
     # Given two parses of one moto-shaped record and a record of another upload of the same key
-    first = S3EventRecord.model_validate(s3_record(etag="etag-1"))
-    again = S3EventRecord.model_validate(s3_record(etag="etag-1"))
-    other = S3EventRecord.model_validate(s3_record(etag="etag-2"))
+    first = _upload(etag="etag-1")
+    again = _upload(etag="etag-1")
+    other = _upload(etag="etag-2")
 
     # When their correlation ids are read
     ids = first.correlation_id, again.correlation_id, other.correlation_id
@@ -119,15 +134,15 @@ def test_correlation_id_without_request_id_is_stable_per_object_version() -> Non
 @pytest.mark.parametrize("request_id", ["x" * 300, "a b", "<script>"])
 def test_a_request_id_that_is_not_one_is_not_used_as_correlation_id(request_id: str) -> None:
     # Given a forged record whose request id is too long or has odd characters
-    record = S3EventRecord.model_validate(s3_record(request_id=request_id, etag="etag-1"))
+    record = _upload(request_id=request_id, etag="etag-1")
     # Then the correlation id is the stable id of the object instead
-    assert record.correlation_id == S3EventRecord.model_validate(s3_record(etag="etag-1")).correlation_id
+    assert record.correlation_id == _upload(etag="etag-1").correlation_id
 
 
-def _with_sequencer(sequencer: str | None) -> S3EventRecord:
+def _with_sequencer(sequencer: str | None) -> Upload:
     raw = s3_record(etag="e")
     raw["s3"]["object"]["sequencer"] = sequencer
-    return S3EventRecord.model_validate(raw)
+    return upload_of(S3EventRecord.model_validate(raw))
 
 
 def test_sequences_sort_in_write_order_whatever_their_length() -> None:

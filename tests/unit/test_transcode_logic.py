@@ -8,13 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from contracts import FailureReason, S3EventRecord, VideoTranscoded, VideoTranscodeFailed
+from contracts import (
+    FailureReason,
+    S3EventRecord,
+    Upload,
+    VideoDeleted,
+    VideoTranscoded,
+    VideoTranscodeFailed,
+    upload_of,
+)
+from contracts.events import TOMBSTONE_LIFETIME
 from contracts.keys import manifest_key
 from contracts.media import Probe
 from mediatools import MediaToolError
-from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage
+from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
 from tests.unit.shapes import s3_record
-from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
+from transcode.logic.deletion import DeletionDeps, delete_outputs
+from transcode.logic.transcode import Skipped, TranscodeConfig, TranscodeDeps, transcode_upload
 
 OUTPUT_BUCKET = "transcoded"
 SOURCE_KEY = "uploads/alice/vid00001/holiday clip.mp4"
@@ -32,8 +42,9 @@ def _probe(*, audio_only: bool = False) -> Probe:
     return Probe.model_validate({"format": fmt, "streams": streams})
 
 
-def _record(etag: str = "etag-1", size: int | None = len(SOURCE_BYTES)) -> S3EventRecord:
-    return S3EventRecord.model_validate(s3_record("uploads/alice/vid00001/holiday+clip.mp4", etag=etag, size=size))
+def _record(etag: str = "etag-1", size: int | None = len(SOURCE_BYTES)) -> Upload:
+    record = S3EventRecord.model_validate(s3_record("uploads/alice/vid00001/holiday+clip.mp4", etag=etag, size=size))
+    return upload_of(record)
 
 
 @dataclass
@@ -41,6 +52,7 @@ class World:
     storage: FakeStorage
     publisher: FakePublisher
     media: FakeMedia
+    tombstones: FakeTombstones
     deps: TranscodeDeps
 
     @property
@@ -52,9 +64,10 @@ def _world(tmp_path: Path, media: FakeMedia | None = None, publisher: FakePublis
     storage = FakeStorage({("uploads", SOURCE_KEY): SOURCE_BYTES})
     publisher = publisher or FakePublisher()
     media = media or FakeMedia(_probe())
-    config = TranscodeConfig(output_bucket=OUTPUT_BUCKET, work_dir=tmp_path / "work")
-    deps = TranscodeDeps(storage=storage, publisher=publisher, media=media, config=config, clock=lambda: STARTED)
-    return World(storage, publisher, media, deps)
+    tombstones = FakeTombstones()
+    config = TranscodeConfig(uploads_bucket="uploads", output_bucket=OUTPUT_BUCKET, work_dir=tmp_path / "work")
+    deps = TranscodeDeps(storage, publisher, media, tombstones, config, clock=lambda: STARTED)
+    return World(storage, publisher, media, tombstones, deps)
 
 
 @pytest.fixture
@@ -101,8 +114,8 @@ def test_the_same_record_twice_does_the_work_once(world: World) -> None:
     second = transcode_upload(_record(), world.deps)
 
     # Then nothing more is done or published
-    assert first is not None
-    assert second is None
+    assert isinstance(first, VideoTranscoded)
+    assert second is Skipped.DUPLICATE
     assert world.publisher.published == [first]
     assert len(world.media.probed) == 1
     assert len(world.media.transcoded) == 1
@@ -118,7 +131,7 @@ def test_a_new_etag_for_the_same_key_is_transcoded_again(world: World) -> None:
 
     # Then it is transcoded again and announced under a new event id
     assert isinstance(second, VideoTranscoded)
-    assert first is not None and second.event_id != first.event_id
+    assert isinstance(first, VideoTranscoded) and second.event_id != first.event_id
     assert second.source.version == "etag-2"
     assert world.publisher.published == [first, second]
     assert len(world.media.transcoded) == 2
@@ -141,7 +154,7 @@ def test_a_rejected_probe_publishes_video_transcode_failed(tmp_path: Path) -> No
     assert world.storage.uploaded == {}
     # And the verdict is recorded, so a duplicate delivery is not re-examined
     assert world.storage.documents[MANIFEST]["event"]["reason_code"] == "NO_VIDEO_STREAM"
-    assert transcode_upload(_record(), world.deps) is None
+    assert transcode_upload(_record(), world.deps) is Skipped.DUPLICATE
 
 
 @pytest.mark.parametrize(
@@ -235,7 +248,7 @@ def test_event_ids_are_stable_for_one_upload(tmp_path: Path) -> None:
     second = transcode_upload(_record(), two.deps)
 
     # Then both announce it under the same event id, so consumers can tell it is one fact
-    assert first is not None and second is not None
+    assert isinstance(first, VideoTranscoded) and isinstance(second, VideoTranscoded)
     assert first.event_id == second.event_id
 
 
@@ -283,3 +296,52 @@ def test_too_little_free_space_is_retried_not_failed(world: World, monkeypatch: 
     assert world.storage.downloads == []
     assert world.publisher.published == []
     assert world.storage.read_json(*MANIFEST) is None
+
+
+def test_the_upload_of_a_deleted_video_is_dropped_without_any_work(world: World) -> None:
+    # Given a video deleted before its (late, or redriven) upload event is handled
+    world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED + TOMBSTONE_LIFETIME)
+
+    # When the upload event arrives
+    result = transcode_upload(_record(), world.deps)
+
+    # Then nothing is downloaded, encoded, written or published
+    assert result is Skipped.DELETED
+    assert world.storage.downloads == [] and world.media.transcoded == []
+    assert world.storage.keys(OUTPUT_BUCKET) == set() and world.publisher.attempts == []
+
+
+@pytest.mark.parametrize(("asked", "published"), [(2, False), (3, True)], ids=["while encoding", "after publishing"])
+def test_a_video_deleted_while_it_is_transcoded_leaves_nothing_behind(
+    world: World, asked: int, published: bool
+) -> None:
+    # Given the video is deleted while the transcoder works on it (seen at its 2nd or 3rd look at the tombstones)
+    world.tombstones.delete_during = ("vid00001", asked)
+
+    # When the transcode finishes
+    result = transcode_upload(_record(), world.deps)
+
+    # Then its work is dropped: nothing it wrote is left (renditions, poster, manifest)
+    assert result is Skipped.DELETED
+    assert world.media.transcoded, "the encode had happened"
+    assert world.storage.keys(OUTPUT_BUCKET) == set()
+    # And the outcome was not announced unless it already had been (the catalog's tombstone ignores it then)
+    assert bool(world.publisher.published) is published
+
+
+def test_a_deletion_marks_the_video_then_removes_its_files(world: World) -> None:
+    # Given a transcoded video
+    transcode_upload(_record(), world.deps)
+    assert world.storage.keys(OUTPUT_BUCKET)
+    deletion = DeletionDeps(world.storage, world.tombstones, OUTPUT_BUCKET, clock=lambda: STARTED)
+
+    # When it is deleted (twice: a duplicate delivery)
+    deleted = VideoDeleted(correlation_id="c", video_id="vid00001", owner="alice", source=None)
+    removed, again = delete_outputs(deleted, deletion), delete_outputs(deleted, deletion)
+
+    # Then its files are gone, and it is remembered as deleted past the DLQs' retention
+    assert removed == 4 and again == 0
+    assert world.storage.keys(OUTPUT_BUCKET) == set()
+    assert world.tombstones.deleted["vid00001"] == (STARTED, STARTED + TOMBSTONE_LIFETIME)
+    # And a redelivered upload of it does nothing
+    assert transcode_upload(_record(etag="etag-2"), world.deps) is Skipped.DELETED

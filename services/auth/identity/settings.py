@@ -1,41 +1,26 @@
-"""The auth service's settings, read once from the environment (stdlib only: the authorizer stays light)."""
+"""The auth service's settings: every variable it knows, each read when a function first uses it.
+
+Standard library only (through lambdakit.settings): the authorizer runs before every API call.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from functools import cache
 
-from identity.logic.keys import KeyRing, http_fetch
-from identity.logic.tokens import TokenPolicy
+from lambdakit.settings import Setting, Settings, positive
 
 
-class SettingsError(Exception):
-    pass
-
-
-def policy_from_env(environ: Mapping[str, str]) -> TokenPolicy:
-    issuer = environ.get("JWT_ISSUER", "")
-    try:
-        return TokenPolicy(
-            issuer=issuer,
-            audience=environ.get("JWT_AUDIENCE") or None,
-            client_id=environ.get("JWT_CLIENT_ID") or None,
-            token_use=environ.get("JWT_TOKEN_USE") or None,
-            leeway_seconds=int(environ.get("JWT_LEEWAY_SECONDS", "30")),
-        )
-    except ValueError as exc:
-        raise SettingsError(f"JWT settings: {exc}") from None
+class AuthSettings(Settings):
+    jwt_issuer = Setting("JWT_ISSUER")
+    jwt_audience = Setting("JWT_AUDIENCE", str, default=None)  # OIDC/Auth0: the API's audience
+    jwt_client_id = Setting("JWT_CLIENT_ID", str, default=None)  # Cognito: the app client
+    jwt_token_use = Setting("JWT_TOKEN_USE", str, default=None)  # Cognito: "access"
+    jwt_leeway_seconds = Setting("JWT_LEEWAY_SECONDS", int, default=30, check=lambda v: positive(v + 1))
+    jwks_url = Setting("JWKS_URL")
+    jwks_timeout_seconds = Setting("JWKS_TIMEOUT_SECONDS", float, default=2.0, check=positive)
+    profiles_table = Setting("PROFILES_TABLE")
 
 
 @cache
-def get_policy() -> TokenPolicy:
-    return policy_from_env(os.environ)
-
-
-@cache
-def get_keyring() -> KeyRing:
-    url = os.environ.get("JWKS_URL")
-    if not url:
-        raise SettingsError("JWKS_URL is not set")
-    return KeyRing(http_fetch(url, timeout=float(os.environ.get("JWKS_TIMEOUT_SECONDS", "2"))))
+def settings() -> AuthSettings:
+    return AuthSettings()

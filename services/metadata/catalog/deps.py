@@ -1,25 +1,78 @@
-"""The catalog's collaborators, built once per Lambda container."""
+"""The catalog's collaborators: one cached builder per function (named after it), given only what that
+function uses. Clients are made on first use, so importing a handler costs no boto3."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from catalog.logic.records import CatalogDeps
-from catalog.settings import get_settings
+from catalog.logic.ports import OwnerIndex
+from catalog.logic.records import CatalogDeps, UploadDeps
+from catalog.logic.views import DeleteDeps, DetailsDeps
+from catalog.settings import settings
 
 
 @cache
-def get_deps() -> CatalogDeps:
+def _table() -> Any:
     import boto3
 
+    return boto3.resource("dynamodb").Table(settings().catalog_table)
+
+
+@cache
+def _catalog() -> Any:
     from catalog.adapters.dynamo import DynamoCatalog
-    from catalog.adapters.media import SignedUrlProber
-    from catalog.adapters.signer import SIGV4
+
+    return DynamoCatalog(_table())
+
+
+@cache
+def _s3() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(signature_version="s3v4"))  # signed URLs say how long they last
+
+
+@cache
+def _publisher() -> Any:
+    import boto3
+
     from lambdakit.sns import SnsPublisher
 
-    settings = get_settings()
+    return SnsPublisher(boto3.client("sns"), settings().catalog_events_topic_arn)
+
+
+@cache
+def record_upload() -> UploadDeps:
+    return UploadDeps(store=_catalog(), uploads_bucket=settings().uploads_bucket)
+
+
+@cache
+def record_video_event() -> CatalogDeps:
+    from catalog.adapters.media import SignedUrlProber
+
     return CatalogDeps(
-        store=DynamoCatalog(boto3.resource("dynamodb").Table(settings.catalog_table)),
-        prober=SignedUrlProber(boto3.client("s3", config=SIGV4), timeout=settings.probe_timeout_seconds),
-        publisher=SnsPublisher(boto3.client("sns"), settings.catalog_events_topic_arn),
+        store=_catalog(),
+        prober=SignedUrlProber(_s3(), timeout=settings().probe_timeout_seconds),
+        publisher=_publisher(),
     )
+
+
+@cache
+def list_videos() -> OwnerIndex:
+    from catalog.adapters.dynamo import OwnerIndexQuery
+
+    return OwnerIndexQuery(_table())
+
+
+@cache
+def get_video() -> DetailsDeps:
+    from catalog.adapters.signer import S3UrlSigner
+
+    return DetailsDeps(store=_catalog(), signer=S3UrlSigner(_s3()))
+
+
+@cache
+def delete_video() -> DeleteDeps:
+    return DeleteDeps(store=_catalog(), publisher=_publisher())

@@ -2,7 +2,4 @@
 
 from aws_lambda_powertools import Logger
 
-from lambdakit.failures import RecordingBatchProcessor
-
 logger = Logger(service="metadata")
-processor = RecordingBatchProcessor(logger)

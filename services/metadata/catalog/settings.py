@@ -1,23 +1,19 @@
-"""The metadata service's settings: read once from the environment, at the edge."""
+"""The metadata service's settings: every variable it knows, each read when a function first uses it."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from lambdakit.settings import Setting, Settings, positive
 
 
-class CatalogSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    catalog_table: str = Field(alias="CATALOG_TABLE")
-    catalog_events_topic_arn: str = Field(alias="CATALOG_EVENTS_TOPIC_ARN")
-    uploads_bucket: str = Field(alias="UPLOADS_BUCKET")
-    probe_timeout_seconds: float = Field(60, alias="PROBE_TIMEOUT_SECONDS", gt=0)
+class CatalogSettings(Settings):
+    catalog_table = Setting("CATALOG_TABLE")
+    catalog_events_topic_arn = Setting("CATALOG_EVENTS_TOPIC_ARN")
+    uploads_bucket = Setting("UPLOADS_BUCKET")
+    probe_timeout_seconds = Setting("PROBE_TIMEOUT_SECONDS", float, default=60.0, check=positive)
 
 
 @cache
-def get_settings() -> CatalogSettings:
-    names = {field.alias for field in CatalogSettings.model_fields.values()}
-    return CatalogSettings.model_validate({k: v for k, v in os.environ.items() if k in names})
+def settings() -> CatalogSettings:
+    return CatalogSettings()

@@ -1,23 +1,29 @@
-"""The upload API's settings, read once from the environment."""
+"""The upload service's settings: every variable it knows, each read when a function first uses it."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from lambdakit.settings import Setting, Settings, positive
+
+SINGLE_POST_LIMIT = 5 * 1024**3  # S3 takes at most 5 GiB in one POST
 
 
-class UploadSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _at_most_one_post(value: int) -> None:
+    positive(value)
+    if value > SINGLE_POST_LIMIT:
+        raise ValueError(f"must be at most S3's single-POST limit of {SINGLE_POST_LIMIT} bytes")
 
-    uploads_bucket: str = Field(alias="UPLOADS_BUCKET")
-    max_upload_bytes: int = Field(5 * 1024**3, alias="MAX_UPLOAD_BYTES", gt=0)
+
+class UploadSettings(Settings):
+    uploads_bucket = Setting("UPLOADS_BUCKET")
+    max_upload_bytes = Setting("MAX_UPLOAD_BYTES", int, default=SINGLE_POST_LIMIT, check=positive)
     # above this a form becomes a multipart upload; never above S3's single-POST limit
-    multipart_threshold_bytes: int = Field(5 * 1024**3, alias="MULTIPART_THRESHOLD_BYTES", gt=0, le=5 * 1024**3)
+    multipart_threshold_bytes = Setting(
+        "MULTIPART_THRESHOLD_BYTES", int, default=SINGLE_POST_LIMIT, check=_at_most_one_post
+    )
 
 
 @cache
-def get_settings() -> UploadSettings:
-    names = {field.alias for field in UploadSettings.model_fields.values()}
-    return UploadSettings.model_validate({k: v for k, v in os.environ.items() if k in names})
+def settings() -> UploadSettings:
+    return UploadSettings()

@@ -5,10 +5,11 @@ from contracts.delivery import (
     describe,
     open_delivery,
     open_s3_event,
+    open_uploads,
     open_video_event,
-    uploaded_objects,
 )
 from contracts.events import (
+    AnyVideoEvent,
     DomainEvent,
     FailureReason,
     PosterFile,
@@ -20,10 +21,12 @@ from contracts.events import (
     VideoTranscodeFailed,
     stable_event_id,
 )
-from contracts.keys import UploadKey, parse_upload_key, poster_key, rendition_key
+from contracts.keys import UploadKey, parse_upload_key, poster_key, rendition_key, upload_key, upload_prefix
 from contracts.s3 import S3Event, S3EventRecord, S3TestEvent
+from contracts.uploads import Upload, upload_of
 
 __all__ = [
+    "AnyVideoEvent",
     "DomainEvent",
     "FailureReason",
     "PosterFile",
@@ -33,6 +36,7 @@ __all__ = [
     "S3TestEvent",
     "SourceObject",
     "UnreadableMessage",
+    "Upload",
     "UploadKey",
     "VideoDeleted",
     "VideoReady",
@@ -41,10 +45,13 @@ __all__ = [
     "describe",
     "open_delivery",
     "open_s3_event",
+    "open_uploads",
     "open_video_event",
     "parse_upload_key",
     "poster_key",
     "rendition_key",
     "stable_event_id",
-    "uploaded_objects",
+    "upload_key",
+    "upload_of",
+    "upload_prefix",
 ]

@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.events import VideoId
 from contracts.media import MediaSummary
+
+MAX_PAGE = 50
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Params(BaseModel):
+    """Path and query parameters: strings on the wire, parsed here; parameters nobody asked for are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class VideoRef(_Params):
+    """/videos/{id}"""
+
+    id: VideoId
+
+
+class UploadRef(_Params):
+    """/uploads/{video_id}/..."""
+
+    video_id: VideoId
+
+
+class PageQuery(_Params):
+    """GET /videos?limit=&cursor="""
+
+    limit: int = Field(20, ge=1, le=MAX_PAGE, description="videos per page")
+    cursor: str | None = Field(None, max_length=2048, description="`next_cursor` of the previous page")
 
 
 class CreateUpload(_Body):
@@ -119,6 +147,12 @@ class MultipartUpload(_Body):
 class CompletedPart(_Body):
     part_number: int = Field(ge=1, le=10000)
     etag: str = Field(min_length=1, max_length=128)
+
+
+class UploadCompleted(_Body):
+    """POST /uploads/{video_id}/complete: the file is in place; the video appears in the catalog shortly."""
+
+    video_id: str
 
 
 class CompleteUpload(_Body):

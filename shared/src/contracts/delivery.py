@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.events import VIDEO_EVENT, DomainEvent
-from contracts.keys import parse_upload_key
-from contracts.s3 import S3Event, S3EventRecord, S3TestEvent
+from contracts.events import VIDEO_EVENT, AnyVideoEvent
+from contracts.s3 import S3Event, S3TestEvent
+from contracts.uploads import Upload, upload_of
 
 MAX_MESSAGE_BYTES = 256 * 1024  # the SNS and SQS limit
 
-Opened = S3Event | S3TestEvent | DomainEvent
+Opened = S3Event | S3TestEvent | AnyVideoEvent
 
 
 class UnreadableMessage(ValueError):
@@ -80,9 +80,9 @@ def open_s3_event(message: str | bytes | Mapping[str, Any]) -> S3Event | None:
     return opened
 
 
-def open_video_event(message: str | bytes | Mapping[str, Any]) -> DomainEvent:
+def open_video_event(message: str | bytes | Mapping[str, Any]) -> AnyVideoEvent:
     opened = open_delivery(message)
-    if not isinstance(opened, DomainEvent):
+    if isinstance(opened, S3Event | S3TestEvent):
         raise UnreadableMessage(f"expected a video event, got {type(opened).__name__}")
     return opened
 
@@ -100,15 +100,16 @@ def describe(message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
         return {"event": "s3:TestEvent"}
     if isinstance(opened, S3Event):
         record = opened.records[0]
+        upload = upload_of(record)
         return {
             "event": record.event_name,
-            "key": record.key,
-            "video_id": parse_upload_key(record.key).video_id,
-            "correlation_id": record.correlation_id,
+            "key": upload.key,
+            "video_id": upload.video_id,
+            "correlation_id": upload.correlation_id,
         }
     return {
         "event": opened.event_type,
-        "video_id": getattr(opened, "video_id", None),
+        "video_id": opened.video_id,
         "correlation_id": opened.correlation_id,
     }
 
@@ -118,7 +119,7 @@ def _summarise(exc: ValidationError) -> str:
     return f"invalid {exc.title}: " + "; ".join(problems)
 
 
-def sns_message(event: DomainEvent) -> dict[str, Any]:
+def sns_message(event: AnyVideoEvent) -> dict[str, Any]:
     """The SNS Publish arguments for a domain event (subscribers can filter on event_type)."""
     return {
         "Message": event.model_dump_json(),
@@ -126,8 +127,8 @@ def sns_message(event: DomainEvent) -> dict[str, Any]:
     }
 
 
-def uploaded_objects(message: str | bytes | Mapping[str, Any], *, bucket: str) -> tuple[list[S3EventRecord], list[str]]:
-    """The ObjectCreated records for `bucket` in a delivery, and a note for each thing skipped.
+def open_uploads(message: str | bytes | Mapping[str, Any], *, bucket: str) -> tuple[list[Upload], list[str]]:
+    """The uploads (ObjectCreated in `bucket`) a delivery announces, and a note for each thing skipped.
 
     The `s3:TestEvent`, other event types and other buckets' objects are skipped, not
     failed: retrying them would never help. An unreadable message raises UnreadableMessage.
@@ -142,5 +143,5 @@ def uploaded_objects(message: str | bytes | Mapping[str, Any], *, bucket: str) -
         elif record.bucket != bucket:
             skipped.append(f"skipped s3://{record.bucket}/{record.key}: not the uploads bucket {bucket}")
         else:
-            wanted.append(record)
+            wanted.append(upload_of(record))
     return wanted, skipped

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -104,8 +104,13 @@ class VideoReady(DomainEvent):
     renditions: list[str] = Field(description="Rendition names, best first.")
 
 
+# How long a service that keeps a tombstone of a deleted video keeps it: longer than a message can wait in
+# a DLQ (14 days), so no late, duplicate or redriven event can bring the video back (checked on the templates).
+TOMBSTONE_LIFETIME = timedelta(days=15)
+
+
 class VideoDeleted(DomainEvent):
-    """The owner deleted the video: its catalog item is gone; each service removes what it holds."""
+    """The owner deleted the video: the catalog keeps only its tombstone; each service removes what it holds."""
 
     event_type: Literal["VideoDeleted"] = "VideoDeleted"
     video_id: VideoId
@@ -113,9 +118,7 @@ class VideoDeleted(DomainEvent):
     source: SourceObject | None = Field(description="The uploaded object, for the upload service to delete.")
 
 
-VideoEvent = Annotated[
-    VideoTranscoded | VideoTranscodeFailed | VideoReady | VideoDeleted,
-    Field(discriminator="event_type"),
-]
-VIDEO_EVENT = TypeAdapter(VideoEvent)
+AnyVideoEvent = VideoTranscoded | VideoTranscodeFailed | VideoReady | VideoDeleted
+VideoEvent = Annotated[AnyVideoEvent, Field(discriminator="event_type")]
+VIDEO_EVENT: TypeAdapter[AnyVideoEvent] = TypeAdapter(VideoEvent)
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (VideoTranscoded, VideoTranscodeFailed, VideoReady, VideoDeleted)

@@ -27,6 +27,22 @@ def derived_video_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def upload_prefix(owner: str, video_id: str) -> str:
+    """`uploads/{owner}/{video_id}/`: where one video's upload lives (ValueError for an owner or id it cannot hold)."""
+    if not _OWNER_RE.fullmatch(owner):
+        raise ValueError(f"not an owner a key can name: {owner!r}")
+    if not VIDEO_ID_RE.fullmatch(video_id):
+        raise ValueError(f"not a video id: {video_id!r}")
+    return f"{UPLOAD_PREFIX}{owner}/{video_id}/"
+
+
+def upload_key(owner: str, video_id: str, filename: str) -> str:
+    """The key of a video's upload; `parse_upload_key` reads the same three parts back."""
+    if not filename:
+        raise ValueError("an upload needs a file name")
+    return upload_prefix(owner, video_id) + filename
+
+
 def parse_upload_key(key: str) -> UploadKey:
     """Read owner, video id and file name from `uploads/{owner}/{video_id}/{filename}`.
 
@@ -37,8 +53,8 @@ def parse_upload_key(key: str) -> UploadKey:
     if (
         len(parts) == 4
         and key.startswith(UPLOAD_PREFIX)
-        and _OWNER_RE.match(parts[1])
-        and VIDEO_ID_RE.match(parts[2])
+        and _OWNER_RE.fullmatch(parts[1])
+        and VIDEO_ID_RE.fullmatch(parts[2])
         and parts[3]
     ):
         return UploadKey(key=key, owner=parts[1], video_id=parts[2], filename=parts[3])
@@ -46,7 +62,7 @@ def parse_upload_key(key: str) -> UploadKey:
 
 
 def video_prefix(video_id: str) -> str:
-    if not VIDEO_ID_RE.match(video_id):
+    if not VIDEO_ID_RE.fullmatch(video_id):
         raise ValueError(f"not a video id: {video_id!r}")
     return f"{VIDEOS_PREFIX}{video_id}/"
 

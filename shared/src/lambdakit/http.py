@@ -1,10 +1,18 @@
-"""The edge every HTTP API handler shares (API Gateway HTTP API, payload 2.0).
+"""The edge every HTTP API route shares (API Gateway HTTP API, payload 2.0).
 
-`api` turns a function of (event, caller) into a Lambda handler: the caller comes from
-the authorizer's context (never from the request), bodies are parsed into pydantic
-models, `HttpError` becomes its status with a JSON message, and anything unexpected a
-500 whose details stay in the logs. The API request id is the correlation id of every
-log line (and of the events the route publishes).
+A route is a function of one `Request` (the verified caller, the parsed path and query
+parameters, the parsed JSON body) that returns a contracts model, or None for 204:
+
+    @route(status=201, body=CreateUpload, answers=UploadForm | MultipartUpload)
+    def handler(request: Request[CreateUpload, None]) -> UploadForm | MultipartUpload:
+        return start_upload(request.body, owner=request.sub, deps=deps.create_upload())
+
+The caller comes from the authorizer's context, never from the request. The logic's
+refusals (`lambdakit.refusals`) become their status codes here, in one place, as JSON
+`{"message"}`; anything unexpected is a 500 whose details stay in the logs. The API
+request id is the correlation id of every log line (and of the events a route
+publishes). `route` keeps its declaration on the handler (`handler.route`): the
+OpenAPI document of the whole API (`infra.openapi`) is written from it.
 """
 
 from __future__ import annotations
@@ -12,30 +20,95 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge
+
+BodyT = TypeVar("BodyT", bound=BaseModel | None)
+ParamsT = TypeVar("ParamsT", bound=BaseModel | None)
+Event = dict[str, Any]
+Answer = BaseModel | None
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+class Unauthorized(Refusal):
+    """No verified caller: the authorizer did not run for this route (a deployment mistake, never a user's)."""
+
+
+STATUS: dict[type[Refusal], int] = {Invalid: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, TooLarge: 413}
+
+
+def status_of(refusal: Refusal) -> int:
+    return next(status for kind, status in STATUS.items() if isinstance(refusal, kind))
 
 
 @dataclass(frozen=True)
-class Caller:
-    """Who is calling, as the authorizer verified it."""
+class Request(Generic[BodyT, ParamsT]):
+    """What a route gets: who is calling (as the authorizer verified it) and what they sent, parsed."""
 
     sub: str
-    email: str | None = None
-    username: str | None = None
+    email: str | None
+    username: str | None
+    params: ParamsT  # path and query parameters, in the route's `params` model
+    body: BodyT  # the JSON body, in the route's `body` model
+    request_id: str
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route's declaration: what it takes, what it answers, and which refusals it may give."""
+
+    status: int
+    body: type[BaseModel] | None
+    params: type[BaseModel] | None
+    answers: type[BaseModel] | UnionType | None
+    refuses: tuple[type[Refusal], ...]
+    summary: str
+
+
+def _problems(exc: ValidationError, where: str) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or where}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def _parse(model: type[BaseModel], document: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise Invalid(_problems(exc, where)) from None
+
+
+def _body(event: Event, model: type[BaseModel]) -> BaseModel:
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode("utf-8", "replace")
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise Invalid("the body must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise Invalid("the body must be a JSON object")
+    return _parse(model, document, "body")
+
+
+def request_of(event: Event, spec: RouteSpec) -> Request[Any, Any]:
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if not context.get("sub"):
+        raise Unauthorized("Unauthorized")
+    params: Mapping[str, str] = (event.get("queryStringParameters") or {}) | (event.get("pathParameters") or {})
+    return Request(
+        sub=context["sub"],
+        email=context.get("email"),
+        username=context.get("username"),
+        params=_parse(spec.params, params, "parameters") if spec.params else None,
+        body=_body(event, spec.body) if spec.body else None,
+        request_id=(event.get("requestContext") or {}).get("requestId") or "",
+    )
 
 
 def json_response(status: int, body: Any) -> dict[str, Any]:
@@ -47,43 +120,41 @@ def json_response(status: int, body: Any) -> dict[str, Any]:
     }
 
 
-def caller_of(event: dict[str, Any]) -> Caller:
-    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
-    if not context.get("sub"):
-        raise HttpError(401, "Unauthorized")
-    return Caller(sub=context["sub"], email=context.get("email"), username=context.get("username"))
+Route = Callable[[Request[Any, Any]], Answer]
+Handler = Callable[[Event, Any], dict[str, Any]]
 
 
-def body_as(event: dict[str, Any], model: type[M]) -> M:
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode("utf-8", "replace")
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise HttpError(400, "the body must be a JSON object") from None
-    if not isinstance(document, dict):
-        raise HttpError(400, "the body must be a JSON object")
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        raise HttpError(400, problems) from None
+def route(
+    *,
+    status: int = 200,
+    body: type[BaseModel] | None = None,
+    params: type[BaseModel] | None = None,
+    answers: type[BaseModel] | UnionType | None = None,
+    refuses: tuple[type[Refusal], ...] = (),
+) -> Callable[[Callable[[Request[Any, Any]], Answer]], Handler]:
+    """Make a Lambda handler of a route function; see the module's docstring."""
 
+    def decorate(function: Callable[[Request[Any, Any]], Answer]) -> Handler:
+        spec = RouteSpec(status, body, params, answers, refuses, (function.__doc__ or "").strip())
 
-def api(route: Callable[[dict[str, Any], Caller], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    @functools.wraps(route)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
-        try:
-            response = route(event, caller_of(event))
-        except HttpError as exc:
-            logger.info("refused", extra={"route": event.get("routeKey"), "status": exc.status, "reason": exc.message})
-            return json_response(exc.status, {"message": exc.message})
-        except Exception:
-            logger.exception("unhandled error", extra={"route": event.get("routeKey")})
-            return json_response(500, {"message": "Internal Server Error"})
-        logger.info("answered", extra={"route": event.get("routeKey"), "status": response["statusCode"]})
-        return response
+        @functools.wraps(function)
+        def handler(event: Event, context: Any) -> dict[str, Any]:
+            route_key = event.get("routeKey")
+            logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+            try:
+                answer = function(request_of(event, spec))
+            except Refusal as refusal:
+                refused = status_of(refusal)
+                logger.info("refused", extra={"route": route_key, "status": refused, "reason": refusal.message})
+                return json_response(refused, {"message": refusal.message})
+            except Exception:
+                logger.exception("unhandled error", extra={"route": route_key})
+                return json_response(500, {"message": "Internal Server Error"})
+            answered = 204 if answer is None else spec.status
+            logger.info("answered", extra={"route": route_key, "status": answered})
+            return json_response(answered, answer)
 
-    return handler
+        handler.route = spec  # type: ignore[attr-defined]
+        return handler
+
+    return decorate

@@ -12,8 +12,8 @@ import json
 import logging
 from typing import Any
 
-from identity.logic.tokens import Refused, bearer_token, verify
-from identity.settings import get_keyring, get_policy
+from identity import deps
+from identity.logic.tokens import Refused, bearer_token
 
 log = logging.getLogger("authorizer")
 log.setLevel(logging.INFO)
@@ -27,7 +27,7 @@ class Unauthorized(Exception):
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
-        identity = verify(bearer_token(headers.get("authorization")), get_keyring(), get_policy())
+        identity = deps.authorizer().verify(bearer_token(headers.get("authorization")))
     except Refused as exc:
         log.info(json.dumps({"message": "token refused", "reason": str(exc), "route": event.get("routeKey")}))
         raise Unauthorized() from None

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
-from typing import Any
-
 from contracts.api import Profile, UpdateProfile
-from lambdakit.http import Caller, api, body_as, json_response
+from identity import deps
+from identity.logic.profiles import profile_of, rename
+from lambdakit.http import Request, route
+from lambdakit.refusals import Invalid
 
 
-@cache
-def _profiles() -> Any:
-    import boto3
-
-    return boto3.resource("dynamodb").Table(os.environ["PROFILES_TABLE"])
-
-
-def _profile(caller: Caller, display_name: str | None) -> Profile:
-    return Profile(sub=caller.sub, email=caller.email, username=caller.username, display_name=display_name)
+@route(answers=Profile)
+def get_handler(request: Request[None, None]) -> Profile:
+    """Who I am: what my token proved, and my display name."""
+    return profile_of(request.sub, request.email, request.username, deps.get_me())
 
 
-@api
-def get_handler(event: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    item = _profiles().get_item(Key={"sub": caller.sub}).get("Item") or {}
-    return json_response(200, _profile(caller, item.get("display_name")))
-
-
-@api
-def put_handler(event: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    update = body_as(event, UpdateProfile)
-    name = update.display_name.strip()
-    _profiles().put_item(Item={"sub": caller.sub, "display_name": name})
-    return json_response(200, _profile(caller, name))
+@route(body=UpdateProfile, answers=Profile, refuses=(Invalid,))
+def put_handler(request: Request[UpdateProfile, None]) -> Profile:
+    """Change my display name (1 to 64 characters, no control characters)."""
+    return rename(request.sub, request.email, request.username, request.body, deps.put_me())

@@ -72,9 +72,3 @@ class KeyRing:
         except Exception:  # an outage or a bad answer: keep serving the last good keys
             return
         self._keys, self._fetched_at = keys, now
-
-
-def http_fetch(url: str, *, timeout: float = 2.0) -> Fetch:
-    """Fetch the JWKS over HTTP(S) with PyJWKClient's client (short timeout, no redirects)."""
-    client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
-    return client.fetch_data

@@ -51,6 +51,17 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+@dataclass(frozen=True)
+class Verifier:
+    """The issuer's keys and what its tokens must say: all the authorizer needs."""
+
+    keys: KeyRing
+    policy: TokenPolicy
+
+    def verify(self, token: str) -> Identity:
+        return verify(token, self.keys, self.policy)
+
+
 def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
     try:
         header = jwt.get_unverified_header(token)

@@ -1,8 +1,9 @@
-"""The catalog table (DynamoDB): conditional writes keep status moving forward only."""
+"""The catalog table (DynamoDB): conditional writes keep status moving forward only, and a tombstone for good."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,13 +34,21 @@ class _Update:
         self.sets: list[str] = []
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
-        self.condition: str | None = None
+        self.conditions: list[str] = []
 
     def _slot(self, name: str, value: Any) -> tuple[str, str]:
         n = len(self.names)
         self.names[f"#a{n}"] = name
         self.values[f":v{n}"] = value
         return f"#a{n}", f":v{n}"
+
+    def require_not_deleted(self) -> None:
+        """Make the write conditional on the item not being a tombstone (nothing brings a deleted video back)."""
+        attr, val = self._slot("status", Status.DELETED.value)
+        self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} <> {val})")
+
+    def require_item(self) -> None:
+        self.conditions.append("attribute_exists(video_id)")
 
     def set(self, name: str, value: Any) -> None:
         attr, val = self._slot(name, value)
@@ -53,7 +62,7 @@ class _Update:
         """Set it, and make the whole write conditional on the stored value being absent or lower."""
         attr, val = self._slot(name, value)
         self.sets.append(f"{attr} = {val}")
-        self.condition = f"attribute_not_exists({attr}) OR {attr} < {val}"
+        self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} < {val})")
 
     def request(self) -> dict[str, Any]:
         request = {
@@ -61,8 +70,8 @@ class _Update:
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": to_dynamo(self.values),
         }
-        if self.condition:
-            request["ConditionExpression"] = self.condition
+        if self.conditions:
+            request["ConditionExpression"] = " AND ".join(self.conditions)
         return request
 
 
@@ -91,7 +100,8 @@ class DynamoCatalog:
             update.set(name, value)
         if sequence is not None:
             update.set_if_greater("upload_sequence", sequence)
-        self._write(video_id, update)  # False: a later write of the key is already recorded
+        update.require_not_deleted()
+        self._write(video_id, update)  # False: a later write of the key is already recorded, or it was deleted
 
     def _write(self, video_id: str, update: _Update) -> bool:
         """One UpdateItem; False when its condition did not hold."""
@@ -110,26 +120,39 @@ class DynamoCatalog:
         for name, value in first_values.items():
             update.set_if_missing(name, value)
         update.set("status", status.value)
-        update.set_if_greater("status_rank", int(Rank[status.name]))
+        update.set_if_greater("status_rank", int(Rank[status.name]))  # a tombstone's rank is above every status
         return self._write(video_id, update)
 
-    def delete(self, video_id: str, owner: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"video_id": video_id},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-
-    def set_values(self, video_id: str, values: dict[str, Any]) -> None:
+    def set_values(self, video_id: str, values: dict[str, Any]) -> bool:
         update = _Update()
         for name, value in values.items():
             update.set(name, value)
-        self._table.update_item(Key={"video_id": video_id}, **update.request())
+        update.require_item()
+        update.require_not_deleted()
+        return self._write(video_id, update)
+
+    def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
+        # The whole item is replaced: no created_at, so the tombstone is not in the by-owner index.
+        tombstone = {
+            "video_id": video_id,
+            "owner": owner,
+            "status": Status.DELETED.value,
+            "status_rank": int(Rank.DELETED),
+            "deleted_at": deleted_at.isoformat(),
+            "expires_at": int(expires_at.timestamp()),  # DynamoDB's TTL removes it after the DLQ retention
+        }
+        try:
+            self._table.put_item(
+                Item=tombstone,
+                ConditionExpression="#owner = :owner AND #status <> :deleted",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                ExpressionAttributeValues={":owner": owner, ":deleted": Status.DELETED.value},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 class OwnerIndexQuery:

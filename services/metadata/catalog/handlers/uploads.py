@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from catalog.deps import get_deps
+from catalog import deps
 from catalog.logic.records import record_upload
-from catalog.observability import logger, processor
-from catalog.settings import get_settings
-from lambdakit import read_uploads
+from catalog.observability import logger
+from lambdakit.sqs import batch_handler, read_uploads
 
 
 def record_handler(record: SQSRecord) -> None:
-    for upload in read_uploads(record.body, bucket=get_settings().uploads_bucket, logger=logger):
+    recording = deps.record_upload()
+    for upload in read_uploads(record.body, bucket=recording.uploads_bucket, logger=logger):
         logger.set_correlation_id(upload.correlation_id)
-        video_id = record_upload(upload, get_deps())
-        logger.info("upload recorded", extra={"video_id": video_id, "key": upload.key})
+        record_upload(upload, recording)
+        logger.info("upload recorded", extra={"video_id": upload.video_id, "key": upload.key})
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+handler = batch_handler(record_handler, logger=logger)

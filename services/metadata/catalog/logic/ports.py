@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
-from contracts import DomainEvent, RenditionFile
+from contracts import AnyVideoEvent, RenditionFile
 from contracts.media import MediaSummary
 
 
@@ -14,15 +15,17 @@ class Status(StrEnum):
     PROCESSING = "PROCESSING"
     READY = "READY"
     FAILED = "FAILED"
+    DELETED = "DELETED"  # a tombstone: the owner deleted it; nothing may bring it back
 
 
 class Rank(IntEnum):
-    """Status only moves to a higher rank. READY and FAILED are both final."""
+    """Status only moves to a higher rank. READY and FAILED are both final for the pipeline; DELETED beats all."""
 
     UPLOADED = 1
     PROCESSING = 2
     READY = 3
     FAILED = 3
+    DELETED = 4
 
 
 class CatalogStore(Protocol):
@@ -36,7 +39,8 @@ class CatalogStore(Protocol):
         latest: dict[str, Any] | None = None,
         sequence: str | None = None,
     ) -> None:
-        """Create the item as UPLOADED, or only fill in what is missing: never moves status.
+        """Create the item as UPLOADED, or only fill in what is missing: never moves status, never touches a
+        tombstone.
 
         With a `sequence`, `latest` is written too, but only if no later write of the key
         was recorded (conditional on the stored `upload_sequence`).
@@ -47,11 +51,22 @@ class CatalogStore(Protocol):
         """Move to `status` if the item's rank is lower (conditional write); False if it was not."""
         ...
 
-    def set_values(self, video_id: str, values: dict[str, Any]) -> None: ...
-
-    def delete(self, video_id: str, owner: str) -> None:
-        """Remove the item if it is still this owner's (a no-op otherwise)."""
+    def set_values(self, video_id: str, values: dict[str, Any]) -> bool:
+        """Set values on an existing item that is not a tombstone; False if there is none."""
         ...
+
+    def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
+        """Replace this owner's item by a tombstone (status DELETED, gone after `expires_at`); False if the
+        item is not theirs or already a tombstone."""
+        ...
+
+
+class OwnerIndex(Protocol):
+    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]: ...
+
+
+class UrlSigner(Protocol):
+    def url(self, bucket: str, key: str, expires_in: int) -> str: ...
 
 
 class RenditionProber(Protocol):
@@ -59,4 +74,4 @@ class RenditionProber(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, event: DomainEvent) -> None: ...
+    def publish(self, event: AnyVideoEvent) -> None: ...

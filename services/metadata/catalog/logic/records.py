@@ -9,8 +9,8 @@ from typing import Any
 
 from catalog.logic.ports import CatalogStore, Publisher, Rank, RenditionProber, Status
 from contracts import (
-    S3EventRecord,
     SourceObject,
+    Upload,
     VideoReady,
     VideoTranscoded,
     VideoTranscodeFailed,
@@ -21,7 +21,18 @@ from contracts.events import utc_now
 
 
 @dataclass
+class UploadDeps:
+    """What recording an upload needs: the table, and which bucket's uploads are ours."""
+
+    store: CatalogStore
+    uploads_bucket: str
+    clock: Callable[[], datetime] = utc_now
+
+
+@dataclass
 class CatalogDeps:
+    """What applying the transcoder's events needs."""
+
     store: CatalogStore
     prober: RenditionProber
     publisher: Publisher
@@ -44,23 +55,17 @@ def _first_values(source: SourceObject, owner: str | None, first_seen: datetime)
     return values
 
 
-def record_upload(record: S3EventRecord, deps: CatalogDeps) -> str:
-    """An object landed in the uploads bucket: the video exists, UPLOADED (unless it is further on)."""
-    upload = parse_upload_key(record.key)
-    obj = record.s3.object
-    source = SourceObject(
-        bucket=record.bucket, key=record.key, version=obj.version_id or obj.e_tag or "", size_bytes=obj.size
-    )
-    uploaded_at = record.event_time or deps.clock()
-    first = _first_values(source, upload.owner, uploaded_at) | {"correlation_id": record.correlation_id}
+def record_upload(upload: Upload, deps: UploadDeps) -> None:
+    """An object landed in the uploads bucket: the video exists, UPLOADED (unless it is further on or deleted)."""
+    uploaded_at = upload.uploaded_at or deps.clock()
+    first = _first_values(upload.source, upload.owner, uploaded_at) | {"correlation_id": upload.correlation_id}
     latest = {"source": first.pop("source"), "uploaded_at": _iso(uploaded_at)}
-    if record.sequence:
+    if upload.sequence:
         # The key may be written twice (the form is valid for minutes): the newest write is the
         # source, whatever order the events arrive in. An older event changes nothing.
-        deps.store.note_upload(upload.video_id, first, latest=latest, sequence=record.sequence)
+        deps.store.note_upload(upload.video_id, first, latest=latest, sequence=upload.sequence)
     else:
         deps.store.note_upload(upload.video_id, first | latest)
-    return upload.video_id
 
 
 def record_failed(event: VideoTranscodeFailed, deps: CatalogDeps) -> bool:
@@ -74,16 +79,17 @@ def record_failed(event: VideoTranscodeFailed, deps: CatalogDeps) -> bool:
 
 
 def _already_final(item: dict[str, Any] | None) -> bool:
+    """Nothing is left to do for this video: it failed, was announced READY, or was deleted."""
     if not item or int(item.get("status_rank", 0)) < Rank.READY:
         return False
-    return item.get("status") == Status.FAILED or bool(item.get("ready_published"))
+    return item.get("status") in (Status.FAILED, Status.DELETED) or bool(item.get("ready_published"))
 
 
 def record_transcoded(event: VideoTranscoded, deps: CatalogDeps) -> VideoReady | None:
     """Renditions exist: read their metadata, mark the video READY and announce it once.
 
     Returns the VideoReady published by this call, or None when the video was
-    already final (a duplicate or late event).
+    already final (a duplicate or late event, or a video deleted meanwhile).
     """
     store = deps.store
     if _already_final(store.get(event.video_id)):
@@ -124,5 +130,5 @@ def record_transcoded(event: VideoTranscoded, deps: CatalogDeps) -> VideoReady |
             return None
         ready = ready.model_copy(update={"event_id": item.get("ready_event_id", ready.event_id)})
     deps.publisher.publish(ready)
-    store.set_values(event.video_id, {"ready_published": True})
+    store.set_values(event.video_id, {"ready_published": True})  # False if deleted since: nothing to mark
     return ready

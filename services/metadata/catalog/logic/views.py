@@ -6,33 +6,32 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from catalog.logic.ports import CatalogStore, Publisher, Status
+from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Status, UrlSigner
 from contracts import SourceObject, VideoDeleted, stable_event_id
-from contracts.api import Processing, RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
-from contracts.events import utc_now
+from contracts.api import PageQuery, Processing, RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
+from contracts.events import TOMBSTONE_LIFETIME, utc_now
 from contracts.keys import VIDEO_ID_RE, video_prefix
+from lambdakit.refusals import Invalid, NotFound
 
 URL_LIFETIME = timedelta(minutes=15)
-MAX_PAGE = 50
 
 
-class NotFound(Exception):
-    pass
+@dataclass
+class DetailsDeps:
+    store: CatalogStore
+    signer: UrlSigner
+    clock: Callable[[], datetime] = utc_now
 
 
-class BadRequest(Exception):
-    pass
-
-
-class OwnerIndex(Protocol):
-    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]: ...
-
-
-class UrlSigner(Protocol):
-    def url(self, bucket: str, key: str, expires_in: int) -> str: ...
+@dataclass
+class DeleteDeps:
+    store: CatalogStore
+    publisher: Publisher
+    clock: Callable[[], datetime] = utc_now
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
@@ -47,22 +46,16 @@ def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
     try:
         start = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
-        raise BadRequest("invalid cursor") from None
+        raise Invalid("invalid cursor") from None
     if not isinstance(start, dict) or set(start) != {"video_id", "owner", "created_at"} or start["owner"] != owner:
-        raise BadRequest("invalid cursor")
+        raise Invalid("invalid cursor")
     return start
 
 
-def page_size(limit: str | None, default: int = 20) -> int:
-    if limit is None:
-        return default
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    return int(limit)
-
-
-def list_videos(index: OwnerIndex, owner: str, *, limit: int, cursor: str | None) -> VideoPage:
-    items, last_key = index.page(owner, limit, decode_cursor(cursor, owner))
+def list_videos(owner: str, query: PageQuery, index: OwnerIndex) -> VideoPage:
+    """The owner's videos, newest first, a page at a time (tombstones are not in the index: no created_at)."""
+    items, last_key = index.page(owner, query.limit, decode_cursor(query.cursor, owner))
+    items = [item for item in items if item.get("status") != Status.DELETED]
     return VideoPage(
         videos=[
             VideoSummary(
@@ -79,19 +72,18 @@ def list_videos(index: OwnerIndex, owner: str, *, limit: int, cursor: str | None
 
 
 def owned_item(store: CatalogStore, owner: str, video_id: str) -> dict[str, Any]:
-    """The caller's own video; another user's video and an unknown id look the same: not found."""
-    if not VIDEO_ID_RE.match(video_id):
-        raise BadRequest("malformed video id")
+    """The caller's own video; another user's, a deleted one and an unknown id look the same: not found."""
+    if not VIDEO_ID_RE.fullmatch(video_id):
+        raise Invalid("malformed video id")
     item = store.get(video_id)
-    if not item or item.get("owner") != owner:
-        raise NotFound(video_id)
+    if not item or item.get("owner") != owner or item.get("status") == Status.DELETED:
+        raise NotFound("video not found")
     return item
 
 
-def video_details(
-    store: CatalogStore, signer: UrlSigner, owner: str, video_id: str, clock: Callable[[], datetime] = utc_now
-) -> VideoDetails:
-    item = owned_item(store, owner, video_id)
+def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
+    item = owned_item(deps.store, owner, video_id)
+    signer, clock = deps.signer, deps.clock
     ready = item.get("status") == Status.READY
     seconds = int(URL_LIFETIME.total_seconds())
     prefix = video_prefix(video_id)
@@ -140,11 +132,13 @@ def video_details(
     )
 
 
-def delete_video(
-    store: CatalogStore, publisher: Publisher, owner: str, video_id: str, correlation_id: str
-) -> VideoDeleted:
-    """Announce the deletion, then remove the item: if removing fails, a retry announces again (same id)."""
-    item = owned_item(store, owner, video_id)
+def delete_video(owner: str, video_id: str, *, correlation_id: str, deps: DeleteDeps) -> VideoDeleted:
+    """Announce the deletion, then leave only a tombstone: if that fails, a retry announces again (same id).
+
+    The tombstone (status DELETED, expiring after TOMBSTONE_LIFETIME) makes every writer's
+    condition refuse the video, so no late, duplicate or redriven event brings it back.
+    """
+    item = owned_item(deps.store, owner, video_id)
     source = item.get("source")
     deleted = VideoDeleted(
         event_id=stable_event_id("VideoDeleted", video_id),
@@ -153,6 +147,7 @@ def delete_video(
         owner=owner,
         source=SourceObject.model_validate(source) if source else None,
     )
-    publisher.publish(deleted)
-    store.delete(video_id, owner)
+    deps.publisher.publish(deleted)
+    now = deps.clock()
+    deps.store.bury(video_id, owner, deleted_at=now, expires_at=now + TOMBSTONE_LIFETIME)
     return deleted

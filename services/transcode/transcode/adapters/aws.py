@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ class S3Storage:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
             raise
-        return json.loads(body)
+        document = json.loads(body)
+        return document if isinstance(document, dict) else None
 
     def delete_prefix(self, bucket: str, prefix: str) -> int:
         return delete_prefix(self._s3, bucket, prefix)
@@ -67,3 +69,18 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             deleted += len(keys)
     return deleted
+
+
+class DynamoTombstones:
+    """The deleted-videos table: one item per deleted video, removed by DynamoDB's TTL on `expires_at`."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def mark(self, video_id: str, *, deleted_at: datetime, expires_at: datetime) -> None:
+        self._table.put_item(
+            Item={"video_id": video_id, "deleted_at": deleted_at.isoformat(), "expires_at": int(expires_at.timestamp())}
+        )
+
+    def marked(self, video_id: str) -> bool:
+        return "Item" in self._table.get_item(Key={"video_id": video_id}, ConsistentRead=True)

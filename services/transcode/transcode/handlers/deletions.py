@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from contracts import VideoDeleted
-from contracts.keys import video_prefix
-from lambdakit import read_video_event
-from transcode.handlers.uploads import get_deps
-from transcode.observability import logger, processor
+from lambdakit.sqs import batch_handler, read_video_event
+from transcode import deps
+from transcode.logic.deletion import delete_outputs
+from transcode.observability import logger
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -17,11 +16,8 @@ def record_handler(record: SQSRecord) -> None:
     if not isinstance(event, VideoDeleted):
         logger.info("not for this consumer; skipped", extra={"event_type": event.event_type})
         return
-    deps = get_deps()
-    removed = deps.storage.delete_prefix(deps.config.output_bucket, video_prefix(event.video_id))
+    removed = delete_outputs(event, deps.delete_renditions())
     logger.info("renditions deleted", extra={"video_id": event.video_id, "objects": removed})
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+handler = batch_handler(record_handler, logger=logger)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from contracts import DomainEvent
+from contracts import AnyVideoEvent
 from contracts.media import Probe
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
@@ -24,6 +25,7 @@ class Storage(Protocol):
         self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
     ) -> int:
         """Download exactly that version (or that ETag) of the object; SourceSuperseded if it was replaced."""
+        ...
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None: ...
 
@@ -31,11 +33,21 @@ class Storage(Protocol):
 
     def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None: ...
 
-    def delete_prefix(self, bucket: str, prefix: str) -> int: ...
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        """Delete every object under the prefix; how many there were (0 when already gone)."""
+        ...
+
+
+class Tombstones(Protocol):
+    """The videos deleted lately: their late or redriven uploads must not be transcoded again."""
+
+    def mark(self, video_id: str, *, deleted_at: datetime, expires_at: datetime) -> None: ...
+
+    def marked(self, video_id: str) -> bool: ...
 
 
 class Publisher(Protocol):
-    def publish(self, event: DomainEvent) -> None: ...
+    def publish(self, event: AnyVideoEvent) -> None: ...
 
 
 class MediaTool(Protocol):

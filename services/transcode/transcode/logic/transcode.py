@@ -8,27 +8,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from contracts import (
     FailureReason,
     PosterFile,
     RenditionFile,
-    S3EventRecord,
-    SourceObject,
+    Upload,
     VideoTranscoded,
     VideoTranscodeFailed,
-    parse_upload_key,
     poster_key,
     rendition_key,
     stable_event_id,
 )
 from contracts.events import utc_now
-from contracts.keys import manifest_key
+from contracts.keys import manifest_key, video_prefix
 from mediatools import MediaToolError
 from transcode.logic.gate import GateLimits, Rejected, check_size, inspect
 from transcode.logic.ladder import plan_ladder, poster_time
-from transcode.logic.ports import MediaTool, Publisher, SourceMissing, Storage
+from transcode.logic.ports import MediaTool, Publisher, SourceMissing, SourceSuperseded, Storage, Tombstones
 
 # Room for the source and every output: the ladder is never larger than the source
 # by much, and a 10 MiB floor covers the poster and small clips.
@@ -42,6 +41,7 @@ class NotEnoughSpace(Exception):
 
 @dataclass(frozen=True)
 class TranscodeConfig:
+    uploads_bucket: str  # the only bucket whose uploads are transcoded
     output_bucket: str
     work_dir: Path
     limits: GateLimits = field(default_factory=GateLimits)
@@ -52,6 +52,7 @@ class TranscodeDeps:
     storage: Storage
     publisher: Publisher
     media: MediaTool
+    tombstones: Tombstones
     config: TranscodeConfig
     clock: Callable[[], datetime] = utc_now
 
@@ -59,14 +60,12 @@ class TranscodeDeps:
 Outcome = VideoTranscoded | VideoTranscodeFailed
 
 
-def _source_of(record: S3EventRecord) -> SourceObject:
-    obj = record.s3.object
-    return SourceObject(
-        bucket=record.bucket,
-        key=record.key,
-        version=obj.version_id or obj.e_tag or obj.sequencer or "",
-        size_bytes=obj.size,
-    )
+class Skipped(StrEnum):
+    """Why an upload was acknowledged without an outcome being published."""
+
+    DUPLICATE = "already transcoded; duplicate delivery skipped"
+    SUPERSEDED = "the key was written again since this event; skipped (the newer write's event does the work)"
+    DELETED = "the video was deleted; its work is dropped"
 
 
 def _ensure_space(work_dir: Path, size: int | None) -> None:
@@ -76,51 +75,58 @@ def _ensure_space(work_dir: Path, size: int | None) -> None:
         raise NotEnoughSpace(f"{free} bytes free in {work_dir}, {needed} needed")
 
 
-def transcode_upload(record: S3EventRecord, deps: TranscodeDeps) -> Outcome | None:
-    """Transcode the object of one S3 ObjectCreated record.
+def transcode_upload(upload: Upload, deps: TranscodeDeps) -> Outcome | Skipped:
+    """Transcode one upload and publish the outcome (VideoTranscoded, or VideoTranscodeFailed with the reason).
 
-    Returns the event published, or None when this exact object (same key and
-    version) was already handled: duplicate deliveries do no work twice. Raises
-    SourceSuperseded when the key was written again since the event (a late event
-    for an older write): the newer write's own event does the work.
+    Duplicate deliveries of the same object (same key and version) do no work twice; a
+    late event for an older write of the key is skipped; the work for a video deleted
+    before, during or after it is dropped and whatever it wrote removed.
     """
-    upload = parse_upload_key(record.key)
-    source = _source_of(record)
-    config = deps.config
+    source, config, storage = upload.source, deps.config, deps.storage
     manifest_at = manifest_key(upload.video_id)
-    done = deps.storage.read_json(config.output_bucket, manifest_at)
+    done = storage.read_json(config.output_bucket, manifest_at)
     if done and done.get("source") == source.model_dump(mode="json"):
-        return None
-
-    common = {
-        "video_id": upload.video_id,
-        "owner": upload.owner,
-        "source": source,
-        "correlation_id": record.correlation_id,
-    }
+        return Skipped.DUPLICATE
+    if deps.tombstones.marked(upload.video_id):
+        return Skipped.DELETED
     try:
-        outcome: Outcome = _transcode(upload.video_id, record, source, common, deps)
+        outcome: Outcome = _transcode(upload, deps)
+    except SourceSuperseded:
+        return Skipped.SUPERSEDED
     except Rejected as rejected:
         outcome = VideoTranscodeFailed(
-            event_id=stable_event_id("VideoTranscodeFailed", record.object_identity),
+            event_id=stable_event_id("VideoTranscodeFailed", upload.identity),
+            video_id=upload.video_id,
+            owner=upload.owner,
+            source=source,
+            correlation_id=upload.correlation_id,
             reason_code=rejected.reason,
             reason=rejected.detail[:2000],
-            **common,
         )
+    if not _still_wanted(upload.video_id, deps):
+        return Skipped.DELETED
     deps.publisher.publish(outcome)
     # Written last: if publishing failed, the retry must do the work again.
-    deps.storage.write_json(
+    storage.write_json(
         config.output_bucket,
         manifest_at,
         {"source": source.model_dump(mode="json"), "event": outcome.model_dump(mode="json")},
     )
-    return outcome
+    # A deletion that came in while we wrote must not leave our writes behind (see logic/deletion.py).
+    return outcome if _still_wanted(upload.video_id, deps) else Skipped.DELETED
 
 
-def _transcode(
-    video_id: str, record: S3EventRecord, source: SourceObject, common: dict, deps: TranscodeDeps
-) -> VideoTranscoded:
-    config, timings = deps.config, {}
+def _still_wanted(video_id: str, deps: TranscodeDeps) -> bool:
+    """False (after removing what was written for it) when the video was deleted meanwhile."""
+    if not deps.tombstones.marked(video_id):
+        return True
+    deps.storage.delete_prefix(deps.config.output_bucket, video_prefix(video_id))
+    return False
+
+
+def _transcode(upload: Upload, deps: TranscodeDeps) -> VideoTranscoded:
+    config, source, video_id = deps.config, upload.source, upload.video_id
+    timings: dict[str, float] = {}
     started_at = deps.clock()
     check_size(source.size_bytes, config.limits)
     config.work_dir.mkdir(parents=True, exist_ok=True)
@@ -131,9 +137,8 @@ def _transcode(
         local_source = work / "source"
         tick = time.perf_counter()
         try:
-            obj = record.s3.object
             size = deps.storage.download(
-                source.bucket, source.key, local_source, etag=obj.e_tag, version=obj.version_id
+                source.bucket, source.key, local_source, etag=upload.etag, version=upload.version_id
             )
         except SourceMissing as exc:
             raise Rejected(FailureReason.SOURCE_MISSING, str(exc)) from None
@@ -188,10 +193,13 @@ def _transcode(
         timings["upload"] = time.perf_counter() - tick
 
     return VideoTranscoded(
-        event_id=stable_event_id("VideoTranscoded", record.object_identity),
+        event_id=stable_event_id("VideoTranscoded", upload.identity),
+        video_id=video_id,
+        owner=upload.owner,
+        source=source,
+        correlation_id=upload.correlation_id,
         renditions=files,
         poster=poster,
         started_at=started_at,
         timings={name: round(seconds, 3) for name, seconds in timings.items()},
-        **common,
     )
