@@ -10,15 +10,18 @@ redrive policy decide when a message that keeps failing moves to its DLQ.
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
+from catalog.adapters.dynamo import from_dynamo
 from devstack.worker import EventSourceMapping
 from tests.integration.conftest import Aws, use_function_env
 
@@ -104,10 +107,13 @@ class Lambdas:
         }
         self.outcomes: list[tuple[str, dict[str, int]]] = []
 
-    def run(self, max_polls: int = 100) -> None:
+    def run(self, max_polls: int = 100, *, only: set[str] | None = None) -> None:
+        """Poll every consumer (or `only` these function keys) until their queues give nothing more."""
         for _ in range(max_polls):
             busy = False
             for key, mapping in self.mappings.items():
+                if only is not None and key not in only:
+                    continue
                 if outcome := mapping.poll(wait_seconds=0):
                     self.outcomes.append((key, outcome))
                     busy = True
@@ -122,3 +128,54 @@ class Lambdas:
 def _handler(spec: str) -> Any:
     module, name = spec.rsplit(".", 1)
     return getattr(importlib.import_module(module.replace("/", ".")), name)
+
+
+def dead_letter_depths(aws: Aws) -> dict[str, int]:
+    sqs, depths = aws.client("sqs"), {}
+    for queue in aws.topology.queues:
+        if queue.dead_letter_arn:
+            name = queue.dead_letter_arn.rsplit(":", 1)[-1]
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=aws.queue_url(name), AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            depths[name] = int(attributes["ApproximateNumberOfMessages"])
+    return depths
+
+
+class TrackedUpload:
+    """A tiny clip uploaded where the form puts it; taps see what the services publish."""
+
+    def __init__(self, aws: Aws, clip: Path) -> None:
+        self.aws, self.video_id = aws, uuid.uuid4().hex
+        self.key = f"uploads/alice/{self.video_id}/clip.mp4"
+        self.transcoded_tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
+        self.catalog_tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+        aws.client("s3").upload_file(str(clip), aws.name("upload", "UploadsBucket"), self.key)
+        self.published: list[dict[str, Any]] = []
+
+    def collect(self) -> None:
+        self.published += self.aws.drain(self.transcoded_tap) + self.aws.drain(self.catalog_tap)
+
+    def event_ids(self, event_type: str) -> list[str]:
+        return [e["event_id"] for e in self.published if e["event_type"] == event_type]
+
+    def item(self) -> dict[str, Any] | None:
+        table = boto3.resource("dynamodb", region_name="us-east-1").Table(self.aws.name("metadata", "CatalogTable"))
+        found = table.get_item(Key={"video_id": self.video_id})
+        return from_dynamo(found["Item"]) if "Item" in found else None
+
+    def assert_done_exactly_once(self) -> None:
+        """The end state of a run with no fault: READY, announced, renditions written, each event once in effect."""
+        self.collect()
+        item = self.item()
+        assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == ("READY", 3, True)
+        assert item["uploaded_at"] and item["owner"] == "alice" and "failure" not in item
+        prefix = f"videos/{self.video_id}/"
+        keys = self.aws.keys(self.aws.name("transcode", "TranscodedBucket"), prefix)
+        assert keys == [f"{prefix}{name}" for name in ("180p.mp4", "manifest.json", "poster.jpg")]
+        # A retry may publish an event again, but always as the same event (same id): consumers dedupe on it
+        for event_type in ("VideoTranscoded", "VideoReady"):
+            assert len(set(self.event_ids(event_type))) == 1, event_type
+        assert self.event_ids("VideoTranscodeFailed") == []
+        assert item["ready_event_id"] == self.event_ids("VideoReady")[0]
+        assert set(dead_letter_depths(self.aws).values()) == {0}

@@ -7,20 +7,17 @@ source mapping, so SQS's receive counts and redrive policies are real (maxReceiv
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from catalog.adapters.dynamo import from_dynamo
 from contracts import SourceObject, VideoDeleted
 from lambdakit.sns import SnsPublisher
 from replay.core import redrive
 from tests.integration.conftest import Aws
-from tests.integration.faults import Faults, Lambdas, install
+from tests.integration.faults import Faults, Lambdas, TrackedUpload, dead_letter_depths, install
 from tests.integration.pipeline import DownloadingProber
 from tests.media import make_clip
 
@@ -113,18 +110,6 @@ def dead_letter_of(aws: Aws, call: Call) -> str:
     return queue.dead_letter_arn.rsplit(":", 1)[-1]
 
 
-def dead_letter_depths(aws: Aws) -> dict[str, int]:
-    sqs, depths = aws.client("sqs"), {}
-    for queue in aws.topology.queues:
-        if queue.dead_letter_arn:
-            name = queue.dead_letter_arn.rsplit(":", 1)[-1]
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=aws.queue_url(name), AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]
-            depths[name] = int(attributes["ApproximateNumberOfMessages"])
-    return depths
-
-
 def redrive_all(aws: Aws) -> int:
     """What `make replay ARGS="redrive QUEUE --yes"` does, for every DLQ that holds something."""
     moved, waiting = 0, dead_letter_depths(aws)
@@ -134,51 +119,12 @@ def redrive_all(aws: Aws) -> int:
     return moved
 
 
-class Upload:
-    """A tiny clip uploaded where the form puts it; taps see what the services publish."""
-
-    def __init__(self, aws: Aws, clip: Path) -> None:
-        self.aws, self.video_id = aws, uuid.uuid4().hex
-        self.key = f"uploads/alice/{self.video_id}/clip.mp4"
-        self.transcoded_tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
-        self.catalog_tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
-        aws.client("s3").upload_file(str(clip), aws.name("upload", "UploadsBucket"), self.key)
-        self.published: list[dict[str, Any]] = []
-
-    def collect(self) -> None:
-        self.published += self.aws.drain(self.transcoded_tap) + self.aws.drain(self.catalog_tap)
-
-    def event_ids(self, event_type: str) -> list[str]:
-        return [e["event_id"] for e in self.published if e["event_type"] == event_type]
-
-    def item(self) -> dict[str, Any] | None:
-        table = boto3.resource("dynamodb", region_name="us-east-1").Table(self.aws.name("metadata", "CatalogTable"))
-        found = table.get_item(Key={"video_id": self.video_id})
-        return from_dynamo(found["Item"]) if "Item" in found else None
-
-    def assert_done_exactly_once(self) -> None:
-        """The end state of a run with no fault: READY, announced, renditions written, each event once in effect."""
-        self.collect()
-        item = self.item()
-        assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == ("READY", 3, True)
-        assert item["uploaded_at"] and item["owner"] == "alice" and "failure" not in item
-        prefix = f"videos/{self.video_id}/"
-        keys = self.aws.keys(self.aws.name("transcode", "TranscodedBucket"), prefix)
-        assert keys == [f"{prefix}{name}" for name in ("180p.mp4", "manifest.json", "poster.jpg")]
-        # A retry may publish an event again, but always as the same event (same id): consumers dedupe on it
-        for event_type in ("VideoTranscoded", "VideoReady"):
-            assert len(set(self.event_ids(event_type))) == 1, event_type
-        assert self.event_ids("VideoTranscodeFailed") == []
-        assert item["ready_event_id"] == self.event_ids("VideoReady")[0]
-        assert set(dead_letter_depths(self.aws).values()) == {0}
-
-
 @pytest.mark.parametrize("call", PIPELINE_CALLS, ids=lambda call: call.label)
 def test_a_call_that_fails_once_is_retried_and_the_video_ends_ready_once(
     aws: Aws, lambdas: Lambdas, faults: Faults, tiny_clip: Path, call: Call
 ):
     # Given an upload, and one failure of this call (as the SDK reports it after its own retries)
-    upload = Upload(aws, tiny_clip)
+    upload = TrackedUpload(aws, tiny_clip)
     rule = faults.fail(call.service, call.operation, where=call.matches(aws), times=1)
     # When the stack's consumers run until every queue is quiet
     lambdas.run()
@@ -193,7 +139,7 @@ def test_a_call_that_keeps_failing_dead_letters_the_message_and_a_redrive_finish
     aws: Aws, lambdas: Lambdas, faults: Faults, tiny_clip: Path, call: Call, caplog: pytest.LogCaptureFixture
 ):
     # Given an upload, and this call failing every time
-    upload = Upload(aws, tiny_clip)
+    upload = TrackedUpload(aws, tiny_clip)
     faults.fail(call.service, call.operation, where=call.matches(aws), times=None, kind="5xx")
     # When the consumers run until the queues are quiet
     lambdas.run()
@@ -211,7 +157,7 @@ def test_a_call_that_keeps_failing_dead_letters_the_message_and_a_redrive_finish
     upload.assert_done_exactly_once()
 
 
-def _deleted(aws: Aws, upload: Upload) -> None:
+def _deleted(aws: Aws, upload: TrackedUpload) -> None:
     event = VideoDeleted(
         correlation_id="c-del",
         video_id=upload.video_id,
@@ -222,14 +168,14 @@ def _deleted(aws: Aws, upload: Upload) -> None:
 
 
 @pytest.fixture
-def ready_upload(aws: Aws, lambdas: Lambdas, tiny_clip: Path) -> Upload:
-    upload = Upload(aws, tiny_clip)
+def ready_upload(aws: Aws, lambdas: Lambdas, tiny_clip: Path) -> TrackedUpload:
+    upload = TrackedUpload(aws, tiny_clip)
     lambdas.run()
     upload.assert_done_exactly_once()
     return upload
 
 
-def assert_deleted(aws: Aws, upload: Upload) -> None:
+def assert_deleted(aws: Aws, upload: TrackedUpload) -> None:
     assert aws.keys(aws.name("transcode", "TranscodedBucket"), f"videos/{upload.video_id}/") == []
     assert aws.keys(aws.name("upload", "UploadsBucket"), upload.key) == []
     assert set(dead_letter_depths(aws).values()) == {0}
@@ -237,7 +183,7 @@ def assert_deleted(aws: Aws, upload: Upload) -> None:
 
 @pytest.mark.parametrize("call", DELETION_CALLS, ids=lambda call: call.label)
 def test_a_deletion_call_that_fails_once_is_retried(
-    aws: Aws, lambdas: Lambdas, faults: Faults, ready_upload: Upload, call: Call
+    aws: Aws, lambdas: Lambdas, faults: Faults, ready_upload: TrackedUpload, call: Call
 ):
     # Given a READY video that is deleted, and one failure of this call
     rule = faults.fail(call.service, call.operation, times=1)
@@ -251,7 +197,7 @@ def test_a_deletion_call_that_fails_once_is_retried(
 
 @pytest.mark.parametrize("call", DELETION_CALLS, ids=lambda call: call.label)
 def test_a_deletion_call_that_keeps_failing_is_dead_lettered_then_redriven(
-    aws: Aws, lambdas: Lambdas, faults: Faults, ready_upload: Upload, call: Call
+    aws: Aws, lambdas: Lambdas, faults: Faults, ready_upload: TrackedUpload, call: Call
 ):
     # Given a READY video that is deleted while this call keeps failing
     faults.fail(call.service, call.operation, times=None, kind="5xx")
