@@ -21,7 +21,7 @@ NODE_NOISE := NodeVersionSupportWarning|versions published after|will require no
 USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo up token replay package test test-infra test-unit test-integration test-e2e lint schemas bench layer clean
+.PHONY: help venv demo up token replay package test test-infra test-unit test-integration test-e2e lint schemas openapi bench layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ lint: $(STAMP) ## ruff
 
 schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change without a schema_version bump)
 	@$(PY) -m contracts.schemas shared/schemas
+
+openapi: $(STAMP) ## regenerate shared/openapi.json, the OpenAPI 3.1 document of the whole HTTP API
+	@$(PY) -m tools.openapi shared/openapi.json
 
 bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-written command; handler import times
 	@$(PY) bench/ladder.py --seconds 10 --height 720

@@ -108,9 +108,7 @@ def test_what_a_route_cannot_take_is_refused_in_words(kwargs: dict, status: int,
         assert "internal detail" not in body["message"]
 
 
-@pytest.mark.parametrize(
-    ("refusal", "status"), [(Invalid, 400), (NotFound, 404), (Conflict, 409), (TooLarge, 413)]
-)
+@pytest.mark.parametrize(("refusal", "status"), [(Invalid, 400), (NotFound, 404), (Conflict, 409), (TooLarge, 413)])
 def test_each_refusal_of_the_logic_has_its_status(refusal: type[Exception], status: int):
     @route()
     def refusing(request: Request[None, None]) -> None:
