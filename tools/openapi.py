@@ -20,7 +20,7 @@ import sys
 import tomllib
 from pathlib import Path
 from types import UnionType
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -132,7 +132,9 @@ def document(topology: Topology) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(topology, route, spec)
         inputs |= {spec.body} if spec.body else set()
         outputs |= set(_models(spec.answers))
-    wanted = [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
+    wanted: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)
+    ]
     wanted += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
     _, definitions = models_json_schema(wanted, ref_template=REF)
     version = tomllib.loads((ROOT / "shared" / "pyproject.toml").read_text())["project"]["version"]

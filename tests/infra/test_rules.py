@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from contracts.events import TOMBSTONE_LIFETIME
 from tests.infra.conftest import Template, ref_target
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -188,3 +189,18 @@ def test_cfn_lint_passes(template: Template):
         [str(lint), "--ignore-checks", *CFN_LINT_IGNORED, "--", str(path)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_tombstones_outlive_every_message_and_expire_by_ttl():
+    """A deleted video's tombstone must outlast any message that could bring it back (one waiting in a DLQ)."""
+    from tests.infra.conftest import SERVICES, load
+
+    longest = max(
+        int(queue.get("Properties", {}).get("MessageRetentionPeriod", 345600))  # SQS's default: 4 days
+        for service in SERVICES
+        for queue in load(service).of_type("AWS::SQS::Queue").values()
+    )
+    assert TOMBSTONE_LIFETIME.total_seconds() > longest
+    for service, table in (("metadata", "CatalogTable"), ("transcode", "DeletedVideosTable")):
+        ttl = load(service).props(table).get("TimeToLiveSpecification")
+        assert ttl == {"AttributeName": "expires_at", "Enabled": True}, f"{service}: {table} keeps tombstones forever"

@@ -20,7 +20,7 @@ from contracts.events import EVENT_TYPES, DomainEvent
 
 
 def schema_version_of(event: type[DomainEvent]) -> int:
-    return event.model_fields["schema_version"].default
+    return int(event.model_fields["schema_version"].default)
 
 
 def schema_file_name(event: type[DomainEvent]) -> str:
@@ -56,7 +56,13 @@ def _types(schema: dict[str, Any], root: dict[str, Any]) -> set[str]:
     return {f"{kind}:{schema.get('format', '')}"}
 
 
-def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "", *, _roots=None) -> list[str]:
+def breaking_changes(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    path: str = "",
+    *,
+    _roots: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> list[str]:
     """What in `new` would break a consumer that reads messages valid under `old`.
 
     Consumers reject unknown fields, so the producer side must stay within the old

@@ -32,7 +32,7 @@ def rsa_signing_keys(jwks: dict[str, Any]) -> dict[str, Any]:
     ]
     if not wanted:
         raise ValueError("the JWKS holds no RSA signing key")
-    return {jwk.key_id: jwk.key for jwk in jwt.PyJWKSet.from_dict({"keys": wanted}).keys}
+    return {jwk.key_id: jwk.key for jwk in jwt.PyJWKSet.from_dict({"keys": wanted}).keys if jwk.key_id}
 
 
 class KeyRing:

@@ -14,7 +14,8 @@ from catalog.logic.ports import Rank, Status
 
 def to_dynamo(values: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB wants Decimal, not float."""
-    return json.loads(json.dumps(values), parse_float=Decimal)
+    converted: dict[str, Any] = json.loads(json.dumps(values), parse_float=Decimal)
+    return converted
 
 
 def from_dynamo(value: Any) -> Any:

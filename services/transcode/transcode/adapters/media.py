@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -38,14 +39,16 @@ def ladder_command(
     single `tee` output that writes each MP4 from its own video stream and the shared
     audio, so the audio is encoded once however many rungs there are.
     """
-    input_options = {"f": accepted.demuxer, "protocol_whitelist": "file"}
+    input_options: dict[str, str | float] = {"f": accepted.demuxer, "protocol_whitelist": "file"}
     input_options["format_whitelist"] = ",".join(mediatools.ALLOWED_CONTAINERS)
     if max_duration:
         input_options["t"] = max_duration  # never decode past the gate's cap, whatever the file claims
     stream = ffmpeg.input(mediatools.local_input(source), **input_options)
     branches = stream["v:0"].split()
 
-    videos, files, options = [], {}, {}
+    videos: list[Any] = []
+    files: dict[str, Path] = {}
+    options: dict[str, str | int] = {}
     for index, rendition in enumerate(renditions):
         videos.append(branches[index].filter("scale", rendition.width, rendition.height).filter("setsar", 1))
         options[f"maxrate:v:{index}"] = f"{rendition.max_video_kbps}k"
