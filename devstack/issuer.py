@@ -18,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from devstack.topology import ROOT
+from infra import ROOT
 
 ISSUER = "https://issuer.video24.local/"
 AUDIENCE = "video24-api"

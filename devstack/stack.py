@@ -19,65 +19,8 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, Gateway
 from devstack.issuer import AUDIENCE, ISSUER, Issuer
-from devstack.topology import REGION, ROOT, Invocable, Topology, load, queue_arn
-
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
-_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}
-
-
-def provision(topology: Topology, session: boto3.session.Session, endpoint: str) -> None:
-    """Create what the services declare, in an order where every reference already exists."""
-    sns = session.client("sns", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    s3 = session.client("s3", endpoint_url=endpoint)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    for name in topology.topics:
-        sns.create_topic(Name=name)
-    for queue in topology.queues:  # without redrive first: a DLQ may be declared after its queue
-        sqs.create_queue(
-            QueueName=queue.name, Attributes={k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"}
-        )
-    for queue in topology.queues:
-        if "RedrivePolicy" in queue.attributes:
-            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
-            sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]})
-    for table in topology.tables:
-        ttl = table.get("TimeToLiveSpecification")
-        dynamodb.create_table(**{k: v for k, v in table.items() if k != "TimeToLiveSpecification"})
-        if ttl:
-            dynamodb.update_time_to_live(
-                TableName=table["TableName"],
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
-            )
-    for subscription in topology.subscriptions:
-        sns.subscribe(
-            TopicArn=subscription.topic_arn,
-            Protocol=subscription.protocol,
-            Endpoint=subscription.endpoint,
-            Attributes=subscription.attributes,
-        )
-    for bucket in topology.buckets:
-        s3.create_bucket(Bucket=bucket.name)
-        if bucket.cors_rules:
-            rules = [{_CORS_API_NAMES.get(k, k): v for k, v in rule.items()} for rule in bucket.cors_rules]
-            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
-        if bucket.topic_notifications:
-            configurations = [
-                {
-                    "TopicArn": n["Topic"],
-                    "Events": [n["Event"]],
-                    **({"Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}} if "Filter" in n else {}),
-                }
-                for n in bucket.topic_notifications
-            ]
-            s3.put_bucket_notification_configuration(
-                Bucket=bucket.name, NotificationConfiguration={"TopicConfigurations": configurations}
-            )
+from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, queue_arn
+from infra.provision import provision
 
 
 class LocalStack:
@@ -104,12 +47,18 @@ class LocalStack:
         self._logs: list[IO[bytes]] = []
         self.endpoint = ""
         self.session = boto3.session.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
         )
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a failed or interrupted start leaves no process behind
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -178,12 +127,7 @@ class LocalStack:
         return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
     def _start_worker(self, function: Invocable) -> None:
-        spec = asdict(function) | {
-            "service_dir": str(function.service_dir),
-            "key": function.key,
-            "log_group": function.log_group,
-        }
-        spec.setdefault("queue_arn", None)
+        spec = asdict(function) | {"service_dir": str(function.service_dir)}
         log = self.log_path(function).open("wb")
         self._logs.append(log)
         env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}

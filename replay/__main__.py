@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.topology import load
+from infra import load
 from replay.core import (
     ReplayError,
     consumer_log_groups,

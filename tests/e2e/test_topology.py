@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from devstack.topology import ROOT, compose_order, load_yaml
+from infra import ROOT, compose_order, load_yaml
 from tests.e2e.conftest import Stack
 
 
