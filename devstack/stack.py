@@ -14,12 +14,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, Gateway
 from devstack.issuer import AUDIENCE, ISSUER, Issuer
-from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, queue_arn
+from infra import LOCAL_CREDENTIALS, ROOT, Invocable, load, local_session, queue_arn
 from infra.provision import provision
 
 
@@ -46,11 +45,7 @@ class LocalStack:
         self._workers: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
         self.endpoint = ""
-        self.session = boto3.session.Session(
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
+        self.session = local_session()
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:

@@ -7,7 +7,7 @@ does with a declared `sqs` event). The local stack (devstack), the replay tool a
 tests share this package; it emulates nothing.
 """
 
-from infra.account import ACCOUNT_ID, LOCAL_CREDENTIALS, REGION, function_arn, queue_arn, topic_arn
+from infra.account import ACCOUNT_ID, LOCAL_CREDENTIALS, REGION, function_arn, local_session, queue_arn, topic_arn
 from infra.serverless import ROOT, TopologyError, compose_order, load_yaml
 from infra.topology import Bucket, Function, Invocable, Queue, Route, Service, Subscription, Topology, load
 
@@ -29,6 +29,7 @@ __all__ = [
     "function_arn",
     "load",
     "load_yaml",
+    "local_session",
     "queue_arn",
     "topic_arn",
 ]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import boto3
+
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 
@@ -24,3 +29,14 @@ def queue_arn(name: str) -> str:
 
 def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+
+def local_session(region: str = REGION) -> boto3.session.Session:
+    """A boto3 session signing with the local stack's credentials."""
+    import boto3  # here: reading the declarations needs no SDK
+
+    return boto3.session.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import LOCAL_CREDENTIALS
+from infra import LOCAL_CREDENTIALS, ROOT
 from replay.__main__ import main as replay
 from tests.e2e.conftest import Stack
 
@@ -96,3 +99,22 @@ def test_peek_says_why_each_message_failed(stack: Stack, capsys):
     assert failure["code"] == "UNREADABLE_MESSAGE" and failure["message"].startswith("not JSON")
     assert failure["receive_count"] == 5 and failure["at"]
     stack.sqs.purge_queue(QueueUrl=stack.stack.queue_url(dlq))
+
+
+def test_the_readme_commands_work_on_a_machine_without_aws_credentials(stack: Stack, tmp_path: Path):
+    # Given a machine with no AWS configuration at all (no AWS_* variables, an empty HOME)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")} | {"HOME": str(tmp_path)}
+    name = stack.name("transcode", "TranscodeDLQ")
+    dlq = stack.stack.queue_url(name)
+    stack.sqs.send_message(QueueUrl=dlq, MessageBody="this is not an event")
+    # When the README's peek runs against the local stack
+    command = ["--stage", "local", "--endpoint", stack.stack.endpoint, "peek", "transcode-dlq"]
+    done = subprocess.run(
+        [sys.executable, "-m", "replay", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    # Then it signs with the local stack's credentials by itself and shows the queue
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == f"1 message(s) in {name}"
+    assert json.loads(done.stdout)["event"] == "unreadable"
+    for message in stack.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]:
+        stack.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
