@@ -17,8 +17,8 @@ from typing import IO, Any
 from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, Gateway
-from devstack.issuer import AUDIENCE, ISSUER, Issuer
-from infra import LOCAL_CREDENTIALS, ROOT, Invocable, load, local_session, queue_arn
+from devstack.issuer import Issuer
+from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
 from infra.provision import provision
 
 
@@ -34,7 +34,8 @@ class LocalStack:
         log_dir: Path | None = None,
         params: dict[str, str] | None = None,
     ) -> None:
-        self._stage, self._port, self._api_port, self._params = stage, port, api_port, params or {}
+        self.stage, self._port, self._api_port = stage, port, api_port
+        self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
         self.issuer = Issuer.load()
         self.gateway = Gateway(self.invoke, jwks=self.issuer.jwks)
@@ -62,7 +63,8 @@ class LocalStack:
     def start(self) -> None:
         # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
         self.api = self.gateway.start(self._api_port)
-        self.topology = load(self._stage, params=self._params | self.issuer_params())
+        self.params |= self.issuer_params()
+        self.topology = load(self.stage, params=self.params)
         self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
@@ -80,7 +82,31 @@ class LocalStack:
         self._wait_for_workers()
 
     def issuer_params(self) -> dict[str, str]:
-        return {"jwtIssuer": ISSUER, "jwtAudience": AUDIENCE, "jwksUrl": f"{self.api}{JWKS_PATH}"}
+        return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.api}{JWKS_PATH}"
+
+    def description(self) -> dict[str, Any]:
+        """What a client of the running stack needs to find and use it (`python -m devstack up --ready-file`)."""
+        return {
+            "stage": self.stage,
+            "params": self.params,
+            "endpoint": self.endpoint,
+            "region": REGION,
+            "api": self.api,
+            "log_dir": str(self.log_dir),
+            "logs": {key: str(self.log_path(key)) for key in self._workers},
+            "issuer": {
+                "key_file": str(self.issuer.key_file),
+                "kid": self.issuer.kid,
+                "issuer": self.issuer.issuer,
+                "audience": self.issuer.audience,
+                "jwks_url": self.jwks_url,
+            },
+            "pid": os.getpid(),
+        }
 
     def invoked_directly(self) -> list[Invocable]:
         """The functions behind API routes and their authorizers."""
@@ -156,31 +182,3 @@ class LocalStack:
     def tail(self, function: Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-    # -- clients and names --------------------------------------------------------------
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
-
-    def resource(self, service: str) -> Any:
-        return self.session.resource(service, endpoint_url=self.endpoint)
-
-    def name(self, service: str, logical_id: str) -> str:
-        return self.topology.physical(service, logical_id)
-
-    def queue_url(self, name: str) -> str:
-        return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-
-    def queue_depths(self) -> dict[str, int]:
-        sqs = self.client("sqs")
-        depths = {}
-        for queue in self.topology.queues:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=self.queue_url(queue.name),
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            depths[queue.name] = sum(int(v) for v in attributes.values())
-        return depths
-
-    def dead_letter_queues(self) -> list[str]:
-        targets = {q.dead_letter_arn for q in self.topology.queues if q.dead_letter_arn}
-        return [q.name for q in self.topology.queues if queue_arn(q.name) in targets]
