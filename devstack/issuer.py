@@ -18,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from devstack.topology import ROOT
+from infra import ROOT
 
 ISSUER = "https://issuer.video24.local/"
 AUDIENCE = "video24-api"
@@ -26,19 +26,24 @@ KEY_FILE = ROOT / ".demo" / "issuer" / "private.pem"
 
 
 class Issuer:
-    def __init__(self, private_key: rsa.RSAPrivateKey, *, issuer: str = ISSUER, audience: str = AUDIENCE) -> None:
-        self.private_key, self.issuer, self.audience = private_key, issuer, audience
+    """The local stack's issuer: one key, and a user's access token on request."""
+
+    def __init__(
+        self,
+        private_key: rsa.RSAPrivateKey,
+        *,
+        key_file: Path | None = None,
+        issuer: str = ISSUER,
+        audience: str = AUDIENCE,
+    ) -> None:
+        self.private_key, self.key_file, self.issuer, self.audience = private_key, key_file, issuer, audience
         public = private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.kid = hashlib.sha256(public).hexdigest()[:16]
 
     @classmethod
-    def generate(cls, **kwargs: Any) -> Issuer:
-        return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048), **kwargs)
-
-    @classmethod
-    def load(cls, path: Path = KEY_FILE, **kwargs: Any) -> Issuer:
+    def load(cls, path: Path = KEY_FILE) -> Issuer:
         """The local issuer's key, created on first use (readable by this user only)."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,13 +55,13 @@ class Issuer:
             path.write_bytes(pem)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
-        return cls(key, **kwargs)
+        return cls(key, key_file=path)
 
     def jwks(self) -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
         return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
-    def token(self, user: str, *, ttl: int = 3600, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+    def token(self, user: str, *, ttl: int = 3600) -> str:
         """A signed access token for `user` (its sub is stable per user name)."""
         now = int(time.time())
         payload = {
@@ -69,10 +74,5 @@ class Issuer:
             "nbf": now,
             "exp": now + ttl,
             "token_use": "access",
-        } | claims
-        return jwt.encode(
-            {k: v for k, v in payload.items() if v is not None},
-            self.private_key,
-            algorithm="RS256",
-            headers={"kid": self.kid} | (headers or {}),
-        )
+        }
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})

@@ -14,70 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, Gateway
-from devstack.issuer import AUDIENCE, ISSUER, Issuer
-from devstack.topology import REGION, ROOT, Invocable, Topology, load, queue_arn
-
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
-_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}
-
-
-def provision(topology: Topology, session: boto3.session.Session, endpoint: str) -> None:
-    """Create what the services declare, in an order where every reference already exists."""
-    sns = session.client("sns", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    s3 = session.client("s3", endpoint_url=endpoint)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    for name in topology.topics:
-        sns.create_topic(Name=name)
-    for queue in topology.queues:  # without redrive first: a DLQ may be declared after its queue
-        sqs.create_queue(
-            QueueName=queue.name, Attributes={k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"}
-        )
-    for queue in topology.queues:
-        if "RedrivePolicy" in queue.attributes:
-            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
-            sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]})
-    for table in topology.tables:
-        ttl = table.get("TimeToLiveSpecification")
-        dynamodb.create_table(**{k: v for k, v in table.items() if k != "TimeToLiveSpecification"})
-        if ttl:
-            dynamodb.update_time_to_live(
-                TableName=table["TableName"],
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
-            )
-    for subscription in topology.subscriptions:
-        sns.subscribe(
-            TopicArn=subscription.topic_arn,
-            Protocol=subscription.protocol,
-            Endpoint=subscription.endpoint,
-            Attributes=subscription.attributes,
-        )
-    for bucket in topology.buckets:
-        s3.create_bucket(Bucket=bucket.name)
-        if bucket.cors_rules:
-            rules = [{_CORS_API_NAMES.get(k, k): v for k, v in rule.items()} for rule in bucket.cors_rules]
-            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
-        if bucket.topic_notifications:
-            configurations = [
-                {
-                    "TopicArn": n["Topic"],
-                    "Events": [n["Event"]],
-                    **({"Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}} if "Filter" in n else {}),
-                }
-                for n in bucket.topic_notifications
-            ]
-            s3.put_bucket_notification_configuration(
-                Bucket=bucket.name, NotificationConfiguration={"TopicConfigurations": configurations}
-            )
+from devstack.issuer import Issuer
+from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
+from infra.provision import provision
 
 
 class LocalStack:
@@ -92,7 +34,8 @@ class LocalStack:
         log_dir: Path | None = None,
         params: dict[str, str] | None = None,
     ) -> None:
-        self._stage, self._port, self._api_port, self._params = stage, port, api_port, params or {}
+        self.stage, self._port, self._api_port = stage, port, api_port
+        self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
         self.issuer = Issuer.load()
         self.gateway = Gateway(self.invoke, jwks=self.issuer.jwks)
@@ -103,13 +46,15 @@ class LocalStack:
         self._workers: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
         self.endpoint = ""
-        self.session = boto3.session.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-        )
+        self.session = local_session()
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a failed or interrupted start leaves no process behind
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -118,7 +63,8 @@ class LocalStack:
     def start(self) -> None:
         # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
         self.api = self.gateway.start(self._api_port)
-        self.topology = load(self._stage, params=self._params | self.issuer_params())
+        self.params |= self.issuer_params()
+        self.topology = load(self.stage, params=self.params)
         self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
@@ -136,7 +82,31 @@ class LocalStack:
         self._wait_for_workers()
 
     def issuer_params(self) -> dict[str, str]:
-        return {"jwtIssuer": ISSUER, "jwtAudience": AUDIENCE, "jwksUrl": f"{self.api}{JWKS_PATH}"}
+        return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.api}{JWKS_PATH}"
+
+    def description(self) -> dict[str, Any]:
+        """What a client of the running stack needs to find and use it (`python -m devstack up --ready-file`)."""
+        return {
+            "stage": self.stage,
+            "params": self.params,
+            "endpoint": self.endpoint,
+            "region": REGION,
+            "api": self.api,
+            "log_dir": str(self.log_dir),
+            "logs": {key: str(self.log_path(key)) for key in self._workers},
+            "issuer": {
+                "key_file": str(self.issuer.key_file),
+                "kid": self.issuer.kid,
+                "issuer": self.issuer.issuer,
+                "audience": self.issuer.audience,
+                "jwks_url": self.jwks_url,
+            },
+            "pid": os.getpid(),
+        }
 
     def invoked_directly(self) -> list[Invocable]:
         """The functions behind API routes and their authorizers."""
@@ -178,12 +148,7 @@ class LocalStack:
         return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
     def _start_worker(self, function: Invocable) -> None:
-        spec = asdict(function) | {
-            "service_dir": str(function.service_dir),
-            "key": function.key,
-            "log_group": function.log_group,
-        }
-        spec.setdefault("queue_arn", None)
+        spec = asdict(function) | {"service_dir": str(function.service_dir)}
         log = self.log_path(function).open("wb")
         self._logs.append(log)
         env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
@@ -217,31 +182,3 @@ class LocalStack:
     def tail(self, function: Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-    # -- clients and names --------------------------------------------------------------
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
-
-    def resource(self, service: str) -> Any:
-        return self.session.resource(service, endpoint_url=self.endpoint)
-
-    def name(self, service: str, logical_id: str) -> str:
-        return self.topology.physical(service, logical_id)
-
-    def queue_url(self, name: str) -> str:
-        return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-
-    def queue_depths(self) -> dict[str, int]:
-        sqs = self.client("sqs")
-        depths = {}
-        for queue in self.topology.queues:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=self.queue_url(queue.name),
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            depths[queue.name] = sum(int(v) for v in attributes.values())
-        return depths
-
-    def dead_letter_queues(self) -> list[str]:
-        targets = {q.dead_letter_arn for q in self.topology.queues if q.dead_letter_arn}
-        return [q.name for q in self.topology.queues if queue_arn(q.name) in targets]

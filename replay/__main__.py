@@ -1,7 +1,8 @@
 """python -m replay {peek,redrive,reemit}: replay events through SQS (make replay ARGS="...").
 
-Works against the local stack (`make up`: AWS_ENDPOINT_URL=http://127.0.0.1:4566) and AWS alike;
-queue names come from the services' serverless.yml for --stage. Dry run unless --yes.
+Works against the local stack (`make up`: AWS_ENDPOINT_URL=http://127.0.0.1:4566, which needs no
+credentials: a loopback endpoint gets the local stack's) and AWS alike; queue names come from the
+services' serverless.yml for --stage. Dry run unless --yes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import json
 import os
 import sys
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.topology import load
+from infra import load
 from replay.core import (
     ReplayError,
     consumer_log_groups,
@@ -26,6 +26,7 @@ from replay.core import (
     reemit,
     resolve_queue,
 )
+from replay.session import session_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     reemit_cmd.add_argument("--yes", action="store_true", help="act (default: count what would be sent)")
     args = parser.parse_args(argv)
 
-    session = boto3.session.Session(region_name=args.region or "us-east-1")
+    session = session_for(args.endpoint, args.region)
     sqs = session.client("sqs", endpoint_url=args.endpoint)
     try:
         topology = load(args.stage)

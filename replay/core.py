@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 from botocore.exceptions import ClientError
 
 from contracts import describe
-from devstack.topology import Topology
+from infra import Topology
 from lambdakit.failures import FAILURE_RECORD
 
 

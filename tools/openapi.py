@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts.api import ApiError
-from devstack.topology import ROOT, Route, Topology, load
+from infra import ROOT, Route, Topology, load
 from lambdakit.http import STATUS, RouteSpec
 from lambdakit.refusals import Invalid
 

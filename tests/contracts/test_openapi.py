@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from devstack.topology import load
+from infra import load
 from tools.openapi import document, render
 
 ROOT = Path(__file__).resolve().parents[2]

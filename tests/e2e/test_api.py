@@ -12,32 +12,32 @@ VIDEO = {"filename": "clip.mp4", "content_type": "video/mp4", "size": 1000}
 
 
 def test_no_token_or_a_bad_token_is_401_and_never_reaches_the_route(stack: Stack):
-    api = stack.stack.api
+    api = stack.api
     assert requests.post(f"{api}/uploads", json=VIDEO, timeout=10).status_code == 401
-    for header in ("Bearer garbage", "Basic YWxpY2U6cHc=", f"Bearer {stack.stack.issuer.token('alice', exp=1)}"):
+    for header in ("Bearer garbage", "Basic YWxpY2U6cHc=", f"Bearer {stack.forge.token('alice', exp=1)}"):
         response = requests.post(f"{api}/uploads", json=VIDEO, headers={"Authorization": header}, timeout=10)
         assert response.status_code == 401, header
         assert response.json() == {"message": "Unauthorized"}
 
 
 def test_unknown_routes_are_404(stack: Stack):
-    token = stack.stack.issuer.token("alice")
-    response = requests.get(f"{stack.stack.api}/nope", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    token = stack.forge.token("alice")
+    response = requests.get(f"{stack.api}/nope", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 404
 
 
 def test_the_jwks_is_served_for_the_authorizer(stack: Stack):
-    keys = requests.get(f"{stack.stack.api}/.well-known/jwks.json", timeout=10).json()["keys"]
-    assert [k["kid"] for k in keys] == [stack.stack.issuer.kid]
+    keys = requests.get(f"{stack.api}/.well-known/jwks.json", timeout=10).json()["keys"]
+    assert keys == stack.forge.jwks()["keys"]  # exactly the issuer key's public half, under its kid
 
 
 def test_a_signed_in_user_uploads_through_the_form_and_the_video_becomes_ready(stack: Stack, small_clip: Path):
     # Given alice's token
-    token = stack.stack.issuer.token("alice")
+    token = stack.forge.token("alice")
     # When she asks for a form and posts her file with it, as a browser would
     size = small_clip.stat().st_size
     form = requests.post(
-        f"{stack.stack.api}/uploads",
+        f"{stack.api}/uploads",
         json={"filename": "holiday.mp4", "content_type": "video/mp4", "size": size},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
@@ -58,7 +58,7 @@ def test_a_signed_in_user_uploads_through_the_form_and_the_video_becomes_ready(s
 
 
 def _upload_and_wait(stack: Stack, clip: Path, token: str) -> str:
-    api, headers = stack.stack.api, {"Authorization": f"Bearer {token}"}
+    api, headers = stack.api, {"Authorization": f"Bearer {token}"}
     body = {"filename": "to-delete.mp4", "content_type": "video/mp4", "size": clip.stat().st_size}
     form = requests.post(f"{api}/uploads", json=body, headers=headers, timeout=10).json()
     with clip.open("rb") as file:
@@ -68,10 +68,10 @@ def _upload_and_wait(stack: Stack, clip: Path, token: str) -> str:
 
 
 def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: Stack, small_clip: Path):
-    api = stack.stack.api
-    alice = {"Authorization": f"Bearer {stack.stack.issuer.token('alice')}"}
-    bob = {"Authorization": f"Bearer {stack.stack.issuer.token('bob')}"}
-    video_id = _upload_and_wait(stack, small_clip, stack.stack.issuer.token("alice"))
+    api = stack.api
+    alice = {"Authorization": f"Bearer {stack.forge.token('alice')}"}
+    bob = {"Authorization": f"Bearer {stack.forge.token('bob')}"}
+    video_id = _upload_and_wait(stack, small_clip, stack.forge.token("alice"))
     video = requests.get(f"{api}/videos/{video_id}", headers=alice, timeout=10).json()
     source_key = stack.item(video_id)["source"]["key"]
 
@@ -111,8 +111,8 @@ def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: 
 
 
 def test_me_shows_verified_claims_and_keeps_a_valid_display_name(stack: Stack):
-    api = stack.stack.api
-    headers = {"Authorization": f"Bearer {stack.stack.issuer.token('carol')}"}
+    api = stack.api
+    headers = {"Authorization": f"Bearer {stack.forge.token('carol')}"}
     me = requests.get(f"{api}/me", headers=headers, timeout=10).json()
     assert (me["username"], me["email"], me["display_name"]) == ("carol", "carol@example.com", None)
     assert requests.put(f"{api}/me", json={"display_name": "Carol C."}, headers=headers, timeout=10).status_code == 200

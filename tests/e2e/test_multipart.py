@@ -8,20 +8,19 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.stack import LocalStack
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, local_stack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stage whose multipart threshold is 1 KB, so a short clip goes the multipart way."""
-    with LocalStack(log_dir=tmp_path_factory.mktemp("logs"), params={"multipartThresholdBytes": "1000"}) as local:
-        yield Stack(local)
+    with local_stack(tmp_path_factory.mktemp("stack"), {"multipartThresholdBytes": "1000"}) as running:
+        yield running
 
 
 def test_a_multipart_upload_completes_and_becomes_ready(stack: Stack, small_clip: Path):
-    api = stack.stack.api
-    headers = {"Authorization": f"Bearer {stack.stack.issuer.token('dave')}"}
+    api = stack.api
+    headers = {"Authorization": f"Bearer {stack.forge.token('dave')}"}
     data = small_clip.read_bytes()
     started = requests.post(
         f"{api}/uploads",

@@ -48,7 +48,7 @@ def test_the_same_upload_event_three_times_changes_nothing(stack: Stack, small_c
     # When the same event is delivered twice more to both consumers
     for queue in (stack.name("transcode", "TranscodeQueue"), stack.name("metadata", "CatalogUploadsQueue")):
         for _ in range(2):
-            stack.sqs.send_message(QueueUrl=stack.stack.queue_url(queue), MessageBody=json.dumps(s3_event))
+            stack.sqs.send_message(QueueUrl=stack.queue_url(queue), MessageBody=json.dumps(s3_event))
     stack.idle()
 
     # Then: one catalog item, still READY and unchanged; the same renditions; no second VideoReady
@@ -76,7 +76,7 @@ def test_a_pdf_renamed_mp4_ends_failed_with_a_reason_and_no_retry(stack: Stack, 
 
 def test_a_malformed_message_lands_in_the_dlq_alone(stack: Stack):
     # Given a malformed message between two good upload events on the catalog's queue
-    queue = stack.stack.queue_url(stack.name("metadata", "CatalogUploadsQueue"))
+    queue = stack.queue_url(stack.name("metadata", "CatalogUploadsQueue"))
     good = [uuid.uuid4().hex, uuid.uuid4().hex]
 
     def s3_event(video_id: str) -> str:

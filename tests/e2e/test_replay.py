@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import LOCAL_CREDENTIALS
+from infra import LOCAL_CREDENTIALS, ROOT
 from replay.__main__ import main as replay
 from tests.e2e.conftest import Stack
 
@@ -20,7 +23,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch):
 
 
 def run(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = replay(["--stage", "local", "--endpoint", stack.stack.endpoint, *args])
+    code = replay(["--stage", "local", "--endpoint", stack.endpoint, *args])
     return code, capsys.readouterr().out
 
 
@@ -34,7 +37,7 @@ def upload_event(stack: Stack, video_id: str) -> str:
 def test_peek_shows_the_dlq_and_redrive_processes_it_exactly_once(stack: Stack, capsys):
     # Given an upload event that failed its way into the catalog's DLQ (and whose cause is now fixed)
     video_id = uuid.uuid4().hex
-    dlq = stack.stack.queue_url(stack.name("metadata", "CatalogUploadsDLQ"))
+    dlq = stack.queue_url(stack.name("metadata", "CatalogUploadsDLQ"))
     stack.sqs.send_message(QueueUrl=dlq, MessageBody=upload_event(stack, video_id))
     # When a team member peeks at it
     code, out = run(stack, capsys, "peek", "metadata-local-uploads-dlq")
@@ -77,13 +80,13 @@ def test_reemit_changes_nothing_for_processed_objects_and_rebuilds_what_was_lost
 
 
 def test_unknown_queues_get_a_clear_error(stack: Stack, capsys):
-    code = replay(["--stage", "local", "--endpoint", stack.stack.endpoint, "peek", "no-such-queue"])
+    code = replay(["--stage", "local", "--endpoint", stack.endpoint, "peek", "no-such-queue"])
     assert code == 2 and "no single queue matches" in capsys.readouterr().err
 
 
 def test_peek_says_why_each_message_failed(stack: Stack, capsys):
     # Given a message the transcoder cannot read, retried until SQS moved it to the DLQ
-    queue = stack.stack.queue_url(stack.name("transcode", "TranscodeQueue"))
+    queue = stack.queue_url(stack.name("transcode", "TranscodeQueue"))
     sent = stack.sqs.send_message(QueueUrl=queue, MessageBody="this is not an event")["MessageId"]
     dlq = stack.name("transcode", "TranscodeDLQ")
     stack.wait_for("the DLQ to hold it", lambda: stack.dlq_bodies()[dlq], timeout=60)
@@ -95,4 +98,23 @@ def test_peek_says_why_each_message_failed(stack: Stack, capsys):
     failure = message["failure"]
     assert failure["code"] == "UNREADABLE_MESSAGE" and failure["message"].startswith("not JSON")
     assert failure["receive_count"] == 5 and failure["at"]
-    stack.sqs.purge_queue(QueueUrl=stack.stack.queue_url(dlq))
+    stack.sqs.purge_queue(QueueUrl=stack.queue_url(dlq))
+
+
+def test_the_readme_commands_work_on_a_machine_without_aws_credentials(stack: Stack, tmp_path: Path):
+    # Given a machine with no AWS configuration at all (no AWS_* variables, an empty HOME)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")} | {"HOME": str(tmp_path)}
+    name = stack.name("transcode", "TranscodeDLQ")
+    dlq = stack.queue_url(name)
+    stack.sqs.send_message(QueueUrl=dlq, MessageBody="this is not an event")
+    # When the README's peek runs against the local stack
+    command = ["--stage", "local", "--endpoint", stack.endpoint, "peek", "transcode-dlq"]
+    done = subprocess.run(
+        [sys.executable, "-m", "replay", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    # Then it signs with the local stack's credentials by itself and shows the queue
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == f"1 message(s) in {name}"
+    assert json.loads(done.stdout)["event"] == "unreadable"
+    for message in stack.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]:
+        stack.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from devstack.topology import ROOT, compose_order, load_yaml
+from infra import ROOT, compose_order, load_yaml
 from tests.e2e.conftest import Stack
 
 
@@ -21,7 +21,7 @@ def test_every_declared_queue_exists_with_its_redrive_and_visibility(stack: Stac
     queues = declared("AWS::SQS::Queue")
     assert len(queues) >= 6
     for service, logical_id, properties in queues:
-        url = stack.stack.queue_url(stack.name(service, logical_id))
+        url = stack.queue_url(stack.name(service, logical_id))
         attributes = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         if "VisibilityTimeout" in properties:
             assert attributes["VisibilityTimeout"] == str(properties["VisibilityTimeout"]), logical_id
@@ -33,14 +33,14 @@ def test_every_declared_queue_exists_with_its_redrive_and_visibility(stack: Stac
 
 
 def test_every_declared_subscription_exists_with_its_attributes(stack: Stack):
-    sns = stack.stack.client("sns")
+    sns = stack.client("sns")
     live = {}
     for subscription in sns.list_subscriptions()["Subscriptions"]:
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         live[(subscription["TopicArn"], subscription["Endpoint"])] = attributes
     # (e-mail subscriptions have nothing to deliver to locally)
     declared_here = [d for d in declared("AWS::SNS::Subscription") if d[2]["Protocol"] != "email"]
-    derived = stack.stack.topology.subscriptions
+    derived = stack.topology.subscriptions
     assert len(derived) == len(declared_here) >= 5
     for (_, logical_id, properties), subscription in zip(declared_here, derived, strict=True):
         attributes = live.get((subscription.topic_arn, subscription.endpoint))
@@ -57,7 +57,7 @@ def test_bucket_notifications_and_tables_match(stack: Stack):
         live = stack.s3.get_bucket_notification_configuration(Bucket=bucket).get("TopicConfigurations", [])
         wanted = (properties.get("NotificationConfiguration") or {}).get("TopicConfigurations", [])
         assert [c["Events"] for c in live] == [[w["Event"]] for w in wanted]
-    dynamodb = stack.stack.client("dynamodb")
+    dynamodb = stack.client("dynamodb")
     for service, logical_id, properties in declared("AWS::DynamoDB::Table"):
         table = dynamodb.describe_table(TableName=stack.name(service, logical_id))["Table"]
         assert table["KeySchema"] == properties["KeySchema"]
@@ -66,7 +66,7 @@ def test_bucket_notifications_and_tables_match(stack: Stack):
 
 
 def test_every_declared_function_runs_on_its_queue_or_route(stack: Stack):
-    routes = {(r.method, r.path): r for r in stack.stack.topology.routes}
+    routes = {(r.method, r.path): r for r in stack.topology.routes}
     for service, directory in compose_order(ROOT):
         functions = load_yaml(directory / "serverless.yml").get("functions") or {}
         for name, function in functions.items():
@@ -76,7 +76,7 @@ def test_every_declared_function_runs_on_its_queue_or_route(stack: Stack):
                     assert route.function == f"{service}-{name}"
                     assert (route.authorizer is not None) == ("authorizer" in event["httpApi"])
                     continue
-                [local] = [f for f in stack.stack.topology.functions if (f.service, f.name) == (service, name)]
+                [local] = [f for f in stack.topology.functions if (f.service, f.name) == (service, name)]
                 assert local.queue_arn.endswith(":" + stack.name(service, event["sqs"]["arn"]["Fn::GetAtt"][0]))
                 assert local.batch_size == event["sqs"]["batchSize"]
                 assert local.reports_batch_failures

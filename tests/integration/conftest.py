@@ -16,8 +16,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.stack import LOCAL_CREDENTIALS, provision
-from devstack.topology import Function, Invocable, Topology, load
+from infra import LOCAL_CREDENTIALS, Function, Invocable, Topology, load, queue_arn
+from infra.event_source import sqs_event as lambda_sqs_event
+from infra.provision import provision
 
 
 @dataclass
@@ -109,22 +110,13 @@ def use_function_env(monkeypatch: pytest.MonkeyPatch, *functions: Invocable, **o
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{index}",
-                "receiptHandle": f"r{index}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            }
-            for index, body in enumerate(bodies)
-        ]
-    }
+    """The SQS event Lambda would hand a function for these bodies (each received once, from queue `q`)."""
+    once = {"ApproximateReceiveCount": "1"}
+    received = [
+        {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": body, "MD5OfBody": "", "Attributes": dict(once)}
+        for i, body in enumerate(bodies)
+    ]
+    return lambda_sqs_event(received, queue_arn("q"))
 
 
 class Context:

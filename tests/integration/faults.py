@@ -2,9 +2,9 @@
 
 `Faults` makes chosen SDK calls fail the way a handler sees a throttle or a 5xx after
 the SDK's own retries: as a ClientError from the call. `Lambdas` runs each function
-behind the local stack's event source mapping (receive, invoke, delete what
-succeeded, leave the rest), with no retry delay, so SQS's own receive counts and
-redrive policy decide when a message that keeps failing moves to its DLQ.
+behind Lambda's event source mapping, as infra.event_source models it (receive, invoke,
+delete what succeeded, leave the rest), with no retry delay, so SQS's own receive counts
+and redrive policy decide when a message that keeps failing moves to its DLQ.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from catalog.adapters.dynamo import from_dynamo
-from devstack.worker import EventSourceMapping
+from infra.event_source import EventSourceMapping
 from tests.integration.conftest import Aws, use_function_env
 
 # How each kind of fault reaches the caller once the SDK has given up retrying.
@@ -100,9 +100,7 @@ class Lambdas:
         catalog_deps.record_video_event().prober = prober
         sqs = aws.client("sqs")
         self.mappings = {
-            function.key: EventSourceMapping(
-                sqs, asdict(function) | {"key": function.key}, _handler(function.handler), retry_delay=0
-            )
+            function.key: EventSourceMapping(sqs, function, _handler(function.handler), retry_delay=0)
             for function in aws.topology.functions
         }
         self.outcomes: list[tuple[str, dict[str, int]]] = []

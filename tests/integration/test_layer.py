@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.layer import build
+from tools.layer import build
 
 
 def test_layer_provides_ffmpeg_binaries_by_import(tmp_path: Path):

@@ -10,16 +10,15 @@ import time
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from devstack.issuer import AUDIENCE, ISSUER, Issuer
 from identity import deps
 from identity.handlers import authorizer
 from identity.logic.keys import KeyRing
 from identity.logic.tokens import TokenPolicy, Verifier
+from tests.tokens import AUDIENCE, ISSUER, Forge
 
-ISSUING = Issuer.generate()
-STRANGER = Issuer.generate()  # another key pair
+ISSUING = Forge.generate()
+STRANGER = Forge.generate()  # another key pair
 
 
 def _b64(data: bytes) -> str:
@@ -32,12 +31,6 @@ def _hs256_with(secret: bytes, payload: dict, kid: str) -> str:
     body = _b64(json.dumps(payload).encode())
     signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{_b64(signature)}"
-
-
-def _claims(**changes) -> dict:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 600, "token_use": "access"}
-    return {k: v for k, v in (claims | changes).items() if v is not None}
 
 
 @pytest.fixture(autouse=True)
@@ -74,9 +67,7 @@ def _wrong_signature(token: str) -> str:
     return f"{head}.{body}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
 
 
-PUBLIC_PEM = ISSUING.private_key.public_key().public_bytes(
-    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-)
+PUBLIC_PEM = ISSUING.public_pem
 PUBLIC_JWK = json.dumps(ISSUING.jwks()["keys"][0]).encode()
 
 REFUSED = {
@@ -85,14 +76,13 @@ REFUSED = {
     "Bearer and nothing": "Bearer ",
     "garbage": "Bearer this-is-not-a-jwt",
     "three garbage parts": "Bearer a.b.c",
-    "alg none": "Bearer " + jwt.encode(_claims(), None, algorithm="none", headers={"kid": ISSUING.kid}),
-    "HS256 with the public key (PEM)": "Bearer " + _hs256_with(PUBLIC_PEM, _claims(), ISSUING.kid),
-    "HS256 with the public key (JWK)": "Bearer " + _hs256_with(PUBLIC_JWK, _claims(), ISSUING.kid),
+    "alg none": "Bearer " + jwt.encode(ISSUING.claims(), None, algorithm="none", headers={"kid": ISSUING.kid}),
+    "HS256 with the public key (PEM)": "Bearer " + _hs256_with(PUBLIC_PEM, ISSUING.claims(), ISSUING.kid),
+    "HS256 with the public key (JWK)": "Bearer " + _hs256_with(PUBLIC_JWK, ISSUING.claims(), ISSUING.kid),
     "wrong signature": "Bearer " + _wrong_signature(ISSUING.token("alice")),
-    "other key, same kid": "Bearer "
-    + jwt.encode(_claims(), STRANGER.private_key, algorithm="RS256", headers={"kid": ISSUING.kid}),
+    "other key, same kid": "Bearer " + STRANGER.sign(ISSUING.claims(), kid=ISSUING.kid),
     "unknown kid": "Bearer " + STRANGER.token("alice"),
-    "no kid": "Bearer " + jwt.encode(_claims(), ISSUING.private_key, algorithm="RS256"),
+    "no kid": "Bearer " + ISSUING.sign(ISSUING.claims(), kid=None),
     "expired": "Bearer " + ISSUING.token("alice", exp=int(time.time()) - 120),
     "nbf in the future": "Bearer " + ISSUING.token("alice", nbf=int(time.time()) + 600),
     "no exp": "Bearer " + ISSUING.token("alice", exp=None),

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from devstack.topology import Invocable, load
+from infra import Invocable, load
 from lambdakit.settings import Settings
 
 # Read by Powertools itself, not by the services' settings.

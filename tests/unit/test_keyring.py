@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.issuer import Issuer
 from identity.logic.keys import KeyRing, UnknownKey
+from tests.tokens import Forge
 
-FIRST, SECOND = Issuer.generate(), Issuer.generate()
+FIRST, SECOND = Forge.generate(), Forge.generate()
 
 
 class Endpoint:
     """A JWKS endpoint that can go down and can rotate keys."""
 
-    def __init__(self, issuer: Issuer) -> None:
+    def __init__(self, issuer: Forge) -> None:
         self.issuer, self.down, self.calls = issuer, False, 0
 
     def __call__(self) -> dict:

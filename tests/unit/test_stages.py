@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devstack.topology import load
+from infra import load
 
 
 def test_every_resource_and_function_name_carries_the_stage():

