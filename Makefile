@@ -20,6 +20,9 @@ NODE_NOISE := NodeVersionSupportWarning|versions published after|will require no
 # make token USER=alice (USER from the command line only: the shell's $USER is not a choice)
 USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 PYTEST_ARGS ?=
+# make test SERVICE=upload: one service's tests, the shared package's and every contract test
+SERVICE ?=
+PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 
 .PHONY: help venv demo up token replay package test test-infra test-unit test-integration test-e2e lint schemas openapi bench layer clean
 
@@ -48,17 +51,17 @@ token: $(STAMP) ## print an access token from the local issuer: make token USER=
 replay: $(STAMP) ## replay events: make replay ARGS="peek transcode-dlq" (or redrive / reemit; see --help)
 	@$(PY) -m replay $(ARGS)
 
-test: $(STAMP) ## unit, contract, integration and end-to-end tests
-	@$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## unit, contract, integration and end-to-end tests (SERVICE=upload: that service's and the contracts)
+	@$(PYTEST) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit and contract tests only (seconds)
-	@$(PY) -m pytest tests/unit tests/contracts $(PYTEST_ARGS)
+	@$(PYTEST) tests/unit tests/contracts $(PYTEST_ARGS)
 
 test-integration: $(STAMP) ## handlers against moto (mock_aws)
-	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+	@$(PYTEST) tests/integration $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
-	@$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	@$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 test-infra: package ## package every service, then check the infrastructure rules on the templates
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)

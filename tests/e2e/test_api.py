@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.service("upload", "metadata", "auth")
 
 VIDEO = {"filename": "clip.mp4", "content_type": "video/mp4", "size": 1000}
 

@@ -10,6 +10,8 @@ import requests
 
 from tests.e2e.conftest import Stack, local_stack
 
+pytestmark = pytest.mark.service("upload")
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

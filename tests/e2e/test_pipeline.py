@@ -6,7 +6,11 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.service("upload", "transcode", "metadata")
 
 
 def test_an_upload_becomes_a_ready_video(stack: Stack, hd_clip: Path):

@@ -15,6 +15,8 @@ from infra import LOCAL_CREDENTIALS, ROOT
 from replay.__main__ import main as replay
 from tests.e2e.conftest import Stack
 
+pytestmark = pytest.mark.service("tools")
+
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch):

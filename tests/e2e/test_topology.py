@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra import ROOT, compose_order, load_yaml
 from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.service("tools")
 
 
 def declared(kind: str) -> list[tuple[str, str, dict]]:

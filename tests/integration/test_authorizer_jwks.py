@@ -15,6 +15,8 @@ import pytest
 from identity.handlers import authorizer
 from tests.tokens import AUDIENCE, ISSUER, Forge
 
+pytestmark = pytest.mark.service("auth")
+
 ISSUING = Forge.generate()
 AUTH_DIR = Path(__file__).resolve().parents[2] / "services" / "auth"
 

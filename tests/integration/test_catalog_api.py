@@ -11,6 +11,8 @@ import pytest
 from tests.integration.api import answer, api_event
 from tests.integration.conftest import Aws, use_function_env
 
+pytestmark = pytest.mark.service("metadata")
+
 
 class CatalogApi:
     """GET /videos and GET /videos/{id}, each handler with its own function's environment."""

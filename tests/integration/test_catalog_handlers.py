@@ -14,6 +14,8 @@ from contracts import PosterFile, RenditionFile, SourceObject, VideoTranscoded, 
 from tests.integration.conftest import Aws, Context, sqs_event
 from tests.integration.pipeline import DownloadingProber, catalog_handlers, s3_upload_event
 
+pytestmark = pytest.mark.service("metadata")
+
 
 @pytest.fixture
 def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -23,6 +23,8 @@ from tests.integration.faults import Lambdas, TrackedUpload, dead_letter_depths
 from tests.integration.pipeline import DownloadingProber, s3_upload_event
 from tests.media import make_clip
 
+pytestmark = pytest.mark.service("upload", "transcode", "metadata")
+
 TRANSCODE, RECORD_UPLOAD = "transcode-transcode", "metadata-recordUpload"
 DELETIONS = {"transcode-deleteRenditions", "upload-deleteSource"}
 

@@ -10,6 +10,8 @@ from contracts import SourceObject, VideoDeleted
 from tests.integration.api import answer, api_event
 from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
 
+pytestmark = pytest.mark.service("upload", "transcode", "metadata")
+
 
 def deleted(aws: Aws, video_id: str, key: str, bucket: str | None = None) -> str:
     source = SourceObject(bucket=bucket or aws.name("upload", "UploadsBucket"), key=key, version="e")

@@ -21,6 +21,8 @@ from tests.integration.faults import Faults, Lambdas, TrackedUpload, dead_letter
 from tests.integration.pipeline import DownloadingProber
 from tests.media import make_clip
 
+pytestmark = pytest.mark.service("upload", "transcode", "metadata")
+
 
 @pytest.fixture
 def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:

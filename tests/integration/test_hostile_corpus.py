@@ -31,6 +31,8 @@ from tests.integration.pipeline import (
 from tests.media import PDF, FifoWatch, hls_trap, hostile_file, make_clip
 from tests.unit.shapes import HOSTILE_KEYS, transcode_failed
 
+pytestmark = pytest.mark.service("transcode", "metadata")
+
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Aws]:

@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tools.layer import build
+
+pytestmark = pytest.mark.service("transcode", "metadata", "tools")
 
 
 def test_layer_provides_ffmpeg_binaries_by_import(tmp_path: Path):

@@ -16,6 +16,8 @@ from transcode.adapters.media import FfmpegMedia
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
 
+pytestmark = pytest.mark.service("transcode")
+
 
 @pytest.fixture
 def trap(tmp_path: Path, loopback_server) -> Iterator[tuple[Path, FifoWatch, list[str]]]:

@@ -12,6 +12,8 @@ from tests.integration.conftest import Aws, Context, forget_wiring, sqs_event
 from tests.integration.pipeline import events_published, transcode_handler, upload
 from tests.media import ffmpeg, hostile_file
 
+pytestmark = pytest.mark.service("transcode")
+
 
 @pytest.fixture
 def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

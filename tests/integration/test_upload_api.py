@@ -11,6 +11,8 @@ import pytest
 from tests.integration.api import answer, api_event
 from tests.integration.conftest import Aws, use_function_env
 
+pytestmark = pytest.mark.service("upload")
+
 VIDEO = {"filename": "My Holiday.final.mp4", "content_type": "video/mp4", "size": 10_000_000}
 
 

@@ -17,6 +17,8 @@ from identity.logic.keys import KeyRing
 from identity.logic.tokens import TokenPolicy, Verifier
 from tests.tokens import AUDIENCE, ISSUER, Forge
 
+pytestmark = pytest.mark.service("auth")
+
 ISSUING = Forge.generate()
 STRANGER = Forge.generate()  # another key pair
 

@@ -34,6 +34,8 @@ from lambdakit.refusals import NotFound
 from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher
 from tests.unit.shapes import s3_record
 
+pytestmark = pytest.mark.service("metadata")
+
 VIDEO_ID = "vid00001"
 KEY = "uploads/alice/vid00001/holiday clip.mp4"
 SOURCE = SourceObject(bucket="uploads", key=KEY, version="etag-1", size_bytes=2_000_000)

@@ -22,6 +22,8 @@ from contracts import (
 from contracts.delivery import MAX_MESSAGE_BYTES
 from tests.unit.shapes import lambda_sns_event, s3_event, s3_record, s3_test_event, sns_envelope, wrappings
 
+pytestmark = pytest.mark.service("shared")
+
 S3_DOCUMENT = s3_event(s3_record("uploads/alice/vid00001/my+clip.mp4", etag="etag-1"))
 FAILED = VideoTranscodeFailed(
     event_id="6f1c8c0e-0000-4000-8000-000000000001",

@@ -17,6 +17,8 @@ from contracts import UnreadableMessage
 from lambdakit.failures import FAILURE_RECORD, RecordingBatchProcessor, failure_code
 from replay.core import failure_records
 
+pytestmark = pytest.mark.service("shared")
+
 
 def _client_error(code: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "PutObject")

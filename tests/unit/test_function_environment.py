@@ -17,6 +17,8 @@ import pytest
 from infra import Invocable, load
 from lambdakit.settings import Settings
 
+pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth")
+
 # Read by Powertools itself, not by the services' settings.
 PLATFORM = {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
 TOPOLOGY = load("test")

@@ -10,6 +10,8 @@ from contracts import FailureReason
 from contracts.media import Probe
 from transcode.logic.gate import Accepted, GateLimits, Rejected, check_size, inspect
 
+pytestmark = pytest.mark.service("transcode")
+
 MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 LIMITS = GateLimits()
 

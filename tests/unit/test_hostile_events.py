@@ -24,6 +24,8 @@ from contracts import (
 from contracts.keys import VIDEO_ID_RE, derived_video_id
 from tests.unit.shapes import HOSTILE_KEYS, s3_encoded, s3_event, s3_record, transcode_failed
 
+pytestmark = pytest.mark.service("shared")
+
 VIDEO_ID = "0123456789abcdef0123456789abcdef"
 
 

@@ -7,6 +7,8 @@ import pytest
 from identity.logic.keys import KeyRing, UnknownKey
 from tests.tokens import Forge
 
+pytestmark = pytest.mark.service("auth")
+
 FIRST, SECOND = Forge.generate(), Forge.generate()
 
 

@@ -9,6 +9,8 @@ import pytest
 from contracts import parse_upload_key, poster_key, rendition_key
 from contracts.keys import UPLOAD_PREFIX, VIDEO_ID_RE, manifest_key
 
+pytestmark = pytest.mark.service("shared")
+
 
 @pytest.mark.parametrize(
     ("key", "owner", "video_id", "filename"),

@@ -6,6 +6,8 @@ import pytest
 
 from transcode.logic.ladder import plan_ladder, poster_time
 
+pytestmark = pytest.mark.service("transcode")
+
 
 def _sizes(width: int, height: int) -> list[tuple[str, int, int]]:
     return [(r.name, r.width, r.height) for r in plan_ladder(width, height)]

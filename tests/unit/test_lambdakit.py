@@ -14,6 +14,8 @@ from lambdakit.refusals import Conflict, Invalid, NotFound, TooLarge
 from lambdakit.settings import Setting, Settings, SettingsError, flag, positive
 from tests.integration.api import api_event
 
+pytestmark = pytest.mark.service("shared")
+
 
 class Example(Settings):
     bucket = Setting("BUCKET")

@@ -8,6 +8,8 @@ from botocore.stub import Stubber
 
 from replay.core import ReplayError, redrive
 
+pytestmark = pytest.mark.service("tools")
+
 DLQ, SOURCE = "video24-transcode-dev-transcode-dlq", "video24-transcode-dev-transcode"
 ARN = "arn:aws:sqs:us-east-1:123456789012:"
 

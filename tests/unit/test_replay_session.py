@@ -11,6 +11,8 @@ import pytest
 from infra import LOCAL_CREDENTIALS
 from replay.session import is_loopback, session_for
 
+pytestmark = pytest.mark.service("tools")
+
 LOCAL_KEY = LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 NOT_LOOPBACK = [
     None,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth", "shared")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -10,6 +10,8 @@ import pytest
 from contracts import S3EventRecord, Upload, upload_of
 from tests.unit.shapes import s3_record
 
+pytestmark = pytest.mark.service("shared")
+
 
 @pytest.mark.parametrize(
     ("sent", "real"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra import load
+
+pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth")
 
 
 def test_every_resource_and_function_name_carries_the_stage():

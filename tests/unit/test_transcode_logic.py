@@ -26,6 +26,8 @@ from tests.unit.shapes import s3_record
 from transcode.logic.deletion import DeletionDeps, delete_outputs
 from transcode.logic.transcode import Skipped, TranscodeConfig, TranscodeDeps, transcode_upload
 
+pytestmark = pytest.mark.service("transcode")
+
 OUTPUT_BUCKET = "transcoded"
 SOURCE_KEY = "uploads/alice/vid00001/holiday clip.mp4"
 SOURCE_BYTES = b"not really an mp4, the fake media tool does not care"

@@ -21,6 +21,8 @@ from intake.logic.uploads import (
 )
 from lambdakit.refusals import Conflict, Invalid, NotFound, TooLarge
 
+pytestmark = pytest.mark.service("upload")
+
 VIDEO_ID = "0123456789abcdef"
 
 
