@@ -66,9 +66,10 @@ test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 test-infra: package ## package every service, then check the infrastructure rules on the templates
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, and mypy on everything but the tests
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
 
 schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change without a schema_version bump)
 	@$(PY) -m contracts.schemas shared/schemas

@@ -430,10 +430,10 @@ def report(job: Job, probe: Probe, variants: list[Variant], *, a: Variant, b: Va
         else:
             same = sorted(name for name, digest in variant.digests.items() if reference.digests.get(name) == digest)
             outputs = "same sizes" + (f"; byte-identical: {', '.join(same)}" if same else "; bytes differ")
-        others = f"{statistics.median(variant.others):.1f}" if variant.others else "-"
+        used = f"{statistics.median(variant.others):.1f}" if variant.others else "-"
         print(
             f"{variant.label:<{width}}  {statistics.median(variant.walls):>8.2f}  {min(variant.walls):>6.2f}"
-            f"  {statistics.median(variant.cpus):>6.1f}  {others:>8}  {outputs}"
+            f"  {statistics.median(variant.cpus):>6.1f}  {used:>8}  {outputs}"
         )
     print()
     for other in (a, b):

@@ -101,7 +101,7 @@ def wait_until_final(client: Client, video_id: str, *, timeout: float) -> dict[s
     started, last, last_beat = time.monotonic(), None, 0.0
     while (elapsed := time.monotonic() - started) < timeout:
         response = client.session.get(f"{client.api}/videos/{video_id}", timeout=30)
-        video = response.json() if response.status_code == 200 else None
+        video: dict[str, Any] | None = response.json() if response.status_code == 200 else None
         status = video["status"] if video else "waiting for the upload event"
         if status != last:
             say(f"  [{elapsed:5.1f}s] {status}")

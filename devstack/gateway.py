@@ -164,8 +164,8 @@ class Gateway:
         value = event["headers"].get(header)
         if not value:
             return _json(401, "Unauthorized")  # identity source missing: the authorizer is not called
-        shared = ("version", "routeKey", "rawPath", "rawQueryString", "cookies", "headers")
-        shared += ("queryStringParameters", "pathParameters", "requestContext")
+        shared = ("version", "routeKey", "rawPath", "rawQueryString", "cookies", "headers",
+                  "queryStringParameters", "pathParameters", "requestContext")  # fmt: skip
         request = {key: event[key] for key in shared}
         request |= {"type": "REQUEST", "identitySource": [value], "routeArn": f"arn:local:{route.method}{route.path}"}
         answer = self._invoke(route.authorizer or "", request)

@@ -53,9 +53,10 @@ class Issuer:
             )
             path.touch(mode=0o600)
             path.write_bytes(pem)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return cls(key, key_file=path)
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{path} does not hold an RSA private key")
+        return cls(loaded, key_file=path)
 
     def jwks(self) -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))

@@ -120,7 +120,8 @@ class LocalStack:
         )
         timeout = self.topology.invocables[key].timeout + 5
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+        return answer
 
     def stop(self) -> None:
         for worker in self._workers.values():

@@ -20,7 +20,6 @@ kept in the worker's log file.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -37,7 +36,7 @@ from typing import Any, TextIO
 import boto3
 
 from infra import Function, Invocable
-from infra.event_source import EventSourceMapping, Handler, LambdaContext
+from infra.event_source import EventSourceMapping, LambdaContext
 
 RETRY_DELAY = int(os.environ.get("DEVSTACK_RETRY_DELAY", "1"))
 
@@ -46,7 +45,8 @@ class LogShipper(io.TextIOBase):
     """Stands in for stdout/stderr: passes everything on, and ships each invocation's lines to CloudWatch Logs."""
 
     def __init__(self, passthrough: TextIO, group: str) -> None:
-        self._passthrough, self._group, self._lines, self._partial = passthrough, group, [], ""
+        self._passthrough, self._group, self._partial = passthrough, group, ""
+        self._lines: list[tuple[int, str]] = []
         self._stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         self._logs: Any = None
 
@@ -96,16 +96,10 @@ def announce(function: Invocable, **fields: Any) -> None:
     print(json.dumps({"worker": function.key, **fields}), file=sys.__stdout__, flush=True)
 
 
-def load_handler(function: Invocable) -> Handler:
-    sys.path.insert(0, str(function.service_dir))
-    module_name, handler_name = function.handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module_name.replace("/", ".")), handler_name)
-
-
 def serve_invocations(function: Invocable) -> None:
     """Direct invocation (API routes, authorizers): POST an event, get the result or the error back."""
     logs = capture_logs(function)
-    handler = load_handler(function)
+    handler = function.load_handler()
 
     class Invoke(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -137,7 +131,7 @@ def consume_queue(function: Function) -> None:
     """The function's event source mapping, polling until SIGTERM or SIGINT."""
     logs = capture_logs(function)
     mapping = EventSourceMapping(
-        boto3.client("sqs"), function, load_handler(function), retry_delay=RETRY_DELAY, after_invoke=logs.ship
+        boto3.client("sqs"), function, function.load_handler(), retry_delay=RETRY_DELAY, after_invoke=logs.ship
     )
     stopping = False
 

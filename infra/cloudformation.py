@@ -59,7 +59,9 @@ class Template:
         if logical_id in self.functions and attribute == "Arn":
             return function_arn(self.functions[logical_id])
         kind = self.resources.get(logical_id, {}).get("Type")
-        name = self.names.get(logical_id)
+        if logical_id not in self.names:
+            raise TopologyError(f"{self.name}: cannot resolve GetAtt {logical_id}.{attribute}")
+        name = self.names[logical_id]
         values = {
             ("AWS::SQS::Queue", "Arn"): lambda: queue_arn(name),
             ("AWS::SQS::Queue", "QueueName"): lambda: name,

@@ -88,9 +88,9 @@ def failed_ids(messages: list[dict[str, Any]], response: Any, error: BaseExcepti
         return {m["MessageId"] for m in messages}
     failures = response.get("batchItemFailures") or []
     ids = {f.get("itemIdentifier") for f in failures if isinstance(f, dict)}
-    known = {m["MessageId"] for m in messages}
+    known: set[str] = {m["MessageId"] for m in messages}
     # An unknown or empty identifier fails the whole batch, as in Lambda.
-    return known if ids - known or None in ids or "" in ids else ids
+    return known if ids - known or None in ids or "" in ids else {str(i) for i in ids}
 
 
 class EventSourceMapping:

@@ -32,6 +32,7 @@ def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
+        assert isinstance(node, yaml.MappingNode)
         value = loader.construct_mapping(node, deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
@@ -76,8 +77,8 @@ class Variables:
         return _VARIABLE.sub(lambda m: str(self.resolve(self._lookup(m.group(1), m.group(2)))), value)
 
     def _lookup(self, source: str, address: str) -> Any:
-        address, _, default = (part.strip() for part in address.partition(","))
-        default = default.strip("'\"") if default else None
+        address, _, fallback = (part.strip() for part in address.partition(","))
+        default = fallback.strip("'\"") if fallback else None
         if source == "sls" and address == "stage":
             return self.stage
         if source == "opt":

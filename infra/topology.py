@@ -9,7 +9,10 @@ CloudFormation would resolve them for a stage (see `serverless` and `cloudformat
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,6 @@ NOT_EMULATED = {
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
-    "AWS::SNS::Subscription#email",
 }
 EMULATED = {
     "AWS::S3::Bucket",
@@ -91,6 +93,19 @@ class Invocable:
         """Where Lambda writes the function's logs: /aws/lambda/{deployed function name}."""
         return f"/aws/lambda/{self.arn.rsplit(':', 1)[-1]}"
 
+    @property
+    def package(self) -> str:
+        """The service's Python package the handler lives in (`handler: intake/handlers/x.handler` -> intake)."""
+        return self.handler.split("/", 1)[0]
+
+    def load_handler(self) -> Callable[..., Any]:
+        """The handler, imported the way Lambda does: `module/path.attribute`, from the service's folder."""
+        if str(self.service_dir) not in sys.path:
+            sys.path.insert(0, str(self.service_dir))
+        module_name, attribute = self.handler.rsplit(".", 1)
+        handler: Callable[..., Any] = getattr(importlib.import_module(module_name.replace("/", ".")), attribute)
+        return handler
+
 
 @dataclass(frozen=True)
 class Function(Invocable):
@@ -135,7 +150,7 @@ class Topology:
     exports: dict[str, str] = field(default_factory=dict)
 
     def physical(self, service: str, logical_id: str) -> str:
-        return self.services[service].resources[logical_id]
+        return str(self.services[service].resources[logical_id])
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
@@ -149,7 +164,9 @@ def _string_map(values: dict[str, Any]) -> dict[str, str]:
 
 
 def _queue(properties: dict[str, Any]) -> Queue:
-    attributes = {k: str(properties[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in properties}
+    attributes: dict[str, str] = {
+        k: str(properties[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in properties
+    }
     redrive = properties.get("RedrivePolicy")
     if redrive:
         attributes["RedrivePolicy"] = json.dumps(
@@ -159,7 +176,7 @@ def _queue(properties: dict[str, Any]) -> Queue:
 
 
 def _subscription(properties: dict[str, Any]) -> Subscription:
-    attributes = {}
+    attributes: dict[str, str] = {}
     for prop in ("RawMessageDelivery", "FilterPolicy", "RedrivePolicy", "FilterPolicyScope"):
         if prop in properties:
             value = properties[prop]
@@ -168,7 +185,7 @@ def _subscription(properties: dict[str, Any]) -> Subscription:
 
 
 def _table(properties: dict[str, Any]) -> dict[str, Any]:
-    spec = {
+    spec: dict[str, Any] = {
         k: properties[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in properties
     }
     if "TimeToLiveSpecification" in properties:  # not a CreateTable argument: provision sets it after

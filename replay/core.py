@@ -46,7 +46,7 @@ def resolve_queue(topology: Topology, name: str) -> QueuePair:
 
 def queue_url(sqs: Any, name: str) -> str:
     try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except sqs.exceptions.QueueDoesNotExist:
         raise ReplayError(
             f"queue {name} does not exist: is this stage deployed (and the endpoint/region right)?"
@@ -79,7 +79,9 @@ def failure_records(logs: Any, log_groups: list[str], *, since_ms: int) -> dict[
             for page in pages:
                 for event in page.get("events", []):
                     line = _json_in(event.get("message", ""))
-                    failure = line and line.get("message") == FAILURE_RECORD and line.get("failure")
+                    if line is None or line.get("message") != FAILURE_RECORD:
+                        continue
+                    failure = line.get("failure")
                     if not isinstance(failure, dict) or "message_id" not in failure:
                         continue
                     at = int(event.get("timestamp", 0))
@@ -99,7 +101,8 @@ def _millis(value: str | None) -> str | None:
 
 def peek(sqs: Any, queue: str, *, limit: int = 100) -> Iterator[dict[str, Any]]:
     """The messages in a queue, without consuming them: each one is made visible again at once."""
-    url, seen, idle_rounds = queue_url(sqs, queue), set(), 0
+    url, idle_rounds = queue_url(sqs, queue), 0
+    seen: set[str] = set()
     while len(seen) < limit and idle_rounds < 3:  # SQS samples: a few rounds without news means we saw them all
         batch = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5, AttributeNames=["All"], WaitTimeSeconds=0
@@ -134,7 +137,7 @@ def count(sqs: Any, queue: str) -> int:
 
 
 def queue_arn(sqs: Any, url: str) -> str:
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 def redrive(
@@ -191,7 +194,7 @@ def _move_task(
 ) -> int | None:
     """Redrive with StartMessageMoveTask and follow it to the end; None when the endpoint cannot."""
     dlq_arn = queue_arn(sqs, dlq_url)
-    request = {"SourceArn": dlq_arn, "DestinationArn": queue_arn(sqs, source_url)}
+    request: dict[str, str | int] = {"SourceArn": dlq_arn, "DestinationArn": queue_arn(sqs, source_url)}
     if rate > 0:
         request["MaxNumberOfMessagesPerSecond"] = max(1, min(500, int(rate)))
     try:

@@ -14,7 +14,6 @@ tests/contracts/test_openapi.py runs the check in `make test`; `make up` serves 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import tomllib
@@ -44,11 +43,7 @@ ERRORS = {
 def route_spec(topology: Topology, route: Route) -> RouteSpec:
     """The `@route` declaration of the function serving a route."""
     function = topology.invocables[route.function]
-    if str(function.service_dir) not in sys.path:
-        sys.path.insert(0, str(function.service_dir))
-    module_name, attribute = function.handler.rsplit(".", 1)
-    handler = getattr(importlib.import_module(module_name.replace("/", ".")), attribute)
-    spec = getattr(handler, "route", None)
+    spec = getattr(function.load_handler(), "route", None)
     if not isinstance(spec, RouteSpec):
         raise SystemExit(f"{function.key} ({function.handler}) serves {route.method} {route.path} without @route")
     return spec

@@ -9,7 +9,6 @@ and redrive policy decide when a message that keeps failing moves to its DLQ.
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,7 +99,7 @@ class Lambdas:
         catalog_deps.record_video_event().prober = prober
         sqs = aws.client("sqs")
         self.mappings = {
-            function.key: EventSourceMapping(sqs, function, _handler(function.handler), retry_delay=0)
+            function.key: EventSourceMapping(sqs, function, function.load_handler(), retry_delay=0)
             for function in aws.topology.functions
         }
         self.outcomes: list[tuple[str, dict[str, int]]] = []
@@ -121,11 +120,6 @@ class Lambdas:
 
     def failures(self, key: str) -> int:
         return sum(outcome["failed"] for name, outcome in self.outcomes if name == key)
-
-
-def _handler(spec: str) -> Any:
-    module, name = spec.rsplit(".", 1)
-    return getattr(importlib.import_module(module.replace("/", ".")), name)
 
 
 def dead_letter_depths(aws: Aws) -> dict[str, int]:

@@ -26,8 +26,7 @@ FUNCTIONS = sorted(TOPOLOGY.invocables.values(), key=lambda f: f.key)
 
 
 def _modules(function: Invocable) -> tuple[ModuleType, ModuleType]:
-    package = function.handler.split("/", 1)[0]
-    return importlib.import_module(f"{package}.settings"), importlib.import_module(f"{package}.deps")
+    return importlib.import_module(f"{function.package}.settings"), importlib.import_module(f"{function.package}.deps")
 
 
 def _builder_name(function_name: str) -> str:
