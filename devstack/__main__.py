@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             f'try: curl -H "Authorization: Bearer $(make token USER=alice)" -d '
             f'\'{{"filename": "a.mp4", "content_type": "video/mp4", "size": 1000}}\' {stack.api}/uploads'
         )
+        print(f"OpenAPI document of the API: {stack.api}/openapi.json")
         print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop", flush=True)
         try:
             if args.ready_file:

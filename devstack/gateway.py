@@ -5,7 +5,8 @@ simple responses): no identity source -> 401 without calling the authorizer; the
 authorizer raising "Unauthorized" -> 401; returning isAuthorized false -> 403; any
 other authorizer failure -> 500; otherwise the route's function gets a payload 2.0
 event with `requestContext.authorizer.lambda` set to the authorizer's context.
-It also serves the local issuer's JWKS at /.well-known/jwks.json.
+It also serves JSON documents at fixed paths: the local issuer's JWKS at
+/.well-known/jwks.json and the API's OpenAPI document at /openapi.json.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from infra import Route
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]  # (function key, event) -> {"result"} | {"error"}
 JWKS_PATH = "/.well-known/jwks.json"
+OPENAPI_PATH = "/openapi.json"
+Document = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 
 class Gateway:
-    def __init__(self, invoke: Invoke, jwks: Callable[[], dict[str, Any]] | None = None) -> None:
-        self._invoke, self._jwks = invoke, jwks
+    def __init__(self, invoke: Invoke, documents: dict[str, Document] | None = None) -> None:
+        self._invoke, self._documents = invoke, dict(documents or {})  # GET path -> its JSON
         self._routes: list[tuple[Route, re.Pattern[str]]] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -90,8 +93,9 @@ class Gateway:
     # -- one request --------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         url = urlsplit(target)
-        if method == "GET" and url.path == JWKS_PATH and self._jwks:
-            return Response(200, {"content-type": "application/json"}, json.dumps(self._jwks()).encode())
+        if method == "GET" and url.path in self._documents:
+            document = json.dumps(self._documents[url.path]()).encode()
+            return Response(200, {"content-type": "application/json"}, document)
         matched = self._match(method, url.path)
         if matched is None:
             return _json(404, "Not Found")

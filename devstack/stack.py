@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from moto.server import ThreadedMotoServer
 
-from devstack.gateway import JWKS_PATH, Gateway
+from devstack.gateway import JWKS_PATH, OPENAPI_PATH, Gateway
 from devstack.issuer import Issuer
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
 from infra.provision import provision
@@ -38,7 +38,10 @@ class LocalStack:
         self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
         self.issuer = Issuer.load()
-        self.gateway = Gateway(self.invoke, jwks=self.issuer.jwks)
+        openapi = ROOT / "shared" / "openapi.json"  # make openapi writes it; a contract test keeps it current
+        self.gateway = Gateway(
+            self.invoke, documents={JWKS_PATH: self.issuer.jwks, OPENAPI_PATH: lambda: json.loads(openapi.read_text())}
+        )
         self.api = ""
         self._invoke_ports: dict[str, int] = {}
         self.log_dir = log_dir or ROOT / ".demo" / "logs"

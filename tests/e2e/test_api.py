@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def test_unknown_routes_are_404(stack: Stack):
 def test_the_jwks_is_served_for_the_authorizer(stack: Stack):
     keys = requests.get(f"{stack.api}/.well-known/jwks.json", timeout=10).json()["keys"]
     assert keys == stack.forge.jwks()["keys"]  # exactly the issuer key's public half, under its kid
+
+
+def test_the_openapi_document_is_served_and_names_every_route(stack: Stack):
+    served = requests.get(f"{stack.api}/openapi.json", timeout=10)
+    assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+    committed = json.loads((Path(__file__).resolve().parents[2] / "shared" / "openapi.json").read_text())
+    assert served.json() == committed
+    assert {(m.upper(), p) for p, ops in committed["paths"].items() for m in ops} == {
+        (r.method, r.path) for r in stack.topology.routes
+    }
 
 
 def test_a_signed_in_user_uploads_through_the_form_and_the_video_becomes_ready(stack: Stack, small_clip: Path):
