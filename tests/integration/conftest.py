@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 import uuid
@@ -19,6 +18,7 @@ from moto import mock_aws
 from infra import LOCAL_CREDENTIALS, Function, Invocable, Topology, load, queue_arn
 from infra.event_source import sqs_event as lambda_sqs_event
 from infra.provision import provision
+from tests.wiring import forget_wiring
 
 
 @dataclass
@@ -71,19 +71,6 @@ def moto_stack() -> Iterator[Aws]:
         with mock_aws():
             provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
             yield Aws(topology)
-
-
-SERVICE_PACKAGES = ("intake", "transcode", "catalog", "identity")
-
-
-def forget_wiring() -> None:
-    """Drop every service's cached settings and collaborators (they hold the environment and moto's clients)."""
-    for package in SERVICE_PACKAGES:
-        for module in (importlib.import_module(f"{package}.settings"), importlib.import_module(f"{package}.deps")):
-            for value in vars(module).values():
-                own = getattr(value, "__module__", "") == module.__name__
-                if own and callable(getattr(value, "cache_clear", None)):
-                    value.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import mediatools
-from tests.integration.conftest import Aws, Context, forget_wiring, sqs_event
+from tests.integration.conftest import Aws, Context, sqs_event
 from tests.integration.pipeline import events_published, transcode_handler, upload
 from tests.media import ffmpeg, hostile_file
+from tests.wiring import forget_wiring
 
 pytestmark = pytest.mark.service("transcode")
 

@@ -8,14 +8,13 @@ that never used it) fails here, and so does a builder that needs a variable its 
 
 from __future__ import annotations
 
-import importlib
 import re
-from types import ModuleType
 
 import pytest
 
 from infra import Invocable, load
 from lambdakit.settings import Settings
+from tests.wiring import forget, wiring_of
 
 pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth")
 
@@ -25,10 +24,6 @@ TOPOLOGY = load("test")
 FUNCTIONS = sorted(TOPOLOGY.invocables.values(), key=lambda f: f.key)
 
 
-def _modules(function: Invocable) -> tuple[ModuleType, ModuleType]:
-    return importlib.import_module(f"{function.package}.settings"), importlib.import_module(f"{function.package}.deps")
-
-
 def _builder_name(function_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", function_name).lower()
 
@@ -36,30 +31,23 @@ def _builder_name(function_name: str) -> str:
 def _every_setting() -> set[str]:
     names: set[str] = set()
     for function in FUNCTIONS:
-        settings_module, _ = _modules(function)
+        settings_module, _ = wiring_of(function.package)
         for value in vars(settings_module).values():
             if isinstance(value, type) and issubclass(value, Settings) and value is not Settings:
                 names |= {setting.name for setting in value.declared().values()}
     return names
 
 
-def _forget(*modules: ModuleType) -> None:
-    for module in modules:
-        for value in vars(module).values():
-            if getattr(value, "__module__", "") == module.__name__ and callable(getattr(value, "cache_clear", None)):
-                value.cache_clear()
-
-
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.key)
 def test_a_function_is_given_exactly_what_it_reads(function: Invocable, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given exactly the environment the function's serverless.yml declares (and nothing of any other function's)
-    settings_module, deps_module = _modules(function)
+    settings_module, deps_module = wiring_of(function.package)
     for name in _every_setting():
         monkeypatch.delenv(name, raising=False)
     for name, value in function.environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    _forget(settings_module, deps_module)
+    forget(settings_module, deps_module)
 
     # When its builder makes its collaborators (it exists, and succeeds: nothing it needs is missing)
     builder = getattr(deps_module, _builder_name(function.name), None)
@@ -68,7 +56,7 @@ def test_a_function_is_given_exactly_what_it_reads(function: Invocable, monkeypa
         builder()
         read = settings_module.settings().read
     finally:
-        _forget(settings_module, deps_module)
+        forget(settings_module, deps_module)
 
     # Then every variable it is given is one its code reads
     declared = set(function.environment) - PLATFORM
