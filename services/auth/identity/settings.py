@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from lambdakit.settings import Setting, Settings, positive
+from lambdakit.settings import Setting, Settings, not_negative, positive
 
 
 class AuthSettings(Settings):
@@ -15,7 +15,7 @@ class AuthSettings(Settings):
     jwt_audience = Setting("JWT_AUDIENCE", str, default=None)  # OIDC/Auth0: the API's audience
     jwt_client_id = Setting("JWT_CLIENT_ID", str, default=None)  # Cognito: the app client
     jwt_token_use = Setting("JWT_TOKEN_USE", str, default=None)  # Cognito: "access"
-    jwt_leeway_seconds = Setting("JWT_LEEWAY_SECONDS", int, default=30, check=lambda v: positive(v + 1))
+    jwt_leeway_seconds = Setting("JWT_LEEWAY_SECONDS", int, default=30, check=not_negative)
     jwks_url = Setting("JWKS_URL")
     jwks_timeout_seconds = Setting("JWKS_TIMEOUT_SECONDS", float, default=2.0, check=positive)
     profiles_table = Setting("PROFILES_TABLE")

@@ -39,6 +39,11 @@ def positive(value: float) -> None:
         raise ValueError("must be more than 0")
 
 
+def not_negative(value: float) -> None:
+    if value < 0:
+        raise ValueError("must not be negative")
+
+
 def flag(text: str) -> bool:
     """'true'/'false' (and 1/0, yes/no), as CloudFormation and shells write them."""
     lowered = text.strip().lower()
