@@ -120,7 +120,7 @@ def json_response(status: int, body: Any) -> dict[str, Any]:
     }
 
 
-Route = Callable[[Request[Any, Any]], Answer]
+Route = Callable[[Request[Any, Any]], Answer]  # what @route decorates
 Handler = Callable[[Event, Any], dict[str, Any]]
 
 
@@ -131,10 +131,10 @@ def route(
     params: type[BaseModel] | None = None,
     answers: type[BaseModel] | UnionType | None = None,
     refuses: tuple[type[Refusal], ...] = (),
-) -> Callable[[Callable[[Request[Any, Any]], Answer]], Handler]:
+) -> Callable[[Route], Handler]:
     """Make a Lambda handler of a route function; see the module's docstring."""
 
-    def decorate(function: Callable[[Request[Any, Any]], Answer]) -> Handler:
+    def decorate(function: Route) -> Handler:
         spec = RouteSpec(status, body, params, answers, refuses, (function.__doc__ or "").strip())
 
         @functools.wraps(function)
