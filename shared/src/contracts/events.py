@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 from contracts.keys import VIDEO_ID_RE
 
@@ -75,7 +75,9 @@ class FailureReason(StrEnum):
     TRANSCODE_FAILED = "TRANSCODE_FAILED"
 
 
-class VideoTranscoded(DomainEvent):
+class VideoTranscodedV1(DomainEvent):
+    """Version 1: three MP4 renditions from one process. Still read, so messages waiting in a DLQ drain."""
+
     event_type: Literal["VideoTranscoded"] = "VideoTranscoded"
     video_id: VideoId
     owner: str | None
@@ -86,13 +88,104 @@ class VideoTranscoded(DomainEvent):
     timings: dict[str, float] = Field(description="Seconds spent in each transcode step.")
 
 
-class VideoTranscodeFailed(DomainEvent):
+class StreamRendition(_Model):
+    """One rung of the HLS ladder: its media playlist, and what a player chooses it by."""
+
+    name: str = Field(examples=["720p"])
+    width: int
+    height: int
+    playlist: str = Field(description="Key of the rung's media playlist, in the package's bucket.")
+    bandwidth: int = Field(description="Peak bits per second over any segment, audio included.")
+    average_bandwidth: int = Field(description="Average bits per second, audio included.")
+    codecs: str = Field(examples=["avc1.64001f,mp4a.40.2"])
+    frame_rate: float | None = None
+
+
+class StreamPackage(_Model):
+    """The HLS package: a master playlist over the rungs and one audio track (fMP4/CMAF segments)."""
+
+    bucket: str
+    master: str = Field(description="Key of the master playlist.")
+    renditions: list[StreamRendition] = Field(min_length=1, description="Best first.")
+    audio: str | None = Field(description="Key of the audio playlist; None for a silent video.")
+    segment_seconds: float
+    duration_seconds: float
+
+
+class Thumbnails(_Model):
+    """Seek-bar previews: sprite sheets of small frames, and a WebVTT track that says where each one is."""
+
+    bucket: str
+    track: str = Field(description="Key of the WebVTT file; its cues point into the sprites (#xywh=).")
+    sprites: list[str] = Field(description="Keys of the sprite images.")
+    interval_seconds: float
+    width: int
+    height: int
+
+
+class ChunkRef(_Model):
+    """A time range of the source that one chunk encoder works on."""
+
+    index: int = Field(ge=0)
+    start_seconds: float = Field(ge=0)
+    end_seconds: float = Field(gt=0)
+
+
+class VideoTranscoded(DomainEvent):
+    """Version 2: the chunked workflow's output: HLS ladder, MP4 downloads where they fit, poster, thumbnails."""
+
+    event_type: Literal["VideoTranscoded"] = "VideoTranscoded"
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # a new version of the event
+    video_id: VideoId
+    owner: str | None
+    source: SourceObject
+    duration_seconds: float
+    stream: StreamPackage
+    renditions: list[RenditionFile] = Field(
+        description="MP4 downloads, best first: every rung whose file fits the transcoder's download limit."
+    )
+    poster: PosterFile
+    thumbnails: Thumbnails | None = None
+    chunks: int = Field(ge=1, description="How many chunks the source was encoded in.")
+    started_at: datetime
+    timings: dict[str, float] = Field(description="Seconds spent in each workflow stage.")
+
+
+class VideoTranscodeFailedV1(DomainEvent):
     event_type: Literal["VideoTranscodeFailed"] = "VideoTranscodeFailed"
     video_id: VideoId
     owner: str | None
     source: SourceObject
     reason_code: FailureReason
     reason: str = Field(max_length=2000)
+
+
+class VideoTranscodeFailed(DomainEvent):
+    """Version 2: names the chunk that failed, when one did."""
+
+    event_type: Literal["VideoTranscodeFailed"] = "VideoTranscodeFailed"
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # a new version of the event
+    video_id: VideoId
+    owner: str | None
+    source: SourceObject
+    reason_code: FailureReason
+    reason: str = Field(max_length=2000)
+    chunk: ChunkRef | None = None
+
+
+class VideoTranscodeProgress(DomainEvent):
+    """The workflow finished another share of the chunks (sent at most every few seconds per video)."""
+
+    event_type: Literal["VideoTranscodeProgress"] = "VideoTranscodeProgress"
+    video_id: VideoId
+    owner: str | None
+    source: SourceObject
+    chunks_done: int = Field(ge=0)
+    chunks_total: int = Field(ge=1)
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.chunks_done / self.chunks_total)
 
 
 class VideoReady(DomainEvent):
@@ -118,7 +211,45 @@ class VideoDeleted(DomainEvent):
     source: SourceObject | None = Field(description="The uploaded object, for the upload service to delete.")
 
 
-AnyVideoEvent = VideoTranscoded | VideoTranscodeFailed | VideoReady | VideoDeleted
-VideoEvent = Annotated[AnyVideoEvent, Field(discriminator="event_type")]
+AnyVideoEvent = (
+    VideoTranscoded
+    | VideoTranscodedV1
+    | VideoTranscodeFailed
+    | VideoTranscodeFailedV1
+    | VideoTranscodeProgress
+    | VideoReady
+    | VideoDeleted
+)
+EVENT_TYPES: tuple[type[DomainEvent], ...] = (
+    VideoTranscoded,
+    VideoTranscodedV1,
+    VideoTranscodeFailed,
+    VideoTranscodeFailedV1,
+    VideoTranscodeProgress,
+    VideoReady,
+    VideoDeleted,
+)
+
+
+def _tag(event_type: object, version: object) -> str:
+    return f"{event_type}/v{version}"
+
+
+def _event_tag(value: object) -> str:
+    """Which model reads a message: its event type and schema version (1 when it does not say)."""
+    if isinstance(value, dict):
+        return _tag(value.get("event_type"), value.get("schema_version", 1))
+    return _tag(getattr(value, "event_type", None), getattr(value, "schema_version", 1))
+
+
+VideoEvent = Annotated[
+    Annotated[VideoTranscoded, Tag("VideoTranscoded/v2")]
+    | Annotated[VideoTranscodedV1, Tag("VideoTranscoded/v1")]
+    | Annotated[VideoTranscodeFailed, Tag("VideoTranscodeFailed/v2")]
+    | Annotated[VideoTranscodeFailedV1, Tag("VideoTranscodeFailed/v1")]
+    | Annotated[VideoTranscodeProgress, Tag("VideoTranscodeProgress/v1")]
+    | Annotated[VideoReady, Tag("VideoReady/v1")]
+    | Annotated[VideoDeleted, Tag("VideoDeleted/v1")],
+    Discriminator(_event_tag),
+]
 VIDEO_EVENT: TypeAdapter[AnyVideoEvent] = TypeAdapter(VideoEvent)
-EVENT_TYPES: tuple[type[DomainEvent], ...] = (VideoTranscoded, VideoTranscodeFailed, VideoReady, VideoDeleted)
