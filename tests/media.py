@@ -127,3 +127,47 @@ def hostile_file(kind: str, folder: Path, server_url: str = "http://127.0.0.1:9"
     else:
         raise ValueError(f"no hostile file of kind {kind!r}")
     return path
+
+
+# A frame that says its own number: 16 blocks of a 256x144 picture, white for a 1 bit, black for a 0 bit.
+# Blocks this large survive scaling and lossy encoding, so a decoded output tells which source frame it is.
+_BITS, _PATTERN = 16, (256, 144)
+
+
+def make_numbered_clip(path: Path, *, width: int, height: int, seconds: float, rate: str = "30000/1001") -> Path:
+    """Every frame distinct (it shows its number), with a tone: for checking that no frame is lost or repeated."""
+    w, h = _PATTERN
+    pattern = (
+        f"color=c=black:s={w}x{h}:r={rate}:d={seconds},format=gray,"
+        f"geq=lum='if(bitand(N,pow(2,floor(X/{w // 8})+8*floor(Y/{h // 2}))),235,16)',"
+        f"scale={width}:{height}:flags=neighbor,format=yuv420p"
+    )
+    ffmpeg(
+        *("-f", "lavfi", "-i", pattern),
+        *("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=48000"),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest", str(path)),
+    )
+    return path
+
+
+def frame_numbers(*input_args: str) -> list[int]:
+    """The number each decoded frame of the input shows, in presentation order (see make_numbered_clip)."""
+    w, h = _PATTERN
+    raw = subprocess.run(
+        [
+            *(mediatools.binaries()[0], "-v", "error", *input_args, "-map", "0:v:0", "-vf", f"scale={w}:{h}"),
+            *("-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    numbers = []
+    for start in range(0, len(raw) - w * h + 1, w * h):
+        frame = raw[start : start + w * h]
+        value = 0
+        for bit in range(_BITS):
+            x, y = (bit % 8) * (w // 8) + w // 16, (bit // 8) * (h // 2) + h // 4
+            value |= (frame[y * w + x] > 125) << bit
+        numbers.append(value)
+    return numbers

@@ -38,6 +38,8 @@ class ProbeStream(_ProbeShape):
     height: int | None = None
     avg_frame_rate: str | None = None
     r_frame_rate: str | None = None
+    time_base: str | None = None
+    start_time: str | None = None
     bit_rate: str | None = None
     duration: str | None = None
     channels: int | None = None

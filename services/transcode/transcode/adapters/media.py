@@ -9,7 +9,9 @@ from typing import Any
 import ffmpeg
 
 import mediatools
+from contracts.events import ChunkRef
 from contracts.media import Probe
+from transcode.logic.chunking import Grid, keyframe_times, thumbnail_numbers
 from transcode.logic.gate import Accepted
 from transcode.logic.ladder import Rendition
 
@@ -115,3 +117,160 @@ class FfmpegMedia:
         if missing:
             raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
         return files
+
+
+# --- The chunked workflow's media steps ------------------------------------------------------------
+
+THUMBNAIL_LONG_SIDE = 160
+FRAGMENT_FLAGS = "+frag_keyframe+delay_moov+default_base_moof"
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    """Where ffmpeg reads the source: a signed URL (ranged reads) or a local file, with the demuxer forced."""
+
+    target: str
+    demuxer: str
+    headers: str | None = None  # e.g. If-Match, so a rewritten object is refused instead of read
+
+    @property
+    def protocols(self) -> str:
+        if self.target.startswith("https:"):
+            return "https,tls,tcp"
+        if self.target.startswith("http:"):
+            return "http,tcp"
+        return "file"
+
+    def options(self) -> dict[str, str | float]:
+        options: dict[str, str | float] = {
+            "f": self.demuxer,
+            "protocol_whitelist": self.protocols,
+            "format_whitelist": ",".join(mediatools.ALLOWED_CONTAINERS),
+        }
+        if self.headers:
+            options["headers"] = self.headers
+        return options
+
+
+@dataclass(frozen=True)
+class ChunkFiles:
+    renditions: dict[str, Path]
+    thumbnails: dict[int, Path]
+    poster: Path | None
+
+
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    scale = THUMBNAIL_LONG_SIDE / max(width, height)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def chunk_command(
+    source: SourceInput,
+    chunk: ChunkRef,
+    renditions: list[Rendition],
+    grid: Grid,
+    timescale: int,
+    out_dir: Path,
+    *,
+    poster_at: float | None,
+    preset: str = "veryfast",
+    threads: int = 0,
+) -> tuple[list[str], ChunkFiles]:
+    """One ffmpeg process for one chunk: decode its time range once, encode every rung, take its thumbnails.
+
+    The source's timestamps are kept (`-copyts`), so the keyframe and thumbnail times are the
+    source's own, the same in every chunk and every rung. Each rung becomes a fragmented MP4
+    (a fragment per keyframe) whose start `fmp4.place_on_timeline` moves into its fragments.
+    """
+    duration = chunk.end_seconds - chunk.start_seconds
+    stream = ffmpeg.input(source.target, ss=chunk.start_seconds, t=duration, **source.options())
+    thumbs = list(thumbnail_numbers(chunk, grid))
+    branches = stream["v:0"].split()
+    keyframes = ",".join(f"{t:g}" for t in keyframe_times(chunk, grid))
+    outputs = []
+    files = ChunkFiles({}, {}, None)
+    for index, rendition in enumerate(renditions):
+        video = branches[index].filter("scale", rendition.width, rendition.height).filter("setsar", 1)
+        path = out_dir / f"{rendition.name}.mp4"
+        files.renditions[rendition.name] = path
+        outputs.append(
+            ffmpeg.output(
+                video,
+                str(path),
+                **{
+                    "fps_mode": "passthrough",  # every source frame once: no frame dropped or repeated at the edges
+                    "c:v": "libx264",
+                    "preset": preset,
+                    "crf": 23,
+                    "maxrate": f"{rendition.max_video_kbps}k",
+                    "bufsize": f"{rendition.max_video_kbps * 2}k",
+                    "pix_fmt": "yuv420p",
+                    "profile:v": "high",
+                    "x264-params": "scenecut=0:open-gop=0",  # keyframes only where forced: the same in every rung
+                    "forced-idr": 1,
+                    "force_key_frames": keyframes,
+                    "threads": threads,
+                    "map_metadata": -1,
+                    "f": "mp4",
+                    "movflags": FRAGMENT_FLAGS,
+                    "movie_timescale": timescale,
+                    "video_track_timescale": timescale,
+                },
+            )
+        )
+    branch = len(renditions)
+    if thumbs:
+        width, height = thumbnail_size(renditions[0].width, renditions[0].height)
+        first = thumbs[0] * grid.thumbnail_seconds
+        selected = (
+            branches[branch]
+            .filter("select", f"gte(t,{first}+selected_n*{grid.thumbnail_seconds})")
+            .filter("scale", width, height)
+        )
+        pattern = out_dir / "thumb-%05d.jpg"
+        outputs.append(
+            ffmpeg.output(
+                selected,
+                str(pattern),
+                **{"fps_mode": "passthrough", "q:v": 5, "start_number": thumbs[0], "f": "image2"},
+            )
+        )
+        files.thumbnails.update({n: out_dir / f"thumb-{n:05d}.jpg" for n in thumbs})
+        branch += 1
+    if poster_at is not None:
+        top = renditions[0]
+        poster = (
+            branches[branch]
+            .trim(start=poster_at, end=poster_at + 1)
+            .setpts("PTS-STARTPTS")
+            .filter("scale", top.width, top.height)
+        )
+        path = out_dir / "poster.jpg"
+        outputs.append(ffmpeg.output(poster, str(path), **{"frames:v": 1, "q:v": 3}))
+        files = ChunkFiles(files.renditions, files.thumbnails, path)
+    command = ffmpeg.merge_outputs(*outputs).global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-copyts")
+    return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True), files
+
+
+def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> list[str]:
+    """The whole source's audio encoded once (AAC priming only at the very start), as fragmented MP4.
+
+    Cut or padded with silence to the video's length: a player then reaches the end of both together.
+    """
+    stream = ffmpeg.input(source.target, t=video_seconds + 1, **source.options())
+    audio = stream["a:0"].filter("atrim", end=video_seconds).filter("apad", whole_dur=video_seconds)
+    output = ffmpeg.output(
+        audio,
+        str(out),
+        **{
+            "c:a": "aac",
+            "b:a": f"{AUDIO_KBPS}k",
+            "ac": 2,
+            "map_metadata": -1,
+            "f": "mp4",
+            "movflags": "+delay_moov+default_base_moof",
+            "frag_duration": 2_000_000,  # microseconds: fragments of 2 s, grouped into segments like the video
+        },
+    )
+    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-copyts")
+    return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True)

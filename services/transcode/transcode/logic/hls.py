@@ -1,0 +1,172 @@
+"""HLS playlists (RFC 8216, version 7) over fMP4 files addressed by byte range. Pure text.
+
+A rung's media playlist lists, for every chunk file in order, its segments as byte
+ranges of that file, under one EXT-X-MAP (the first chunk's init segment): the
+segments were placed on the source's timeline, so they follow one another. The audio
+playlist does the same over the one audio file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from transcode.logic.fmp4 import Layout
+
+VERSION = 7  # fMP4 segments (6) with byte ranges and EXT-X-MAP BYTERANGE
+
+
+@dataclass(frozen=True)
+class Segment:
+    uri: str
+    offset: int
+    length: int
+    ticks: int
+
+    def seconds(self, timescale: int) -> float:
+        return self.ticks / timescale
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One file of a track (a chunk of a rung, or the whole audio): its init segment and its segments."""
+
+    uri: str
+    timescale: int
+    init_length: int
+    sample_entry: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def size(self) -> int:
+        return self.init_length + sum(s.length for s in self.segments)
+
+
+def piece(uri: str, layout: Layout, segment_seconds: int) -> Piece:
+    """Group a file's fragments into segments on the segment grid (a fragment starts at a keyframe)."""
+    grid = segment_seconds * layout.timescale
+    segments: list[Segment] = []
+    current = -1
+    for fragment in layout.fragments:
+        slot = fragment.start // grid
+        if segments and slot == current:
+            last = segments[-1]
+            segments[-1] = Segment(uri, last.offset, last.length + fragment.size, last.ticks + fragment.duration)
+        else:
+            segments.append(Segment(uri, fragment.offset, fragment.size, fragment.duration))
+            current = slot
+    return Piece(uri, layout.timescale, layout.init_size, layout.sample_entry, tuple(segments))
+
+
+class MismatchedPieces(ValueError):
+    """The chunks of one rung were not encoded alike: one init segment cannot serve them all."""
+
+
+def media_playlist(pieces: Sequence[Piece]) -> str:
+    if not pieces:
+        raise ValueError("a playlist needs at least one piece")
+    first = pieces[0]
+    for other in pieces[1:]:
+        if other.sample_entry != first.sample_entry or other.timescale != first.timescale:
+            raise MismatchedPieces(f"{other.uri} was not encoded like {first.uri}")
+    segments = [s for p in pieces for s in p.segments]
+    target = max(1, math.ceil(max(s.seconds(first.timescale) for s in segments) - 1e-3))
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{VERSION}",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-MAP:URI="{first.uri}",BYTERANGE="{first.init_length}@0"',
+    ]
+    for segment in segments:
+        lines += [
+            f"#EXTINF:{segment.seconds(first.timescale):.6f},",
+            f"#EXT-X-BYTERANGE:{segment.length}@{segment.offset}",
+            segment.uri,
+        ]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def bandwidth(pieces: Sequence[Piece]) -> tuple[int, int]:
+    """(peak, average) bits per second of a track over its segments."""
+    segments = [(s.length, s.seconds(p.timescale)) for p in pieces for s in p.segments]
+    peak = max((8 * length / seconds for length, seconds in segments if seconds > 0), default=0.0)
+    seconds = sum(s for _, s in segments)
+    average = 8 * sum(length for length, _ in segments) / seconds if seconds else 0.0
+    return math.ceil(peak), math.ceil(average)
+
+
+def duration(pieces: Sequence[Piece]) -> float:
+    return sum(s.seconds(p.timescale) for p in pieces for s in p.segments)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A rung as the master playlist describes it."""
+
+    uri: str
+    width: int
+    height: int
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    frame_rate: float | None
+
+
+AUDIO_GROUP = "audio"
+AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
+
+
+def master_playlist(variants: Sequence[Variant], audio_uri: str | None) -> str:
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if audio_uri:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,'
+            f'CHANNELS="2",URI="{audio_uri}"'
+        )
+    for variant in variants:
+        attributes = [
+            f"BANDWIDTH={variant.bandwidth}",
+            f"AVERAGE-BANDWIDTH={variant.average_bandwidth}",
+            f"RESOLUTION={variant.width}x{variant.height}",
+            f'CODECS="{variant.codecs}"',
+        ]
+        if variant.frame_rate:
+            attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
+        if audio_uri:
+            attributes.append(f'AUDIO="{AUDIO_GROUP}"')
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant.uri]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    image: str
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def _timestamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def thumbnails_track(cues: Sequence[Cue]) -> str:
+    """A WebVTT track whose cues name a region of a sprite image (`sprite.jpg#xywh=x,y,w,h`)."""
+    lines = ["WEBVTT", ""]
+    for cue in cues:
+        lines += [
+            f"{_timestamp(cue.start)} --> {_timestamp(cue.end)}",
+            f"{cue.image}#xywh={cue.x},{cue.y},{cue.width},{cue.height}",
+            "",
+        ]
+    return "\n".join(lines)
