@@ -3,12 +3,17 @@ that function uses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transcode.logic.deletion import DeletionDeps
-from transcode.logic.transcode import TranscodeConfig, TranscodeDeps
+from transcode.logic.ports import Executions
+from transcode.logic.workflow import WorkflowConfig, WorkflowDeps
 from transcode.settings import settings
+
+if TYPE_CHECKING:
+    from transcode.adapters.aws import TaskCallbacks
 
 
 @cache
@@ -28,7 +33,39 @@ def _tombstones() -> Any:
 
 
 @cache
-def transcode() -> TranscodeDeps:
+def states() -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions")
+
+
+@dataclass(frozen=True)
+class StartDeps:
+    executions: Executions
+    uploads_bucket: str  # the only bucket whose uploads are transcoded
+
+
+@cache
+def start_transcode() -> StartDeps:
+    from transcode.adapters.aws import StepFunctionsExecutions
+
+    config = settings()
+    return StartDeps(StepFunctionsExecutions(states(), config.workflow_arn), config.uploads_bucket)
+
+
+@cache
+def task_callbacks() -> TaskCallbacks:
+    from transcode.adapters.aws import TaskCallbacks
+
+    return TaskCallbacks(states())
+
+
+def heartbeat_seconds() -> float:
+    return settings().heartbeat_seconds
+
+
+@cache
+def media_tasks() -> WorkflowDeps:
     import boto3
 
     from lambdakit.sns import SnsPublisher
@@ -36,20 +73,20 @@ def transcode() -> TranscodeDeps:
     from transcode.adapters.media import FfmpegMedia
 
     config = settings()
-    return TranscodeDeps(
+    return WorkflowDeps(
         storage=S3Storage(_s3()),
         publisher=SnsPublisher(boto3.client("sns"), config.video_events_topic_arn),
         media=FfmpegMedia(
-            preset=config.ffmpeg_preset,
-            max_duration=config.max_duration_seconds,
-            encode_timeout=config.encode_timeout_seconds,
+            preset=config.ffmpeg_preset, threads=config.ffmpeg_threads, encode_timeout=config.encode_timeout_seconds
         ),
         tombstones=_tombstones(),
-        config=TranscodeConfig(
-            uploads_bucket=config.uploads_bucket,
+        config=WorkflowConfig(
             output_bucket=config.transcoded_bucket,
             work_dir=config.work_dir,
             limits=config.limits(),
+            grid=config.grid(),
+            download_max_bytes=config.download_max_bytes,
+            retry_seconds=config.retry_seconds,
         ),
     )
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from lambdakit.settings import Setting, Settings, positive
+from lambdakit.settings import Setting, Settings, SettingsError, not_negative, positive
+from transcode.logic.chunking import Grid
 from transcode.logic.gate import GateLimits
+
+
+def _seconds_list(text: str) -> tuple[int, ...]:
+    """`5,30`: whole seconds, comma-separated."""
+    return tuple(int(part) for part in text.split(","))
 
 
 class TranscodeSettings(Settings):
@@ -14,11 +20,20 @@ class TranscodeSettings(Settings):
     transcoded_bucket = Setting("TRANSCODED_BUCKET")
     video_events_topic_arn = Setting("VIDEO_EVENTS_TOPIC_ARN")
     deleted_videos_table = Setting("DELETED_VIDEOS_TABLE")
+    workflow_arn = Setting("WORKFLOW_ARN")
     work_dir = Setting("WORK_DIR", Path, default=Path("/tmp"))
     ffmpeg_preset = Setting("FFMPEG_PRESET", default="veryfast")
+    ffmpeg_threads = Setting("FFMPEG_THREADS", int, default=0, check=not_negative)
     encode_timeout_seconds = Setting("ENCODE_TIMEOUT_SECONDS", float, default=840.0, check=positive)
+    heartbeat_seconds = Setting("HEARTBEAT_SECONDS", float, default=30.0, check=positive)
+    segment_seconds = Setting("SEGMENT_SECONDS", int, default=6, check=positive)
+    keyframe_seconds = Setting("KEYFRAME_SECONDS", int, default=2, check=positive)
+    chunk_seconds = Setting("CHUNK_SECONDS", int, default=60, check=positive)
+    thumbnail_seconds = Setting("THUMBNAIL_SECONDS", int, default=10, check=positive)
+    retry_seconds: Setting[tuple[int, ...]] = Setting("RETRY_SECONDS", _seconds_list, default=(5, 30))
+    download_max_bytes = Setting("DOWNLOAD_MAX_BYTES", int, default=2 * 1024**3, check=not_negative)
     max_source_bytes = Setting("MAX_SOURCE_BYTES", int, default=5 * 1024**3, check=positive)
-    max_duration_seconds = Setting("MAX_DURATION_SECONDS", float, default=600.0, check=positive)
+    max_duration_seconds = Setting("MAX_DURATION_SECONDS", float, default=4 * 3600.0, check=positive)
     max_long_side = Setting("MAX_LONG_SIDE", int, default=3840, check=positive)
     max_short_side = Setting("MAX_SHORT_SIDE", int, default=2160, check=positive)
     max_fps = Setting("MAX_FPS", float, default=60.0, check=positive)
@@ -33,6 +48,17 @@ class TranscodeSettings(Settings):
             max_fps=self.max_fps,
             max_streams=self.max_streams,
         )
+
+    def grid(self) -> Grid:
+        try:
+            return Grid(
+                segment_seconds=self.segment_seconds,
+                keyframe_seconds=self.keyframe_seconds,
+                chunk_seconds=self.chunk_seconds,
+                thumbnail_seconds=self.thumbnail_seconds,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"CHUNK_SECONDS, SEGMENT_SECONDS, KEYFRAME_SECONDS: {exc}") from None
 
 
 @cache

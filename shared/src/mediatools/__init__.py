@@ -69,14 +69,20 @@ def local_input(path: Path) -> str:
     return f"file:{path.resolve()}"
 
 
-def probe(target: str, *, protocols: Sequence[str] = ("file",), timeout: float = 60) -> Probe:
-    """ffprobe one input, reading only the allowed containers through the allowed protocols."""
+def probe(
+    target: str, *, protocols: Sequence[str] = ("file",), headers: str | None = None, timeout: float = 60
+) -> Probe:
+    """ffprobe one input, reading only the allowed containers through the allowed protocols.
+
+    `headers`: extra HTTP request headers for a URL input (e.g. If-Match, to read one version only).
+    """
     import ffmpeg  # ffmpeg-python: builds the option list
 
     args = [binaries()[1], "-v", "error", "-show_format", "-show_streams", "-of", "json"]
-    args += ffmpeg._utils.convert_kwargs_to_cmd_line_args(
-        {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whitelist": ",".join(protocols)}
-    )
+    options = {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whitelist": ",".join(protocols)}
+    if headers:
+        options["headers"] = headers
+    args += ffmpeg._utils.convert_kwargs_to_cmd_line_args(options)
     out = run("ffprobe", [*args, target], timeout=timeout, redact=[target])
     try:
         return Probe.model_validate(json.loads(out))

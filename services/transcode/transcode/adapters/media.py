@@ -13,7 +13,8 @@ from contracts.events import ChunkRef
 from contracts.media import Probe
 from transcode.logic.chunking import Grid, keyframe_times, thumbnail_numbers
 from transcode.logic.gate import Accepted
-from transcode.logic.ladder import Rendition
+from transcode.logic.ladder import Rendition, thumbnail_size
+from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
 
 AUDIO_KBPS = 128
 KEYFRAME_SECONDS = 2  # a keyframe every 2 s keeps seeking quick and allows HLS later
@@ -94,34 +95,8 @@ def ladder_command(
     return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True), files
 
 
-@dataclass
-class FfmpegMedia:
-    preset: str = "veryfast"
-    max_duration: float | None = None
-    probe_timeout: float = 60
-    encode_timeout: float = 840
-
-    def probe(self, source: Path) -> Probe:
-        return mediatools.probe(mediatools.local_input(source), timeout=self.probe_timeout)
-
-    def transcode(
-        self, source: Path, accepted: Accepted, renditions: list[Rendition], poster_at: float, out_dir: Path
-    ) -> dict[str, Path]:
-        args, files = ladder_command(
-            source, accepted, renditions, poster_at, out_dir, preset=self.preset, max_duration=self.max_duration
-        )
-        mediatools.run(
-            "ffmpeg", args, timeout=self.encode_timeout, redact=[mediatools.local_input(source), str(out_dir)]
-        )
-        missing = [name for name, path in files.items() if not path.is_file() or path.stat().st_size == 0]
-        if missing:
-            raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
-        return files
-
-
 # --- The chunked workflow's media steps ------------------------------------------------------------
 
-THUMBNAIL_LONG_SIDE = 160
 FRAGMENT_FLAGS = "+frag_keyframe+delay_moov+default_base_moof"
 
 
@@ -132,6 +107,10 @@ class SourceInput:
     target: str
     demuxer: str
     headers: str | None = None  # e.g. If-Match, so a rewritten object is refused instead of read
+
+    @classmethod
+    def of(cls, source: SourceRef, demuxer: str) -> SourceInput:
+        return cls(source.target, demuxer, source.headers)
 
     @property
     def protocols(self) -> str:
@@ -150,18 +129,6 @@ class SourceInput:
         if self.headers:
             options["headers"] = self.headers
         return options
-
-
-@dataclass(frozen=True)
-class ChunkFiles:
-    renditions: dict[str, Path]
-    thumbnails: dict[int, Path]
-    poster: Path | None
-
-
-def thumbnail_size(width: int, height: int) -> tuple[int, int]:
-    scale = THUMBNAIL_LONG_SIDE / max(width, height)
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 def chunk_command(
@@ -273,4 +240,99 @@ def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> li
         },
     )
     command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-copyts")
-    return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True)
+    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+
+
+def join_command(video_playlist: Path, audio_playlist: Path | None, out: Path) -> list[str]:
+    """Our own local playlists (never a user's file) joined into one MP4 with its index first."""
+    hls_options = {"f": "hls", "allowed_extensions": "ALL", "protocol_whitelist": "file"}
+    video = ffmpeg.input(str(video_playlist), **hls_options)
+    streams = [video["v:0"]]
+    if audio_playlist is not None:
+        streams.append(ffmpeg.input(str(audio_playlist), **hls_options)["a:0"])
+    output = ffmpeg.output(*streams, str(out), **{"c": "copy", "movflags": "+faststart", "f": "mp4"})
+    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+
+
+def sprite_command(images: list[Path], columns: int, out: Path) -> list[str]:
+    """Thumbnails (our own JPEGs, listed in a concat file next to them) tiled into one sprite image."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{image.name}'\n" for image in images))
+    rows = max(1, -(-len(images) // columns))
+    stream = ffmpeg.input(str(listing), f="concat", safe=0, protocol_whitelist="file")
+    tiled = stream.filter("tile", f"{columns}x{rows}")
+    output = ffmpeg.output(tiled, str(out), **{"frames:v": 1, "q:v": 5})
+    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+
+
+def _source_error(exc: mediatools.MediaToolError) -> Exception:
+    """What an HTTP error reading the source means for the workflow."""
+    if "412" in exc.detail or "Precondition Failed" in exc.detail:
+        return SourceSuperseded("the key was written again since this event")
+    if "404" in exc.detail or "Not Found" in exc.detail:
+        return SourceMissing("the uploaded object does not exist")
+    return exc
+
+
+@dataclass
+class FfmpegMedia:
+    preset: str = "veryfast"
+    threads: int = 0  # 0: ffmpeg's choice (every core)
+    probe_timeout: float = 60
+    encode_timeout: float = 840
+
+    def probe(self, source: SourceRef) -> Probe:
+        protocols = SourceInput(source.target, "mov").protocols.split(",")
+        try:
+            return mediatools.probe(
+                source.target, protocols=protocols, headers=source.headers, timeout=self.probe_timeout
+            )
+        except mediatools.MediaToolError as exc:
+            raise _source_error(exc) from None
+
+    def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str]) -> None:
+        try:
+            mediatools.run("ffmpeg", args, timeout=self.encode_timeout, redact=redact)
+        except mediatools.MediaToolError as exc:
+            raise (_source_error(exc) if source else exc) from None
+
+    def encode_chunk(
+        self,
+        source: SourceRef,
+        demuxer: str,
+        chunk: ChunkRef,
+        renditions: list[Rendition],
+        grid: Grid,
+        timescale: int,
+        out_dir: Path,
+        *,
+        poster_at: float | None,
+    ) -> ChunkFiles:
+        args, files = chunk_command(
+            SourceInput.of(source, demuxer),
+            chunk,
+            renditions,
+            grid,
+            timescale,
+            out_dir,
+            poster_at=poster_at,
+            preset=self.preset,
+            threads=self.threads,
+        )
+        self._run(args, source, redact=[source.target, str(out_dir)])
+        missing = [name for name, path in files.renditions.items() if not path.is_file() or not path.stat().st_size]
+        if missing:
+            raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
+        return files
+
+    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None:
+        args = audio_command(SourceInput.of(source, demuxer), out, video_seconds=video_seconds)
+        self._run(args, source, redact=[source.target, str(out.parent)])
+
+    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
+        self._run(join_command(video_playlist, audio_playlist, out), None, redact=[str(out.parent)])
+
+    def sprite(self, images: list[Path], columns: int, out: Path) -> None:
+        self._run(sprite_command(images, columns, out), None, redact=[str(out.parent)])

@@ -21,7 +21,7 @@ class Rejected(Exception):
 @dataclass(frozen=True)
 class GateLimits:
     max_source_bytes: int = 5 * 1024**3
-    max_duration_seconds: float = 600.0
+    max_duration_seconds: float = 4 * 3600.0
     max_long_side: int = 3840
     max_short_side: int = 2160
     max_fps: float = 60.0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from transcode.logic.fmp4 import Layout
 
 VERSION = 7  # fMP4 segments (6) with byte ranges and EXT-X-MAP BYTERANGE
+CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,12 @@ def poster_time(duration: float | None) -> float:
     if not duration or duration <= 0:
         return 0.0
     return round(min(1.0, duration / 3), 3)
+
+
+THUMBNAIL_LONG_SIDE = 160
+
+
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """The size of a seek-bar thumbnail of a picture of that size: 160 on its long side."""
+    scale = THUMBNAIL_LONG_SIDE / max(width, height)
+    return _even(width * scale), _even(height * scale)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from contracts import AnyVideoEvent
+from contracts import AnyVideoEvent, Upload
+from contracts.events import ChunkRef
 from contracts.media import Probe
-from transcode.logic.gate import Accepted
+from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
 
 
@@ -20,14 +22,39 @@ class SourceSuperseded(Exception):
     """The key was written again since this event: a newer event is about the content it holds now."""
 
 
+@dataclass(frozen=True)
+class SourceRef:
+    """How to read the uploaded object where it is: a URL for ranged reads, and the header that pins its version."""
+
+    target: str
+    headers: str | None = None
+
+
+@dataclass(frozen=True)
+class ChunkFiles:
+    """What one chunk encode wrote in its work folder."""
+
+    renditions: dict[str, Path]
+    thumbnails: dict[int, Path] = field(default_factory=dict)
+    poster: Path | None = None
+
+
 class Storage(Protocol):
-    def download(
-        self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
-    ) -> int:
-        """Download exactly that version (or that ETag) of the object; SourceSuperseded if it was replaced."""
+    def source_url(self, upload: Upload) -> SourceRef:
+        """A short-lived read of exactly that version (or ETag) of the upload; a rewrite of the key fails it."""
         ...
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None: ...
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
+
+    def put_text(self, bucket: str, key: str, text: str, content_type: str) -> None: ...
+
+    def download(self, bucket: str, key: str, dest: Path) -> None: ...
+
+    def size(self, bucket: str, key: str) -> int: ...
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None: ...
 
@@ -50,11 +77,38 @@ class Publisher(Protocol):
     def publish(self, event: AnyVideoEvent) -> None: ...
 
 
-class MediaTool(Protocol):
-    def probe(self, source: Path) -> Probe: ...
+class Executions(Protocol):
+    def start(self, name: str, document: dict[str, Any]) -> bool:
+        """Start the workflow under that name; False when an execution of that name exists already."""
+        ...
 
-    def transcode(
-        self, source: Path, accepted: Accepted, renditions: list[Rendition], poster_at: float, out_dir: Path
-    ) -> dict[str, Path]:
-        """Encode every rendition and the poster in one pass; name -> file ('poster' for the JPEG)."""
+
+class MediaTool(Protocol):
+    """ffprobe and ffmpeg. Source errors come back as SourceMissing / SourceSuperseded, the rest as MediaToolError."""
+
+    def probe(self, source: SourceRef) -> Probe: ...
+
+    def encode_chunk(
+        self,
+        source: SourceRef,
+        demuxer: str,
+        chunk: ChunkRef,
+        renditions: list[Rendition],
+        grid: Grid,
+        timescale: int,
+        out_dir: Path,
+        *,
+        poster_at: float | None,
+    ) -> ChunkFiles:
+        """Every rung of one chunk (decoded once), its thumbnails, and the poster when asked."""
+        ...
+
+    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None: ...
+
+    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
+        """One MP4 (moov first) from a rung's local playlist and the audio's."""
+        ...
+
+    def sprite(self, images: list[Path], columns: int, out: Path) -> None:
+        """Tile the images (thumbnails of one size) into one JPEG, `columns` wide."""
         ...

@@ -1,0 +1,31 @@
+"""SQS (the workflow's media tasks queue) -> do the task (plan, chunk, audio, assemble, fail) and call back."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lambdakit.sqs import batch_handler
+from transcode import deps
+from transcode.logic.workflow import TaskMessage, run_task
+from transcode.observability import logger
+
+
+def record_handler(record: SQSRecord) -> None:
+    message = TaskMessage.model_validate_json(record.body)  # unreadable: fails alone, ends in the DLQ
+    callbacks = deps.task_callbacks()
+    if not callbacks.alive(message.token):
+        logger.info("task is over already (timed out and retried, or its workflow ended); skipped")
+        return
+    work = deps.media_tasks()
+    try:
+        with callbacks.heartbeats(message.token, deps.heartbeat_seconds()):
+            result = run_task(message, work)
+    except Exception as exc:  # the worker's own fault: the workflow retries the step with a new message
+        logger.exception("task failed", extra={"task": message.task})
+        callbacks.fail(message.token, "TaskError", f"{type(exc).__name__}: {exc}")
+        return
+    callbacks.succeed(message.token, result)
+    logger.info("task done", extra={"task": message.task, "result": sorted(result)})
+
+
+handler = batch_handler(record_handler, logger=logger)
