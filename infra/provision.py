@@ -103,7 +103,7 @@ def execute_state_machines(endpoint: str | None) -> None:
     if endpoint is None:
         from moto.core.config import default_user_config
 
-        default_user_config["stepfunctions"] = dict(EXECUTE_STATE_MACHINES["stepfunctions"])  # replaced, not mutated
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}  # replaced, not mutated: see above
         return
     request = urllib.request.Request(
         f"{endpoint}/moto-api/config",
