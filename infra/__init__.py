@@ -7,9 +7,30 @@ does with a declared `sqs` event). The local stack (devstack), the replay tool a
 tests share this package; it emulates nothing.
 """
 
-from infra.account import ACCOUNT_ID, LOCAL_CREDENTIALS, REGION, function_arn, local_session, queue_arn, topic_arn
+from infra.account import (
+    ACCOUNT_ID,
+    LOCAL_CREDENTIALS,
+    REGION,
+    function_arn,
+    local_session,
+    queue_arn,
+    queue_url,
+    state_machine_arn,
+    topic_arn,
+)
 from infra.serverless import ROOT, TopologyError, compose_order, load_yaml
-from infra.topology import Bucket, Function, Invocable, Queue, Route, Service, Subscription, Topology, load
+from infra.topology import (
+    Bucket,
+    Function,
+    Invocable,
+    Queue,
+    Route,
+    Service,
+    StateMachine,
+    Subscription,
+    Topology,
+    load,
+)
 
 __all__ = [
     "ACCOUNT_ID",
@@ -22,6 +43,7 @@ __all__ = [
     "Queue",
     "Route",
     "Service",
+    "StateMachine",
     "Subscription",
     "Topology",
     "TopologyError",
@@ -31,5 +53,7 @@ __all__ = [
     "load_yaml",
     "local_session",
     "queue_arn",
+    "queue_url",
+    "state_machine_arn",
     "topic_arn",
 ]

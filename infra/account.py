@@ -27,6 +27,15 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
 
 
+def queue_url(name: str) -> str:
+    """A queue's URL as AWS gives it (CloudFormation's Ref); moto takes any URL and reads the name from its end."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
+
+
+def state_machine_arn(name: str) -> str:
+    return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+
+
 def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
 

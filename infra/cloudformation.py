@@ -1,12 +1,14 @@
 """CloudFormation's side of the declarations: physical names, pseudo parameters and the intrinsics
-(Ref, GetAtt, Sub, Join, ImportValue) evaluated the way CloudFormation would for one stack."""
+(Ref, GetAtt, Sub, Join, ImportValue) evaluated the way CloudFormation would for one stack, and
+a state machine's DefinitionSubstitutions applied to its definition."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from infra.account import ACCOUNT_ID, REGION, function_arn, queue_arn, topic_arn
+from infra.account import ACCOUNT_ID, REGION, function_arn, queue_arn, queue_url, state_machine_arn, topic_arn
 from infra.serverless import TopologyError
 
 # The property that names each resource type this reader knows by name (they must be explicit).
@@ -15,6 +17,13 @@ NAME_PROPERTY = {
     "AWS::SNS::Topic": "TopicName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::DynamoDB::Table": "TableName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+}
+# Types whose name may be left out: CloudFormation then makes one up ({stack}-{logical id}-{random};
+# here without the random part, so the name is the same on every read).
+GENERATED_NAME_PROPERTY = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
 
@@ -41,6 +50,10 @@ class Template:
                 if prop not in resource.get("Properties", {}):
                     raise TopologyError(f"{name}: {logical_id} needs an explicit {prop}")
                 self.names[logical_id] = self.evaluate(resource["Properties"][prop])
+            prop = GENERATED_NAME_PROPERTY.get(resource.get("Type", ""))
+            if prop:
+                given = resource.get("Properties", {}).get(prop)
+                self.names[logical_id] = self.evaluate(given) if given else f"{name}-{logical_id}"
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.pseudo:
@@ -48,8 +61,11 @@ class Template:
         kind = self.resources.get(logical_id, {}).get("Type")
         if kind == "AWS::SNS::Topic":
             return topic_arn(self.names[logical_id])
-        if kind in ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SQS::Queue"):
-            # (a queue's Ref is its URL in AWS; the local stack keys queues by name)
+        if kind == "AWS::SQS::Queue":
+            return queue_url(self.names[logical_id])
+        if kind == "AWS::StepFunctions::StateMachine":
+            return state_machine_arn(self.names[logical_id])
+        if kind in ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::IAM::Role", "AWS::Logs::LogGroup"):
             return self.names[logical_id]
         if kind == "AWS::Lambda::LayerVersion" or logical_id.endswith("LambdaLayer"):
             return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{logical_id}:1"
@@ -65,10 +81,15 @@ class Template:
         values = {
             ("AWS::SQS::Queue", "Arn"): lambda: queue_arn(name),
             ("AWS::SQS::Queue", "QueueName"): lambda: name,
+            ("AWS::SQS::Queue", "QueueUrl"): lambda: queue_url(name),
             ("AWS::S3::Bucket", "Arn"): lambda: f"arn:aws:s3:::{name}",
             ("AWS::SNS::Topic", "TopicArn"): lambda: topic_arn(name),
             ("AWS::SNS::Topic", "TopicName"): lambda: name,
             ("AWS::DynamoDB::Table", "Arn"): lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
+            ("AWS::StepFunctions::StateMachine", "Arn"): lambda: state_machine_arn(name),
+            ("AWS::StepFunctions::StateMachine", "Name"): lambda: name,
+            ("AWS::IAM::Role", "Arn"): lambda: f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+            ("AWS::Logs::LogGroup", "Arn"): lambda: f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*",
         }
         if (kind, attribute) not in values:
             raise TopologyError(f"{self.name}: cannot resolve GetAtt {logical_id}.{attribute}")
@@ -110,3 +131,24 @@ class Template:
             if fn.startswith("Fn::"):
                 raise TopologyError(f"{self.name}: {fn} is not supported by the local stack")
         return {k: self.evaluate(v) for k, v in value.items()}
+
+
+def state_machine_definition(logical_id: str, properties: dict[str, Any]) -> str:
+    """The definition Step Functions gets: `Definition` (an object) or `DefinitionString`, as JSON, with each
+    `${Name}` of DefinitionSubstitutions replaced by its (evaluated) value, as CloudFormation does it.
+
+    `properties` are already evaluated; a `${Name}` with no substitution is left as it is (it may be
+    a literal in the workflow's text), as CloudFormation leaves it.
+    """
+    if "Definition" in properties:
+        text = json.dumps(properties["Definition"])
+    elif isinstance(properties.get("DefinitionString"), str):
+        text = properties["DefinitionString"]
+    else:
+        raise TopologyError(f"{logical_id}: needs a Definition (object) or a DefinitionString")
+    substitutions = properties.get("DefinitionSubstitutions") or {}
+    for name, value in substitutions.items():
+        if isinstance(value, (dict, list)):
+            raise TopologyError(f"{logical_id}: DefinitionSubstitutions {name} is not a string, number or boolean")
+        text = text.replace(f"${{{name}}}", json.dumps(value) if isinstance(value, bool) else str(value))
+    return text

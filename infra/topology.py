@@ -1,7 +1,7 @@
 """The deployment model: what the services declare, read from their own serverless.yml files.
 
-Nothing here is declared twice: buckets, topics, queues, subscriptions, tables and
-functions come from each service's `resources` and `functions` sections, in the
+Nothing here is declared twice: buckets, topics, queues, subscriptions, tables, state
+machines and functions come from each service's `resources` and `functions` sections, in the
 order `serverless-compose.yml` deploys them. The Serverless variables and the
 CloudFormation intrinsics the services use are resolved the way the framework and
 CloudFormation would resolve them for a stage (see `serverless` and `cloudformation`).
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.account import REGION
-from infra.cloudformation import NAME_PROPERTY, Template
+from infra.cloudformation import NAME_PROPERTY, Template, state_machine_definition
 from infra.serverless import (
     ROOT,
     TopologyError,
@@ -36,6 +36,9 @@ NOT_EMULATED = {
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::IAM::Role",  # moto does not enforce IAM: a state machine's role is only its ARN locally
+    "AWS::IAM::Policy",
+    "AWS::Logs::LogGroup",  # created on first write (the local stack's log shipper does)
 }
 EMULATED = {
     "AWS::S3::Bucket",
@@ -43,6 +46,7 @@ EMULATED = {
     "AWS::SNS::Subscription",
     "AWS::SQS::Queue",
     "AWS::DynamoDB::Table",
+    "AWS::StepFunctions::StateMachine",
 }
 
 
@@ -69,6 +73,16 @@ class Subscription:
     protocol: str
     endpoint: str
     attributes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A Step Functions state machine; `definition` is the ASL JSON with DefinitionSubstitutions applied."""
+
+    name: str
+    arn: str
+    type: str  # STANDARD or EXPRESS
+    definition: str
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,7 @@ class Route:
 class Service:
     name: str
     directory: Path
-    resources: dict[str, Any]  # logical id -> physical id (bucket/queue/table name, topic arn)
+    resources: dict[str, Any]  # logical id -> physical id (bucket/queue/table name, topic/state machine arn)
 
 
 @dataclass
@@ -144,6 +158,7 @@ class Topology:
     queues: list[Queue] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
+    state_machines: list[StateMachine] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)
     invocables: dict[str, Invocable] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
@@ -154,6 +169,9 @@ class Topology:
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
+
+    def state_machine(self, name: str) -> StateMachine:
+        return next(m for m in self.state_machines if m.name == name)
 
 
 # --- Reading the services -----------------------------------------------------------
@@ -223,8 +241,10 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                 if kind not in NOT_EMULATED:
                     raise TopologyError(f"{name}: {logical_id} has type {kind}, unknown to the local stack")
                 continue
-            if kind in NAME_PROPERTY:
-                service.resources[logical_id] = stack.ref(logical_id)
+            if kind in NAME_PROPERTY:  # (a queue by its name: the local stack keys queues by name)
+                service.resources[logical_id] = (
+                    stack.names[logical_id] if kind == "AWS::SQS::Queue" else stack.ref(logical_id)
+                )
             if kind == "AWS::S3::Bucket":
                 notifications = (properties.get("NotificationConfiguration") or {}).get("TopicConfigurations", [])
                 cors = (properties.get("CorsConfiguration") or {}).get("CorsRules", [])
@@ -237,6 +257,15 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                 topology.subscriptions.append(_subscription(properties))
             elif kind == "AWS::DynamoDB::Table":
                 topology.tables.append(_table(properties))
+            elif kind == "AWS::StepFunctions::StateMachine":
+                topology.state_machines.append(
+                    StateMachine(
+                        name=properties["StateMachineName"],
+                        arn=stack.ref(logical_id),
+                        type=properties.get("StateMachineType", "STANDARD"),
+                        definition=state_machine_definition(f"{name}: {logical_id}", properties),
+                    )
+                )
         provider = config.get("provider") or {}
         provider_env = provider.get("environment") or {}
         authorizers = (provider.get("httpApi") or {}).get("authorizers") or {}
