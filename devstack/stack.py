@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from devstack.gateway import JWKS_PATH, OPENAPI_PATH, Gateway
 from devstack.issuer import Issuer
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
-from infra.provision import provision
+from infra.provision import execute_state_machines, provision
 
 
 class LocalStack:
@@ -76,6 +76,7 @@ class LocalStack:
         self.endpoint = f"http://{host}:{port}"
         # moto keeps its state per process: start from nothing, even after an earlier stack in this process
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+        execute_state_machines(self.endpoint)  # before provisioning: changing moto's config drops its state machines
         provision(self.topology, self.session, self.endpoint)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:

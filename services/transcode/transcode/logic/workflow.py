@@ -7,8 +7,9 @@ The state machine (services/transcode/serverless.yml) runs them in order:
              any step that fails for good ─▶ fail (publishes VideoTranscodeFailed, names the chunk)
 
 Each task gets its input as the state machine passes it and returns a small JSON result
-the state machine routes on: `{"done": ...}`, `{"skipped": why}` or `{"failed": {...}}`
-(`retryable` says whether the state machine should try again). A task never raises for a
+the state machine routes on by its `status`: `done` (or `planned`, `published`),
+`skipped` (with the `reason`) or `failed` (with the `failure`, whose `retryable` says
+whether the state machine should try again). A task never raises for a
 failure it understands; an exception means a fault of the worker itself, which the state
 machine's timeout catches and retries.
 
@@ -162,7 +163,7 @@ def _failed(reason: FailureReason, detail: str, *, retryable: bool, chunk: Chunk
     failure: dict[str, Any] = {"reason_code": reason.value, "detail": detail[:1500], "retryable": retryable}
     if chunk is not None:
         failure["chunk"] = chunk.model_dump(mode="json")
-    return {"failed": failure}
+    return {"status": "failed", "failure": failure}
 
 
 @contextmanager
@@ -180,9 +181,9 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
     config, storage = deps.config, deps.storage
     done = storage.read_json(config.output_bucket, manifest_key(upload.video_id))
     if done and done.get("source") == upload.source.model_dump(mode="json"):
-        return {"skipped": "DUPLICATE"}
+        return {"status": "skipped", "reason": "DUPLICATE"}
     if deps.tombstones.marked(upload.video_id):
-        return {"skipped": "DELETED"}
+        return {"status": "skipped", "reason": "DELETED"}
     try:
         check_size(upload.size, config.limits)
         source = storage.source_url(upload)
@@ -195,7 +196,7 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
             raise Rejected(reason, exc.detail) from None
         accepted = inspect(probe, config.limits)
     except SourceSuperseded:
-        return {"skipped": "SUPERSEDED"}
+        return {"status": "skipped", "reason": "SUPERSEDED"}
     except SourceMissing as exc:
         return _failed(FailureReason.SOURCE_MISSING, str(exc), retryable=False)
     except Rejected as rejected:
@@ -223,7 +224,7 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         retry_seconds=list(config.retry_seconds),
         started_at=started_at or deps.clock(),
     )
-    return {"plan": the_plan.model_dump(mode="json")}
+    return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
 
 
 # --- chunk ---------------------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
     """Encode one chunk in every rung (decoding it once), place it on the timeline, store it and its record."""
     config, storage = deps.config, deps.storage
     if _chunk_done(the_plan, chunk.index, storage, config.output_bucket):
-        return {"done": chunk.index, "again": False}
+        return {"status": "done", "chunk": chunk.index, "again": False}
     started = time.perf_counter()
     try:
         source = storage.source_url(the_plan.upload)
@@ -265,7 +266,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
             if files.poster is not None:
                 storage.upload(files.poster, config.output_bucket, poster_key(the_plan.upload.video_id), "image/jpeg")
     except SourceSuperseded:
-        return {"skipped": "SUPERSEDED"}
+        return {"status": "skipped", "reason": "SUPERSEDED"}
     except SourceMissing as exc:
         return _failed(FailureReason.SOURCE_MISSING, str(exc), retryable=False, chunk=chunk)
     except (MediaToolError, fmp4.Fmp4Error) as exc:
@@ -274,7 +275,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
     record["seconds"] = round(time.perf_counter() - started, 3)
     storage.write_json(config.output_bucket, the_plan.piece_key(chunk.index), record)
     _report_progress(the_plan, deps)
-    return {"done": chunk.index}
+    return {"status": "done", "chunk": chunk.index}
 
 
 def _piece_json(piece: hls.Piece) -> dict[str, Any]:
@@ -326,7 +327,7 @@ def encode_audio(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     """The source's whole audio track, encoded once, beside the chunks."""
     config, storage = deps.config, deps.storage
     if not the_plan.has_audio:
-        return {"done": "no audio"}
+        return {"status": "done", "audio": False}
     try:
         source = storage.source_url(the_plan.upload)
         with _work_dir(config, "audio-") as work:
@@ -336,13 +337,13 @@ def encode_audio(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
             storage.upload(out, config.output_bucket, the_plan.audio_key, "audio/mp4")
             storage.write_json(config.output_bucket, the_plan.audio_piece_key, _piece_json(piece))
     except SourceSuperseded:
-        return {"skipped": "SUPERSEDED"}
+        return {"status": "skipped", "reason": "SUPERSEDED"}
     except SourceMissing as exc:
         return _failed(FailureReason.SOURCE_MISSING, str(exc), retryable=False)
     except (MediaToolError, fmp4.Fmp4Error) as exc:
         detail = exc.detail if isinstance(exc, MediaToolError) else str(exc)
         return _failed(FailureReason.TRANSCODE_FAILED, f"audio: {detail}", retryable=True)
-    return {"done": "audio"}
+    return {"status": "done", "audio": True}
 
 
 # --- assemble ------------------------------------------------------------------------------------------
@@ -555,7 +556,7 @@ def _still_wanted(video_id: str, deps: WorkflowDeps) -> bool:
 def _publish_once(event: VideoTranscoded | VideoTranscodeFailed, deps: WorkflowDeps) -> dict[str, Any]:
     """Publish the outcome, then write the manifest (last: if publishing failed, a retry publishes again)."""
     if not _still_wanted(event.video_id, deps):
-        return {"skipped": "DELETED"}
+        return {"status": "skipped", "reason": "DELETED"}
     deps.publisher.publish(event)
     deps.storage.write_json(
         deps.config.output_bucket,
@@ -564,8 +565,8 @@ def _publish_once(event: VideoTranscoded | VideoTranscodeFailed, deps: WorkflowD
     )
     # A deletion that came in while we wrote must not leave our writes behind (see logic/deletion.py).
     if not _still_wanted(event.video_id, deps):
-        return {"skipped": "DELETED"}
-    return {"done": event.event_type, "event_id": event.event_id}
+        return {"status": "skipped", "reason": "DELETED"}
+    return {"status": "published", "event": event.event_type, "event_id": event.event_id}
 
 
 def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[str, Any]:
@@ -592,10 +593,10 @@ def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[st
 
 
 def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
-    """The failure a state machine Catch hands over (`{"Error", "Cause"}`) as a task's `failed` document.
+    """The failure a state machine Catch hands over (`{"Error", "Cause"}`) as a task's `failure`.
 
     A chunk or the audio that gave up says, in its Fail state's cause (JSON), which chunk it was
-    and its last result: a task's own `failed` document, or the Error/Cause of a timeout.
+    and its last result: a task's own `failure`, or the Error/Cause of a timeout.
     """
     error = error or {}
     name, cause = error.get("Error") or "States.Runtime", error.get("Cause")
@@ -606,7 +607,7 @@ def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(document, dict):
         return {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": f"{name}: {cause or 'no detail'}"}
     result: dict[str, Any] = document["result"] if isinstance(document.get("result"), dict) else {}
-    failure = dict(result.get("failed") or {})
+    failure = dict(result.get("failure") or {})
     if not failure:
         detail = f"{result.get('Error') or name}: {result.get('Cause') or 'the task did not answer in time'}"
         failure = {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": detail}
