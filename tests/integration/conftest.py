@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,16 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from infra import LOCAL_CREDENTIALS, Function, Invocable, Topology, load, queue_arn
 from infra.event_source import sqs_event as lambda_sqs_event
-from infra.provision import provision
+from infra.provision import execute_state_machines, provision
 from tests.wiring import forget_wiring
+
+
+# The test stage's params, as compose would pass them: quick retries, small chunks for short clips.
+TEST_PARAMS = {"retrySeconds": "0,0", "chunkSeconds": "6"}
 
 
 @dataclass
@@ -61,16 +67,36 @@ class Aws:
 
 
 @contextmanager
-def moto_stack() -> Iterator[Aws]:
-    """The services' resources (as their serverless.yml declare them) in moto's mock_aws."""
+def moto_stack(*, server: bool = False) -> Iterator[Aws]:
+    """The services' resources (as their serverless.yml declare them) in moto's mock_aws.
+
+    `server`: on a moto server on loopback instead (every client of this process is pointed at it),
+    which runs the transcode workflow's state machine and serves the signed URLs ffmpeg reads.
+    """
     with pytest.MonkeyPatch.context() as patch:
         for name, value in LOCAL_CREDENTIALS.items():
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        topology = load("test")
-        with mock_aws():
-            provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
+        topology = load("test", params=TEST_PARAMS)
+        if not server:
+            with mock_aws():
+                provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
+                yield Aws(topology)
+            return
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        host, port = moto.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        patch.setenv("AWS_ENDPOINT_URL", endpoint)
+        patch.setenv("MOTO_PORT", str(port))
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+            execute_state_machines(endpoint)  # before provisioning: a config change drops moto's state machines
+            provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint)
             yield Aws(topology)
+        finally:
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+            moto.stop()
 
 
 @pytest.fixture(autouse=True)

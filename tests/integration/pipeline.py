@@ -7,6 +7,7 @@ modules name what they use and ruff sees no imported fixture shadowed by a test 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pytest
 import mediatools
 from contracts import RenditionFile, open_s3_event
 from contracts.media import MediaSummary, summarise
+from infra.event_source import EventSourceMapping
 from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
 from tests.unit.shapes import s3_encoded
 
@@ -26,16 +28,54 @@ Handler = Callable[[dict, object], dict]
 ALL_DONE = {"batchItemFailures": []}
 
 
-def transcode_handler(aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path) -> Iterator[Handler]:
-    """The transcode handler, configured from its serverless.yml environment."""
-    from transcode.handlers import uploads
+class Transcoder:
+    """The transcode service in this process: its starter and its media tasks function, each behind its event
+    source mapping, with the workflow executing on the moto server (`moto_stack(server=True)`).
 
-    use_function_env(monkeypatch, aws.function("transcode-transcode"), WORK_DIR=str(work_dir))
-    yield uploads.handler
+    Called like the starter's handler (an SQS event of upload notifications), it returns the starter's batch
+    response once every execution it started has ended.
+    """
+
+    def __init__(self, aws: Aws) -> None:
+        from transcode.handlers import tasks, uploads
+
+        self.aws, self.start = aws, uploads.handler
+        self.tasks = EventSourceMapping(aws.client("sqs"), aws.function("transcode-mediaTasks"), tasks.handler)
+        self.sfn = aws.client("stepfunctions")
+        [machine] = aws.topology.state_machines
+        self.machine = machine.arn
+
+    def __call__(self, event: dict[str, Any], context: object) -> dict[str, Any]:
+        result: dict[str, Any] = self.start(event, context)
+        self.settle()
+        return result
+
+    def settle(self, timeout: float = 180) -> None:
+        """Do the workflow's tasks until no execution runs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.tasks.poll(wait_seconds=0):
+                continue
+            if not self.sfn.list_executions(stateMachineArn=self.machine, statusFilter="RUNNING")["executions"]:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the transcode workflow was still running after {timeout:.0f}s")
+
+    def executions(self, video_id: str) -> list[dict[str, Any]]:
+        listed = self.sfn.list_executions(stateMachineArn=self.machine)["executions"]
+        return [e for e in listed if e["name"].startswith(f"{video_id}-")]
+
+
+def transcode_handler(aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path) -> Iterator[Transcoder]:
+    """The transcode service (starter and tasks), configured from their serverless.yml environments."""
+    use_function_env(
+        monkeypatch, aws.function("transcode-startTranscode"), aws.function("transcode-mediaTasks"), WORK_DIR=str(work_dir)
+    )
+    yield Transcoder(aws)
 
 
 class DownloadingProber:
-    """mock_aws cannot serve ffprobe's HTTP reads, so this reads the rendition through boto3 instead."""
+    """Reads the rendition through boto3 (mock_aws cannot serve ffprobe's HTTP reads), counting the probes."""
 
     def __init__(self, s3, folder: Path) -> None:
         self.s3, self.folder, self.calls = s3, folder, 0
@@ -145,7 +185,7 @@ class Pipeline:
     transcoder published to the catalog, as the SNS subscriptions would deliver them."""
 
     aws: Aws
-    transcode: Handler
+    transcode: Transcoder
     catalog: Catalog
 
     def upload(self, path: Path, filename: str, *, owner: str = "alice", copies: int = 1) -> Run:
