@@ -31,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a stage param, as compose would pass it (repeat for several)",
     )
+    up.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        action="append",
+        default=[],
+        metavar="FUNCTION=N",
+        help="worker processes for a queue-fed function, e.g. transcode-mediaTasks=3 (default 1; repeat for several)",
+    )
     up.add_argument("--ready-file", type=Path, help="once up, write a JSON description of the running stack here")
     token = commands.add_parser("token", help="print an access token for a user, signed by the local issuer")
     token.add_argument("user", help="user name (the same name always gets the same sub)")
@@ -50,8 +58,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from devstack.stack import LocalStack
 
+    try:
+        local = LocalStack(
+            port=args.port,
+            api_port=args.api_port,
+            log_dir=args.log_dir,
+            params=dict(args.param),
+            concurrency=dict(args.concurrency),
+        )
+    except ValueError as problem:  # a --concurrency for a function that is not there
+        up.error(str(problem))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as Ctrl-C does
-    with LocalStack(port=args.port, api_port=args.api_port, log_dir=args.log_dir, params=dict(args.param)) as stack:
+    with local as stack:
         print(f"local stack up: API {stack.api} (Authorization: Bearer $(make token USER=alice))")
         print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
         for route in stack.topology.routes:
@@ -59,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         for service in stack.topology.services.values():
             for logical_id, physical in service.resources.items():
                 print(f"  {service.name:<10} {logical_id:<28} {physical}")
+        for machine in stack.topology.state_machines:
+            print(f"  state machine {machine.name} ({machine.type}): {machine.arn}")
+        for key, workers in stack.concurrency.items():
+            print(f"  {key:<38} {workers} worker{'s' if workers > 1 else ''} on its queue")
         print(
             f'try: curl -H "Authorization: Bearer $(make token USER=alice)" -d '
             f'\'{{"filename": "a.mp4", "content_type": "video/mp4", "size": 1000}}\' {stack.api}/uploads'
@@ -85,6 +107,13 @@ def _param(text: str) -> tuple[str, str]:
     if not equals or not name:
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
     return name, value
+
+
+def _concurrency(text: str) -> tuple[str, int]:
+    name, value = _param(text)
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: N must be a whole number, at least 1")
+    return name, int(value)
 
 
 def _interrupt(*_: Any) -> None:

@@ -1,4 +1,9 @@
-"""The local stack: moto server on loopback, the services' resources, and their functions."""
+"""The local stack: moto server on loopback, the services' resources, and their functions.
+
+moto runs the state machines' executions (infra.provision.execute_state_machines); a queue-fed
+function may run as several worker processes on its queue (`concurrency`), as Lambda scales an
+SQS event source mapping: each its own process and log file ({key}.log, {key}.2.log, ...).
+"""
 
 from __future__ import annotations
 
@@ -33,10 +38,12 @@ class LocalStack:
         api_port: int = 0,
         log_dir: Path | None = None,
         params: dict[str, str] | None = None,
+        concurrency: dict[str, int] | None = None,
     ) -> None:
         self.stage, self._port, self._api_port = stage, port, api_port
         self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
+        self.concurrency = self._checked_concurrency(concurrency or {})
         self.issuer = Issuer.load()
         openapi = ROOT / "shared" / "openapi.json"  # make openapi writes it; a contract test keeps it current
         self.gateway = Gateway(
@@ -46,7 +53,7 @@ class LocalStack:
         self._invoke_ports: dict[str, int] = {}
         self.log_dir = log_dir or ROOT / ".demo" / "logs"
         self._server: ThreadedMotoServer | None = None
-        self._workers: dict[str, subprocess.Popen[bytes]] = {}
+        self._workers: dict[str, subprocess.Popen[bytes]] = {}  # by worker name: {key}, {key}.2, ...
         self._logs: list[IO[bytes]] = []
         self.endpoint = ""
         self.session = local_session()
@@ -76,14 +83,32 @@ class LocalStack:
         self.endpoint = f"http://{host}:{port}"
         # moto keeps its state per process: start from nothing, even after an earlier stack in this process
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
-        execute_state_machines(self.endpoint)  # before provisioning: changing moto's config drops its state machines
+        execute_state_machines(self.endpoint)  # before provisioning: moto keeps each mode's machines apart
         provision(self.topology, self.session, self.endpoint)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:
-            self._start_worker(function)
+            for worker in self.worker_names(function.key):
+                self._start_worker(function, worker)
         for invocable in self.invoked_directly():
-            self._start_worker(invocable)
+            self._start_worker(invocable, invocable.key)
         self._wait_for_workers()
+
+    def _checked_concurrency(self, concurrency: dict[str, int]) -> dict[str, int]:
+        """Worker processes per queue-fed function (1 unless given)."""
+        known = {f.key for f in self.topology.functions}
+        unknown = sorted(set(concurrency) - known)
+        if unknown:
+            raise ValueError(
+                f"no queue-fed function {', '.join(unknown)} (concurrency is for these: {', '.join(sorted(known))})"
+            )
+        too_few = {key: n for key, n in concurrency.items() if n < 1}
+        if too_few:
+            raise ValueError(f"concurrency must be at least 1: {too_few}")
+        return {key: concurrency.get(key, 1) for key in sorted(known)}
+
+    def worker_names(self, key: str) -> list[str]:
+        """The worker processes of a function: its key, then {key}.2, {key}.3, ..."""
+        return [key if n == 1 else f"{key}.{n}" for n in range(1, self.concurrency.get(key, 1) + 1)]
 
     def issuer_params(self) -> dict[str, str]:
         return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}
@@ -101,7 +126,9 @@ class LocalStack:
             "region": REGION,
             "api": self.api,
             "log_dir": str(self.log_dir),
-            "logs": {key: str(self.log_path(key)) for key in self._workers},
+            "logs": {worker: str(self.log_path(worker)) for worker in self._workers},
+            "concurrency": self.concurrency,
+            "state_machines": [{"name": m.name, "arn": m.arn} for m in self.topology.state_machines],
             "issuer": {
                 "key_file": str(self.issuer.key_file),
                 "kid": self.issuer.kid,
@@ -150,14 +177,15 @@ class LocalStack:
         return env | LOCAL_CREDENTIALS | {"AWS_ENDPOINT_URL": self.endpoint, "PYTHONUNBUFFERED": "1"}
 
     def log_path(self, function: Invocable | str) -> Path:
+        """A worker's log file, by function (its first worker) or by worker name."""
         return self.log_dir / f"{function if isinstance(function, str) else function.key}.log"
 
-    def _start_worker(self, function: Invocable) -> None:
+    def _start_worker(self, function: Invocable, worker: str) -> None:
         spec = asdict(function) | {"service_dir": str(function.service_dir)}
-        log = self.log_path(function).open("wb")
+        log = self.log_path(worker).open("wb")
         self._logs.append(log)
         env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
-        self._workers[function.key] = subprocess.Popen(
+        self._workers[worker] = subprocess.Popen(
             [sys.executable, "-m", "devstack.worker", json.dumps(spec)],
             cwd=ROOT,
             env=env,
@@ -170,15 +198,15 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         pending = set(self._workers)
         while pending and time.monotonic() < deadline:
-            for key in list(pending):
-                if self._workers[key].poll() is not None:
-                    raise RuntimeError(f"function {key} did not start:\n{self.tail(key)}")
-                for line in self.log_path(key).read_text(errors="replace").splitlines():
+            for worker in list(pending):
+                if self._workers[worker].poll() is not None:
+                    raise RuntimeError(f"function {worker} did not start:\n{self.tail(worker)}")
+                for line in self.log_path(worker).read_text(errors="replace").splitlines():
                     if '"status": "ready"' in line:
                         port = json.loads(line).get("invoke_port")
-                        if port:
-                            self._invoke_ports[key] = port
-                        pending.discard(key)
+                        if port:  # (only functions invoked directly, which run one worker each)
+                            self._invoke_ports[worker] = port
+                        pending.discard(worker)
                         break
             time.sleep(0.05)
         if pending:

@@ -1,5 +1,8 @@
 """A one-service repository that declares a Step Functions workflow the way a service does (for infra's tests).
 
+It keeps every rule of tests/infra/workflow_rules.py, and `serverless package` (osls) packages it as it is
+(tests/infra/test_rules.py checks that, and cfn-lint, on the packaged template): a model to copy.
+
 The service `flow` has a task queue with a DLQ, a topic, a worker function fed by the queue, a starter
 function, and a Standard state machine: a waitForTaskToken task (`Plan`), then a Map of its `chunks`
 over waitForTaskToken tasks (`Encode`, MaxConcurrency from a param), each sending its token to the queue.
@@ -82,6 +85,17 @@ resources:
                 - Effect: Allow
                   Action: sns:Publish
                   Resource: !Ref FlowEventsTopic
+                - Effect: Allow  # log delivery has no resource-level permissions
+                  Action:
+                    - logs:CreateLogDelivery
+                    - logs:GetLogDelivery
+                    - logs:UpdateLogDelivery
+                    - logs:DeleteLogDelivery
+                    - logs:ListLogDeliveries
+                    - logs:PutResourcePolicy
+                    - logs:DescribeResourcePolicies
+                    - logs:DescribeLogGroups
+                  Resource: '*'
     FlowWorkflow:
       Type: AWS::StepFunctions::StateMachine
       Properties:

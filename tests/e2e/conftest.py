@@ -143,13 +143,17 @@ class Stack:
 
 
 @contextmanager
-def local_stack(directory: Path, params: dict[str, str] | None = None) -> Iterator[Stack]:
+def local_stack(
+    directory: Path, params: dict[str, str] | None = None, concurrency: dict[str, int] | None = None
+) -> Iterator[Stack]:
     """`python -m devstack up` on free ports, until the block ends."""
     ready_file, output = directory / "ready.json", directory / "stack.out"
     command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0"]
     command += ["--log-dir", str(directory / "logs"), "--ready-file", str(ready_file)]
     for name, value in (params or {}).items():
         command += ["--param", f"{name}={value}"]
+    for key, workers in (concurrency or {}).items():
+        command += ["--concurrency", f"{key}={workers}"]
     with output.open("wb") as out:
         process = subprocess.Popen(
             command,

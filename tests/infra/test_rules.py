@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from contracts.events import TOMBSTONE_LIFETIME
-from tests.infra.conftest import Template, ref_target
+from tests.infra import workflow_rules
+from tests.infra.conftest import ROOT, Template, ref_target
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -176,18 +184,16 @@ CFN_LINT_IGNORED = {
 }
 
 
-def test_cfn_lint_passes(template: Template):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from tests.infra.conftest import ROOT
-
-    path = ROOT / "services" / template.service / ".serverless" / "cloudformation-template-update-stack.json"
+def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
     lint = Path(sys.executable).parent / "cfn-lint"
-    done = subprocess.run(
+    return subprocess.run(
         [str(lint), "--ignore-checks", *CFN_LINT_IGNORED, "--", str(path)], capture_output=True, text=True, check=False
     )
+
+
+def test_cfn_lint_passes(template: Template):
+    path = ROOT / "services" / template.service / ".serverless" / "cloudformation-template-update-stack.json"
+    done = cfn_lint(path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -204,3 +210,36 @@ def test_tombstones_outlive_every_message_and_expire_by_ttl():
     for service, table in (("metadata", "CatalogTable"), ("transcode", "DeletedVideosTable")):
         ttl = load(service).props(table).get("TimeToLiveSpecification")
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}, f"{service}: {table} keeps tombstones forever"
+
+
+# --- Step Functions state machines (tests/infra/workflow_rules.py; each rule has unit tests in tests/unit) ---
+
+
+@pytest.mark.parametrize("rule", workflow_rules.RULES, ids=lambda rule: rule.__name__)
+def test_every_state_machine_keeps_the_workflow_rules(template: Template, rule: Callable[[Template], list[str]]):
+    assert rule(template) == [], f"{template.service}: {rule.__doc__}"
+
+
+def test_the_example_workflow_packages_and_keeps_the_rules_and_cfn_lint(tmp_path: Path):
+    """tests/workflows.py, packaged by osls as `make package` packages a service: the rules and cfn-lint hold."""
+    from tests.workflows import SERVICE
+
+    (tmp_path / "serverless.yml").write_text(SERVICE)
+    (tmp_path / "flow").mkdir()
+    (tmp_path / "flow" / "handlers.py").write_text("")  # something to zip
+    sls = ROOT / "node_modules" / ".bin" / "sls"
+    done = subprocess.run(
+        [str(sls), "package", "--stage", "ci"],
+        cwd=tmp_path,
+        env=os.environ | {"HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    path = tmp_path / ".serverless" / "cloudformation-template-update-stack.json"
+    template = Template("flow", json.loads(path.read_text()))
+    assert template.of_type(workflow_rules.STATE_MACHINE)
+    assert [problem for rule in workflow_rules.RULES for problem in rule(template)] == []
+    linted = cfn_lint(path)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
