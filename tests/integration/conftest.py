@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.request
 import uuid
@@ -21,7 +22,6 @@ from infra import LOCAL_CREDENTIALS, Function, Invocable, Topology, load, queue_
 from infra.event_source import sqs_event as lambda_sqs_event
 from infra.provision import execute_state_machines, provision
 from tests.wiring import forget_wiring
-
 
 # The test stage's params, as compose would pass them: quick retries, small chunks for short clips.
 TEST_PARAMS = {"retrySeconds": "0,0", "chunkSeconds": "6"}
@@ -83,6 +83,7 @@ def moto_stack(*, server: bool = False) -> Iterator[Aws]:
                 provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
                 yield Aws(topology)
             return
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         host, port = moto.get_host_and_port()

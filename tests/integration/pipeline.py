@@ -68,9 +68,8 @@ class Transcoder:
 
 def transcode_handler(aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path) -> Iterator[Transcoder]:
     """The transcode service (starter and tasks), configured from their serverless.yml environments."""
-    use_function_env(
-        monkeypatch, aws.function("transcode-startTranscode"), aws.function("transcode-mediaTasks"), WORK_DIR=str(work_dir)
-    )
+    functions = (aws.function("transcode-startTranscode"), aws.function("transcode-mediaTasks"))
+    use_function_env(monkeypatch, *functions, WORK_DIR=str(work_dir))
     yield Transcoder(aws)
 
 

@@ -1,14 +1,17 @@
-"""The transcode handler against moto: real S3 -> SNS -> SQS deliveries, real ffmpeg on short clips."""
+"""The transcode service against a moto server: real S3 -> SNS -> SQS deliveries, the workflow's state machine
+executed by moto, its tasks done by the media tasks handler with real ffmpeg on short clips."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import mediatools
-from tests.integration.conftest import Aws, Context, sqs_event
+from contracts import open_s3_event
+from tests.integration.conftest import Aws, Context, moto_stack, sqs_event
 from tests.integration.pipeline import events_published, transcode_handler, upload
 from tests.media import ffmpeg, hostile_file
 from tests.wiring import forget_wiring
@@ -16,10 +19,27 @@ from tests.wiring import forget_wiring
 pytestmark = pytest.mark.service("transcode")
 
 
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    """One moto server for the module (each test has its own video ids)."""
+    with moto_stack(server=True) as stack:
+        yield stack
+
+
 @pytest.fixture
 def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """The transcode handler, configured from its serverless.yml environment."""
+    """The transcode service's functions, configured from their serverless.yml environments."""
     yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
+
+
+def outputs(aws: Aws, video_id: str) -> list[str]:
+    """What the video's folder holds outside its stream (downloads, poster, manifest)."""
+    prefix = f"videos/{video_id}/"
+    return [
+        k.removeprefix(prefix)
+        for k in aws.keys(aws.name("transcode", "TranscodedBucket"), prefix)
+        if "/stream/" not in k
+    ]
 
 
 def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transcode, hd_clip: Path, tmp_path: Path):
@@ -30,15 +50,24 @@ def test_upload_becomes_renditions_poster_and_video_transcoded(aws: Aws, transco
     # When the transcode handler receives the S3 event
     result = transcode(sqs_event(body), Context())
 
-    # Then it reports no failure, writes the ladder (no upscale) and poster, and publishes VideoTranscoded
+    # Then it reports no failure, writes the ladder (no upscale) as HLS and MP4 downloads, the poster,
+    # and publishes its progress and VideoTranscoded
     assert result == {"batchItemFailures": []}
     bucket = aws.name("transcode", "TranscodedBucket")
     prefix = f"videos/{video_id}/"
-    assert aws.keys(bucket, prefix) == [
-        f"{prefix}{name}" for name in ("480p.mp4", "720p.mp4", "manifest.json", "poster.jpg")
+    assert outputs(aws, video_id) == ["480p.mp4", "720p.mp4", "manifest.json", "poster.jpg"]
+    *progress, event = events_published(aws, tap)
+    assert [(p["event_type"], p["chunks_done"], p["chunks_total"]) for p in progress] == [
+        ("VideoTranscodeProgress", 1, 1)
     ]
-    [event] = events_published(aws, tap)
-    assert event["event_type"] == "VideoTranscoded"
+    assert (event["event_type"], event["schema_version"], event["chunks"]) == ("VideoTranscoded", 2, 1)
+    stream = event["stream"]
+    assert [(r["name"], r["width"], r["height"]) for r in stream["renditions"]] == [
+        ("720p", 1280, 720),
+        ("480p", 854, 480),
+    ]
+    for key in (stream["master"], stream["audio"], *(r["playlist"] for r in stream["renditions"])):
+        assert key.startswith(f"{prefix}stream/") and key in aws.keys(bucket, prefix)
     assert event["source"]["key"] == f"uploads/alice/{video_id}/my vidéo+final.v2.mp4"
     assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [
         ("720p", 1280, 720),
@@ -67,11 +96,12 @@ def test_same_upload_event_three_times_transcodes_once(aws: Aws, transcode, smal
     transcode(sqs_event(body), Context())
     transcode(sqs_event(body), Context())
 
-    # Then one set of renditions, untouched by the duplicates, and one VideoTranscoded
+    # Then one execution, one set of outputs untouched by the duplicates, and one VideoTranscoded
     again = {o["Key"]: o["LastModified"] for o in aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
     assert again == first
-    assert sorted(first) == [f"videos/{video_id}/{n}" for n in ("360p.mp4", "manifest.json", "poster.jpg")]
-    assert [e["event_type"] for e in events_published(aws, tap)] == ["VideoTranscoded"]
+    assert outputs(aws, video_id) == ["360p.mp4", "manifest.json", "poster.jpg"]
+    assert [e["event_type"] for e in events_published(aws, tap)] == ["VideoTranscodeProgress", "VideoTranscoded"]
+    assert len(transcode.executions(video_id)) == 1
 
 
 def test_s3_test_event_is_acknowledged_and_skipped(aws: Aws, transcode):
@@ -88,9 +118,9 @@ def test_s3_test_event_is_acknowledged_and_skipped(aws: Aws, transcode):
     )
     # When it is delivered
     result = transcode(sqs_event(body), Context())
-    # Then it succeeds (so it is deleted, never redriven to the DLQ) and nothing is written
+    # Then it succeeds (so it is deleted, never redriven to the DLQ) and nothing is started
     assert result == {"batchItemFailures": []}
-    assert aws.keys(aws.name("transcode", "TranscodedBucket")) == []
+    assert transcode.sfn.list_executions(stateMachineArn=transcode.machine, statusFilter="RUNNING")["executions"] == []
 
 
 def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
@@ -100,7 +130,7 @@ def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
     result = transcode(sqs_event("{not json", body, json.dumps({"Records": [{"nope": 1}]})), Context())
     # Then only the malformed ones are reported as failures, and the good one was transcoded
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]}
-    assert f"videos/{video_id}/360p.mp4" in aws.keys(aws.name("transcode", "TranscodedBucket"))
+    assert "360p.mp4" in outputs(aws, video_id)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +160,9 @@ def test_hostile_files_fail_with_a_reason_and_are_not_retried(
     assert (event["event_type"], event["reason_code"]) == ("VideoTranscodeFailed", reason)
     assert event["video_id"] == video_id and event["reason"]
     assert str(tmp_path) not in event["reason"]  # no work-folder path leaks into the reason
-    assert not [k for k in aws.keys(aws.name("transcode", "TranscodedBucket")) if k.endswith(".mp4")]
+    assert aws.keys(aws.name("transcode", "TranscodedBucket"), f"videos/{video_id}/") == [
+        f"videos/{video_id}/manifest.json"
+    ]
     # And nothing made ffmpeg/ffprobe reach out to a URL
     assert hits == []
 
@@ -166,15 +198,17 @@ def test_files_above_the_gate_caps_fail(
 
 def test_rendition_keys_never_trigger_the_uploads_notification(aws: Aws, transcode, small_clip: Path):
     # Given a finished transcode (its renditions, poster and manifest are written)
-    _, body = upload(aws, small_clip, "loop.mp4")
+    video_id, body = upload(aws, small_clip, "loop.mp4")
     transcode(sqs_event(body), Context())
     assert aws.keys(aws.name("transcode", "TranscodedBucket"))
 
     # Then writing them raised no new upload event: the transcode queue is empty, and the
-    # catalog's uploads queue holds only the one event of the original upload (and S3's test event)
+    # catalog's uploads queue holds only the upload's own event (and S3's test event)
     assert aws.drain(aws.queue_url("video24-transcode-test-transcode")) == []
-    upload_events = [m for m in aws.drain(aws.queue_url("video24-metadata-test-uploads")) if "Records" in m]
-    assert len(upload_events) == 1
+    upload_events = [open_s3_event(json.dumps(m)) for m in aws.drain(aws.queue_url("video24-metadata-test-uploads"))]
+    keys = [record.key for event in upload_events if event for record in event.records]
+    assert f"uploads/alice/{video_id}/loop.mp4" in keys
+    assert all(key.startswith("uploads/") for key in keys), keys
     # And the notification is limited to uploads/, which rendition keys never use
     notification = aws.client("s3").get_bucket_notification_configuration(Bucket=aws.name("upload", "UploadsBucket"))
     [rule] = notification["TopicConfigurations"][0]["Filter"]["Key"]["FilterRules"]
@@ -192,7 +226,7 @@ def test_a_rotated_phone_video_comes_out_the_right_way_up(aws: Aws, transcode, h
     transcode(sqs_event(body), Context())
 
     # Then the renditions are portrait, sized on the short side, and carry no rotation to re-apply
-    [event] = events_published(aws, tap)
+    event = events_published(aws, tap)[-1]
     assert [(r["name"], r["width"], r["height"]) for r in event["renditions"]] == [
         ("720p", 720, 1280),
         ("480p", 480, 854),

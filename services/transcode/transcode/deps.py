@@ -87,6 +87,7 @@ def media_tasks() -> WorkflowDeps:
             grid=config.grid(),
             download_max_bytes=config.download_max_bytes,
             retry_seconds=config.retry_seconds,
+            chunk_concurrency=config.chunk_concurrency,
         ),
     )
 

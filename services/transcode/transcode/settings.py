@@ -29,6 +29,7 @@ class TranscodeSettings(Settings):
     segment_seconds = Setting("SEGMENT_SECONDS", int, default=6, check=positive)
     keyframe_seconds = Setting("KEYFRAME_SECONDS", int, default=2, check=positive)
     chunk_seconds = Setting("CHUNK_SECONDS", int, default=60, check=positive)
+    chunk_concurrency = Setting("CHUNK_CONCURRENCY", int, default=40, check=positive)
     thumbnail_seconds = Setting("THUMBNAIL_SECONDS", int, default=10, check=positive)
     retry_seconds: Setting[tuple[int, ...]] = Setting("RETRY_SECONDS", _seconds_list, default=(5, 30))
     download_max_bytes = Setting("DOWNLOAD_MAX_BYTES", int, default=2 * 1024**3, check=not_negative)

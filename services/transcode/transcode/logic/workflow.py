@@ -95,6 +95,7 @@ class Plan(_Step):
     thumbnail_seconds: int
     poster_at: float
     retry_seconds: list[int]  # the wait before each retry of a failed chunk or audio encode
+    concurrency: int  # chunks encoded at once (the Map's MaxConcurrencyPath)
     started_at: datetime
 
     @property
@@ -132,6 +133,7 @@ class WorkflowConfig:
     grid: Grid = field(default_factory=Grid)
     download_max_bytes: int = 2 * 1024**3  # an MP4 download per rung up to this size (it is built in /tmp)
     retry_seconds: tuple[int, ...] = (5, 30)  # a failed chunk is tried len + 1 times
+    chunk_concurrency: int = 40
 
 
 @dataclass
@@ -222,6 +224,7 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         thumbnail_seconds=grid.thumbnail_seconds,
         poster_at=poster_time(seconds),
         retry_seconds=list(config.retry_seconds),
+        concurrency=config.chunk_concurrency,
         started_at=started_at or deps.clock(),
     )
     return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
