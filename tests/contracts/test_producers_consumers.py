@@ -1,57 +1,54 @@
-"""Every producer's sample opens in every consumer, in every wrapping it is delivered in."""
+"""Every producer's sample opens in every consumer, in every wrapping it is delivered in, reaches it through its
+subscription's filter, and means something to it."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from catalog.logic.records import CatalogDeps, record_transcoded
+from catalog.logic.ports import Status
+from catalog.logic.records import CatalogDeps, record_failed, record_progress, record_transcoded
 from contracts import (
+    ChunkRef,
     DomainEvent,
-    S3EventRecord,
     VideoReady,
     VideoTranscoded,
+    VideoTranscodedV1,
     VideoTranscodeFailed,
+    VideoTranscodeFailedV1,
+    VideoTranscodeProgress,
     open_s3_event,
     open_video_event,
-    upload_of,
 )
 from contracts.delivery import sns_message
-from contracts.media import Probe
-from tests.unit.fakes import FakeCatalog, FakeMedia, FakeProber, FakePublisher, FakeStorage, FakeTombstones
-from tests.unit.shapes import s3_record, sns_envelope
-from transcode.logic.transcode import TranscodeConfig, TranscodeDeps, transcode_upload
+from infra import load
+from tests.unit import shapes
+from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher
+from tests.unit.shapes import sns_envelope
 
 KEY = "uploads/alice/vid00001/my holiday vidéo.mp4"
 ENCODED_KEY = "uploads/alice/vid00001/my+holiday+vid%C3%A9o.mp4"
 MOTO_ENCODED_KEY = "uploads%2Falice%2Fvid00001%2Fmy+holiday+vid%C3%A9o.mp4"
+VIDEO_ID = "vid00001"
+FILENAME = "my holiday vidéo.mp4"
+
+# What the transcode workflow publishes on `video-events`, in every version still in flight (v1 messages may wait
+# in a DLQ for 14 days). These are the contract's samples; the rebuilt transcoder's own output belongs here too.
+TRANSCODER_EVENTS: dict[str, DomainEvent] = {
+    "VideoTranscodeProgress": shapes.progress(VIDEO_ID, 1, 3, filename=FILENAME),
+    "VideoTranscoded v2": shapes.transcoded_v2(VIDEO_ID, filename=FILENAME),
+    "VideoTranscoded v2 without downloads": shapes.transcoded_v2(VIDEO_ID, downloads=[], filename=FILENAME),
+    "VideoTranscoded v1": shapes.transcoded_v1(VIDEO_ID, filename=FILENAME),
+    "VideoTranscodeFailed v2": shapes.failed(
+        VIDEO_ID, chunk=ChunkRef(index=0, start_seconds=0, end_seconds=4), filename=FILENAME
+    ),
+    "VideoTranscodeFailed v1": shapes.failed(VIDEO_ID, version=1, filename=FILENAME),
+}
 
 
-def _probe(streams: list[dict]) -> Probe:
-    fmt = {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "4.000000"}
-    return Probe.model_validate({"format": fmt, "streams": [{"index": i, **s} for i, s in enumerate(streams)]})
-
-
-VIDEO = {"codec_type": "video", "codec_name": "h264", "width": 1280, "height": 720, "avg_frame_rate": "25/1"}
-AUDIO = {"codec_type": "audio", "codec_name": "aac"}
-
-
-def _transcoder_output(tmp_path: Path, probe: Probe) -> DomainEvent:
-    """What the transcode logic publishes for one upload (through the fakes)."""
-    record = s3_record(ENCODED_KEY, etag="etag-1", size=5)
-    storage = FakeStorage({("uploads", KEY): b"video"})
-    publisher = FakePublisher()
-    config = TranscodeConfig(uploads_bucket="uploads", output_bucket="transcoded", work_dir=tmp_path)
-    deps = TranscodeDeps(storage, publisher, FakeMedia(probe), FakeTombstones(), config)
-    transcode_upload(upload_of(S3EventRecord.model_validate(record)), deps)
-    (event,) = publisher.published
-    return event
-
-
-def _catalog_output(transcoded: VideoTranscoded) -> DomainEvent:
+def _catalog_output(transcoded: VideoTranscoded | VideoTranscodedV1) -> DomainEvent:
     publisher = FakePublisher()
     deps = CatalogDeps(store=FakeCatalog(), prober=FakeProber(), publisher=publisher)
     record_transcoded(transcoded, deps)
@@ -59,14 +56,14 @@ def _catalog_output(transcoded: VideoTranscoded) -> DomainEvent:
     return event
 
 
-@pytest.fixture
-def produced(tmp_path: Path) -> dict[str, DomainEvent]:
-    transcoded = _transcoder_output(tmp_path / "ok", _probe([VIDEO, AUDIO]))
-    failed = _transcoder_output(tmp_path / "bad", _probe([AUDIO]))
-    assert isinstance(transcoded, VideoTranscoded) and isinstance(failed, VideoTranscodeFailed)
-    return {"VideoTranscoded": transcoded, "VideoTranscodeFailed": failed, "VideoReady": _catalog_output(transcoded)}
+def _produced() -> dict[str, DomainEvent]:
+    ready_from = {
+        name: e for name, e in TRANSCODER_EVENTS.items() if isinstance(e, VideoTranscoded | VideoTranscodedV1)
+    }
+    return TRANSCODER_EVENTS | {f"VideoReady (from {name})": _catalog_output(e) for name, e in ready_from.items()}
 
 
+PRODUCED = _produced()
 DELIVERIES = {
     "SNS raw delivery (SQS body = message)": lambda message: message,
     "SNS envelope (SQS body = envelope)": lambda message: json.dumps(sns_envelope(message, topic="video-events")),
@@ -74,34 +71,91 @@ DELIVERIES = {
 
 
 @pytest.mark.parametrize("delivery", list(DELIVERIES))
-@pytest.mark.parametrize("event_type", ["VideoTranscoded", "VideoTranscodeFailed", "VideoReady"])
-def test_domain_events_open_in_their_consumers(
-    produced: dict[str, DomainEvent], event_type: str, delivery: str
-) -> None:
+@pytest.mark.parametrize("sample", list(PRODUCED))
+def test_domain_events_open_in_their_consumers(sample: str, delivery: str) -> None:
     # Given an event as its producer publishes it to SNS
-    event = produced[event_type]
-    assert event.event_type == event_type
+    event = PRODUCED[sample]
     body = DELIVERIES[delivery](sns_message(event)["Message"])
 
     # When a consumer opens the SQS body
     opened = open_video_event(body)
 
-    # Then it gets an equal model
+    # Then it gets an equal model of the same version
     assert type(opened) is type(event)
     assert opened == event
 
 
-def test_the_published_video_ready_is_the_one_the_catalog_returns(produced: dict[str, DomainEvent]) -> None:
-    # Given the catalog's VideoReady
-    ready = produced["VideoReady"]
+def _catalog_subscription_filter() -> dict[str, list[str]]:
+    topology = load("test")
+    topic = topology.physical("transcode", "VideoEventsTopic")
+    (subscription,) = [
+        s
+        for s in topology.subscriptions
+        if s.topic_arn == topic and s.endpoint.endswith(":video24-metadata-test-video-events")
+    ]
+    return json.loads(subscription.attributes.get("FilterPolicy", "{}"))
+
+
+@pytest.mark.parametrize("sample", list(TRANSCODER_EVENTS))
+def test_every_transcoder_event_passes_the_catalog_subscription_filter(sample: str) -> None:
+    # Given the filter policy of the catalog's subscription to `video-events` (from its serverless.yml)
+    policy = _catalog_subscription_filter()
+
+    # When the transcoder publishes an event (SNS filters on its event_type message attribute)
+    attributes = sns_message(TRANSCODER_EVENTS[sample])["MessageAttributes"]
+
+    # Then the filter lets it through to the catalog's queue
+    assert set(policy) <= {"event_type"}
+    assert attributes["event_type"]["StringValue"] in policy.get(
+        "event_type", [attributes["event_type"]["StringValue"]]
+    )
+
+
+EXPECTED_STATUS = {
+    VideoTranscodeProgress: Status.PROCESSING,
+    VideoTranscoded: Status.READY,
+    VideoTranscodedV1: Status.READY,
+    VideoTranscodeFailed: Status.FAILED,
+    VideoTranscodeFailedV1: Status.FAILED,
+}
+
+
+@pytest.mark.parametrize("sample", list(TRANSCODER_EVENTS))
+def test_the_catalog_applies_every_transcoder_event_it_opens(sample: str) -> None:
+    # Given a transcoder event as the catalog's queue delivers it (inside the SNS envelope)
+    event = TRANSCODER_EVENTS[sample]
+    opened = open_video_event(json.dumps(sns_envelope(sns_message(event)["Message"], topic="video-events")))
+    store = FakeCatalog()
+    deps = CatalogDeps(store=store, prober=FakeProber(), publisher=FakePublisher())
+
+    # When the catalog logic applies it
+    if isinstance(opened, VideoTranscodeProgress):
+        record_progress(opened, deps)
+    elif isinstance(opened, VideoTranscoded | VideoTranscodedV1):
+        record_transcoded(opened, deps)
+    elif isinstance(opened, VideoTranscodeFailed | VideoTranscodeFailedV1):
+        record_failed(opened, deps)
+    else:
+        pytest.fail(f"the catalog has no use for {type(opened).__name__}")
+
+    # Then the video has the status that event means, and the title its upload key gives
+    item = store.get(VIDEO_ID)
+    assert item is not None
+    assert (item["status"], item["title"]) == (EXPECTED_STATUS[type(event)], FILENAME)
+
+
+def test_the_published_video_ready_is_the_one_the_catalog_returns() -> None:
+    # Given the catalog's VideoReady for a v2 VideoTranscoded
+    ready = PRODUCED["VideoReady (from VideoTranscoded v2)"]
 
     # When it is opened from the wire
     opened = open_video_event(sns_message(ready)["Message"])
 
-    # Then it names the video the transcoder produced
+    # Then it names the video the transcoder produced, and the rungs of its stream
     assert isinstance(opened, VideoReady)
-    assert opened.video_id == produced["VideoTranscoded"].video_id == "vid00001"
-    assert opened.title == "my holiday vidéo.mp4"
+    assert opened.video_id == TRANSCODER_EVENTS["VideoTranscoded v2"].video_id == VIDEO_ID
+    assert opened.title == FILENAME
+    assert opened.renditions == ["720p", "480p"]
 
 
 MOTO_BODY = {

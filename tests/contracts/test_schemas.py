@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from contracts.events import EVENT_TYPES, DomainEvent, VideoReady
+from contracts.events import (
+    EVENT_TYPES,
+    DomainEvent,
+    VideoReady,
+    VideoTranscoded,
+    VideoTranscodedV1,
+    VideoTranscodeFailed,
+    VideoTranscodeFailedV1,
+    VideoTranscodeProgress,
+)
 from contracts.schemas import breaking_changes, generate, schema_file_name, write
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
@@ -29,6 +38,49 @@ def test_committed_schema_matches_the_model(event: type[DomainEvent]) -> None:
         f"{path.name} differs from {event.__name__}: run `make schemas` to regenerate it, "
         "or bump schema_version on the model if the change breaks consumers"
     )
+
+
+@pytest.mark.parametrize(
+    ("event", "name"),
+    [
+        (VideoTranscodedV1, "VideoTranscoded.v1.json"),
+        (VideoTranscoded, "VideoTranscoded.v2.json"),
+        (VideoTranscodeFailedV1, "VideoTranscodeFailed.v1.json"),
+        (VideoTranscodeFailed, "VideoTranscodeFailed.v2.json"),
+        (VideoTranscodeProgress, "VideoTranscodeProgress.v1.json"),
+        (VideoReady, "VideoReady.v1.json"),
+    ],
+)
+def test_a_schema_file_is_named_after_the_event_type_and_version(event: type[DomainEvent], name: str) -> None:
+    # Given an event model (the models of an old version are named ...V1)
+    # When its schema file is named
+    # Then the name is the event type's and the version's, never the model's
+    assert schema_file_name(event) == name
+
+
+def test_every_event_version_has_its_own_schema_file_and_every_committed_file_a_model() -> None:
+    # Given the schema file names of every event model
+    names = [schema_file_name(event) for event in EVENT_TYPES]
+
+    # When they are compared with each other and with the committed files
+    committed = sorted(path.name for path in SCHEMAS.glob("*.json"))
+
+    # Then no two models share a file, and no committed file is left without its model
+    assert len(set(names)) == len(names)
+    assert sorted(names) == committed
+
+
+@pytest.mark.parametrize("event", [VideoTranscodedV1, VideoTranscodeFailedV1], ids=lambda e: e.__name__)
+def test_a_kept_version_1_model_is_the_published_version_1_schema(event: type[DomainEvent]) -> None:
+    # Given a version 1 model kept for reading old messages, and the schema published for version 1
+    published = json.loads((SCHEMAS / schema_file_name(event)).read_text())
+
+    # When the model's schema is generated
+    generated = generate(event)
+
+    # Then it is the very same schema, titled with the event's name and with no breaking change
+    assert generated == published and generated["title"] == event.model_fields["event_type"].default
+    assert breaking_changes(published, generated) == []
 
 
 class Rendition(BaseModel):

@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from catalog.adapters.dynamo import from_dynamo
+from catalog.logic.ports import Rank
 from infra.event_source import EventSourceMapping
 from tests.integration.conftest import Aws, use_function_env
 
@@ -160,7 +161,11 @@ class TrackedUpload:
         """The end state of a run with no fault: READY, announced, renditions written, each event once in effect."""
         self.collect()
         item = self.item()
-        assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == ("READY", 3, True)
+        assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == (
+            "READY",
+            Rank.READY,
+            True,
+        )
         assert item["uploaded_at"] and item["owner"] == "alice" and "failure" not in item
         prefix = f"videos/{self.video_id}/"
         keys = self.aws.keys(self.aws.name("transcode", "TranscodedBucket"), prefix)

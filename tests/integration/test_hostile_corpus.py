@@ -237,7 +237,7 @@ def _sns_envelope(message: dict, **extra: str) -> dict:
 
 HOSTILE_VIDEO_EVENTS = {
     "unknown event type": lambda doc: doc | {"event_type": "VideoExploded"},
-    "schema_version 2": lambda doc: doc | {"schema_version": 2},
+    "schema_version 3 (a future one)": lambda doc: doc | {"schema_version": 3},
     "missing reason_code": lambda doc: _without(doc, "reason_code"),
     "missing correlation_id": lambda doc: _without(doc, "correlation_id"),
     "over 256 KiB": lambda doc: _sns_envelope(doc, Padding="x" * 256 * 1024),

@@ -184,6 +184,22 @@ class FakeCatalog:
         item["status_rank"] = rank
         return True
 
+    def note_progress(
+        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+    ) -> bool:
+        current = self.items.get(video_id, {})
+        # ConditionExpression: (no progress OR progress < :progress) AND (no status_rank OR status_rank <= :rank)
+        if "progress" in current and not current["progress"] < progress:
+            return False
+        if "status_rank" in current and not current["status_rank"] <= Rank.PROCESSING:
+            return False
+        item = self._item(video_id)
+        item.update(_json_copy(values))
+        for name, value in _json_copy(first_values).items():
+            item.setdefault(name, value)
+        item.update(progress=progress, status=Status.PROCESSING.value, status_rank=int(Rank.PROCESSING))
+        return True
+
     def set_values(self, video_id: str, values: dict[str, Any]) -> bool:
         item = self.items.get(video_id)
         if item is None or item.get("status") == Status.DELETED:
@@ -227,3 +243,14 @@ class FakeProber:
     def probe(self, rendition: RenditionFile) -> MediaSummary:
         self.probed.append(rendition)
         return media_summary(self.duration, rendition.width, rendition.height)
+
+
+class FakeSigner:
+    """Signs nothing: a URL that names the object and how long it lasts."""
+
+    def __init__(self) -> None:
+        self.signed: list[tuple[str, str]] = []
+
+    def url(self, bucket: str, key: str, expires_in: int) -> str:
+        self.signed.append((bucket, key))
+        return f"https://{bucket}.example/{key}?expires={expires_in}"

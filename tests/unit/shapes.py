@@ -1,10 +1,29 @@
-"""AWS delivery shapes for tests: S3 notification records and the SNS/SQS wrappings around them."""
+"""Delivery shapes for tests: S3 notification records, the SNS/SQS wrappings around them, and domain events."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
+
+from contracts import (
+    ChunkRef,
+    FailureReason,
+    PosterFile,
+    RenditionFile,
+    SourceObject,
+    StreamPackage,
+    StreamRendition,
+    Thumbnails,
+    VideoTranscoded,
+    VideoTranscodedV1,
+    VideoTranscodeFailed,
+    VideoTranscodeFailedV1,
+    VideoTranscodeProgress,
+    stable_event_id,
+)
 
 UPLOADS_BUCKET = "uploads"
 
@@ -129,11 +148,183 @@ def wrappings(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def transcode_failed(video_id: str) -> dict[str, Any]:
-    """A VideoTranscodeFailed (no video stream) as the JSON document a consumer receives."""
-    from contracts import FailureReason, SourceObject, VideoTranscodeFailed
+# Domain events as the transcoder publishes them (models; `.model_dump(mode="json")` gives the document).
 
-    return VideoTranscodeFailed(
+TRANSCODED_BUCKET = "transcoded"
+OCCURRED_AT = datetime(2024, 5, 1, 12, 1, tzinfo=UTC)
+# name, width, height, peak bits per second, frame rate: a 720p source's ladder, best first
+LADDER: tuple[tuple[str, int, int, int, float | None], ...] = (
+    ("720p", 1280, 720, 3_200_000, 30.0),
+    ("480p", 854, 480, 1_600_000, 30.0),
+)
+CODECS = "avc1.64001f,mp4a.40.2"
+
+
+def source_object(video_id: str, filename: str = "holiday clip.mp4", owner: str = "alice") -> SourceObject:
+    return SourceObject(
+        bucket=UPLOADS_BUCKET, key=f"uploads/{owner}/{video_id}/{filename}", version="etag-1", size_bytes=2_000_000
+    )
+
+
+def download(
+    video_id: str, name: str, width: int, height: int, *, size_bytes: int = 9, bucket: str = TRANSCODED_BUCKET
+) -> RenditionFile:
+    """An MP4 download at its deterministic key."""
+    return RenditionFile(
+        name=name, bucket=bucket, key=f"videos/{video_id}/{name}.mp4", width=width, height=height, size_bytes=size_bytes
+    )
+
+
+def stream_package(
+    video_id: str,
+    *,
+    ladder: Sequence[tuple[str, int, int, int, float | None]] = LADDER,
+    duration: float = 12.5,
+    audio: bool = True,
+    codecs: str = CODECS,
+    bucket: str = TRANSCODED_BUCKET,
+) -> StreamPackage:
+    prefix = f"videos/{video_id}/hls"
+    return StreamPackage(
+        bucket=bucket,
+        master=f"{prefix}/master.m3u8",
+        renditions=[
+            StreamRendition(
+                name=name,
+                width=width,
+                height=height,
+                playlist=f"{prefix}/{name}/index.m3u8",
+                bandwidth=bandwidth,
+                average_bandwidth=bandwidth * 3 // 4,
+                codecs=codecs,
+                frame_rate=frame_rate,
+            )
+            for name, width, height, bandwidth, frame_rate in ladder
+        ],
+        audio=f"{prefix}/audio/index.m3u8" if audio else None,
+        segment_seconds=4.0,
+        duration_seconds=duration,
+    )
+
+
+def transcoded_v2(
+    video_id: str,
+    *,
+    downloads: Sequence[RenditionFile] | None = None,
+    stream: StreamPackage | None = None,
+    duration: float = 12.5,
+    chunks: int = 3,
+    thumbnails: bool = True,
+    owner: str | None = "alice",
+    filename: str = "holiday clip.mp4",
+    bucket: str = TRANSCODED_BUCKET,
+    correlation_id: str = "REQ1",
+    occurred_at: datetime = OCCURRED_AT,
+) -> VideoTranscoded:
+    """A VideoTranscoded v2; `downloads` None: one MP4 per rung of the stream; [] for a video too long for them."""
+    stream = stream or stream_package(video_id, duration=duration, bucket=bucket)
+    if downloads is None:
+        downloads = [download(video_id, r.name, r.width, r.height, bucket=bucket) for r in stream.renditions]
+    top = stream.renditions[0]
+    return VideoTranscoded(
+        event_id=stable_event_id("VideoTranscoded", video_id, "v2"),
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
+        video_id=video_id,
+        owner=owner,
+        source=source_object(video_id, filename, owner or "alice"),
+        duration_seconds=duration,
+        stream=stream,
+        renditions=list(downloads),
+        poster=PosterFile(
+            bucket=bucket, key=f"videos/{video_id}/poster.jpg", width=top.width, height=top.height, size_bytes=3
+        ),
+        thumbnails=Thumbnails(
+            bucket=bucket,
+            track=f"videos/{video_id}/thumbnails.vtt",
+            sprites=[f"videos/{video_id}/thumbnails-0.jpg"],
+            interval_seconds=2.0,
+            width=160,
+            height=90,
+        )
+        if thumbnails
+        else None,
+        chunks=chunks,
+        started_at=occurred_at - timedelta(seconds=30),
+        timings={"plan": 0.5, "encode": 20.25, "assemble": 1.5},
+    )
+
+
+def transcoded_v1(
+    video_id: str,
+    *,
+    renditions: Sequence[RenditionFile] | None = None,
+    owner: str | None = "alice",
+    filename: str = "holiday clip.mp4",
+    bucket: str = TRANSCODED_BUCKET,
+    occurred_at: datetime = OCCURRED_AT,
+) -> VideoTranscodedV1:
+    """A VideoTranscoded as version 1 producers sent it (MP4 renditions only)."""
+    if renditions is None:
+        renditions = [download(video_id, name, w, h, bucket=bucket) for name, w, h, _, _ in LADDER]
+    return VideoTranscodedV1(
+        event_id=stable_event_id("VideoTranscoded", video_id, "v1"),
+        occurred_at=occurred_at,
+        correlation_id="REQ1",
+        video_id=video_id,
+        owner=owner,
+        source=source_object(video_id, filename, owner or "alice"),
+        renditions=list(renditions),
+        poster=PosterFile(bucket=bucket, key=f"videos/{video_id}/poster.jpg", width=1280, height=720, size_bytes=3),
+        started_at=occurred_at - timedelta(seconds=30),
+        timings={"download": 0.5, "probe": 0.1, "encode": 20.25, "upload": 0.75},
+    )
+
+
+def progress(
+    video_id: str,
+    chunks_done: int,
+    chunks_total: int = 4,
+    *,
+    owner: str | None = "alice",
+    filename: str = "holiday clip.mp4",
+    occurred_at: datetime = OCCURRED_AT,
+) -> VideoTranscodeProgress:
+    return VideoTranscodeProgress(
+        event_id=stable_event_id("VideoTranscodeProgress", video_id, str(chunks_done), str(chunks_total)),
+        occurred_at=occurred_at,
+        correlation_id="REQ1",
+        video_id=video_id,
+        owner=owner,
+        source=source_object(video_id, filename, owner or "alice"),
+        chunks_done=chunks_done,
+        chunks_total=chunks_total,
+    )
+
+
+def failed(
+    video_id: str, *, version: int = 2, chunk: ChunkRef | None = None, filename: str = "holiday clip.mp4"
+) -> VideoTranscodeFailed | VideoTranscodeFailedV1:
+    """A VideoTranscodeFailed (no video stream, or a chunk's encode) of either version."""
+    fields: dict[str, Any] = {
+        "event_id": stable_event_id("VideoTranscodeFailed", video_id, str(version)),
+        "occurred_at": OCCURRED_AT,
+        "correlation_id": "REQ1",
+        "video_id": video_id,
+        "owner": "alice",
+        "source": source_object(video_id, filename),
+        "reason_code": FailureReason.TRANSCODE_FAILED if chunk else FailureReason.NO_VIDEO_STREAM,
+        "reason": f"chunk {chunk.index} could not be encoded" if chunk else "the file has no video stream",
+    }
+    if version == 1:
+        return VideoTranscodeFailedV1(**fields)
+    return VideoTranscodeFailed(**fields, chunk=chunk)
+
+
+def transcode_failed(video_id: str, *, version: int = 2) -> dict[str, Any]:
+    """A VideoTranscodeFailed (no video stream) as the JSON document a consumer receives."""
+    model = VideoTranscodeFailedV1 if version == 1 else VideoTranscodeFailed
+    return model(
         correlation_id="c",
         video_id=video_id,
         owner="alice",

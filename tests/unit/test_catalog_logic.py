@@ -13,9 +13,18 @@ from botocore.exceptions import ClientError
 
 from catalog.adapters.dynamo import DynamoCatalog
 from catalog.logic.ports import Rank, Status
-from catalog.logic.records import CatalogDeps, UploadDeps, record_failed, record_transcoded, record_upload
+from catalog.logic.records import (
+    CatalogDeps,
+    UploadDeps,
+    record_failed,
+    record_progress,
+    record_transcoded,
+    record_upload,
+)
+from catalog.logic.streams import stream_summary
 from catalog.logic.views import DeleteDeps, DetailsDeps, delete_video, video_details
 from contracts import (
+    ChunkRef,
     FailureReason,
     PosterFile,
     RenditionFile,
@@ -24,14 +33,15 @@ from contracts import (
     Upload,
     VideoDeleted,
     VideoReady,
-    VideoTranscoded,
+    VideoTranscodedV1,
     VideoTranscodeFailed,
     stable_event_id,
     upload_of,
 )
 from contracts.events import TOMBSTONE_LIFETIME
 from lambdakit.refusals import NotFound
-from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher
+from tests.unit import shapes
+from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner
 from tests.unit.shapes import s3_record
 
 pytestmark = pytest.mark.service("metadata")
@@ -50,14 +60,15 @@ def upload_record() -> Upload:
     )
 
 
-def transcoded() -> VideoTranscoded:
+def transcoded() -> VideoTranscodedV1:
+    """A version 1 VideoTranscoded (MP4 renditions only), as messages still waiting in a DLQ carry it."""
     renditions = [
         RenditionFile(
             name=name, bucket="transcoded", key=f"videos/{VIDEO_ID}/{name}.mp4", width=w, height=h, size_bytes=9
         )
         for name, w, h in [("720p", 1280, 720), ("480p", 854, 480)]
     ]
-    return VideoTranscoded(
+    return VideoTranscodedV1(
         event_id=stable_event_id("VideoTranscoded", "s3://uploads/...#etag-1"),
         occurred_at=datetime(2024, 5, 1, 12, 1, tzinfo=UTC),
         correlation_id="REQ1",
@@ -213,19 +224,22 @@ def test_video_transcode_failed_marks_it_failed(catalog: Catalog) -> None:
     assert catalog.publisher.published == []
 
 
-def test_failed_then_transcoded_stays_failed(catalog: Catalog) -> None:
-    # Given a video that failed
+def test_failed_then_transcoded_ends_ready_and_announces_once(catalog: Catalog) -> None:
+    # Given a video whose workflow failed on a chunk
     record_upload(upload_record(), catalog.uploads)
-    record_failed(failed(), catalog.deps)
-
-    # When a VideoTranscoded for it arrives
-    ready = record_transcoded(transcoded(), catalog.deps)
-
-    # Then it stays FAILED, no VideoReady goes out, and its renditions are not even probed
-    assert ready is None
+    record_failed(shapes.failed(VIDEO_ID, chunk=ChunkRef(index=2, start_seconds=8, end_seconds=12)), catalog.deps)
     assert catalog.item["status"] == Status.FAILED
-    assert catalog.publisher.attempts == []
-    assert catalog.prober.probed == []
+
+    # When the redriven workflow succeeds and its VideoTranscoded arrives (three times)
+    results = [record_transcoded(shapes.transcoded_v2(VIDEO_ID), catalog.deps) for _ in range(3)]
+
+    # Then the video is READY and VideoReady went out exactly once
+    assert isinstance(results[0], VideoReady) and results[1:] == [None, None]
+    assert catalog.publisher.published == [results[0]]
+    assert (catalog.item["status"], catalog.item["status_rank"]) == (Status.READY, Rank.READY)
+    # And the details show no failure any more
+    details = video_details("alice", VIDEO_ID, DetailsDeps(catalog.store, signer=FakeSigner()))
+    assert details.status == "READY" and details.failure is None
 
 
 def test_ready_then_failed_stays_ready(catalog: Catalog) -> None:
@@ -318,7 +332,7 @@ def test_advance_sends_a_rank_condition() -> None:
     attr, again, value = match.groups()
     assert attr == again
     assert request["ExpressionAttributeNames"][attr] == "status_rank"
-    assert request["ExpressionAttributeValues"][value] == Rank.READY == 3
+    assert request["ExpressionAttributeValues"][value] == Rank.READY == 4
     # And the new values are set, first values only if missing, status and rank always
     assignments = _assignments(request)
     assert set(assignments) == {"ready_at", "title", "status", "status_rank"}
@@ -397,12 +411,14 @@ def test_every_writer_of_the_table_refuses_a_tombstone() -> None:
     catalog.note_upload(VIDEO_ID, {"title": "t"}, latest={"source": {}}, sequence="0" * 64)
     catalog.advance(VIDEO_ID, Status.READY, {}, {"title": "t"})
     catalog.set_values(VIDEO_ID, {"ready_published": True})
+    catalog.note_progress(VIDEO_ID, 0.5, {"chunks_done": 2}, {"title": "t"})
 
     # Then each is conditional on the item not being DELETED: by name, or by a rank below the tombstone's
-    upload, advance, mark = table.requests
+    upload, advance, mark, progress = table.requests
     _assert_not_a_tombstone(upload, upload["ConditionExpression"].split(" AND ")[1])
     assert max(Rank.READY, Rank.FAILED) < Rank.DELETED  # the rank condition of advance refuses it
     assert _value_of(advance, "status_rank") < Rank.DELETED
+    assert _value_of(progress, "status_rank") == Rank.PROCESSING < Rank.DELETED
     assert mark["ConditionExpression"].startswith("attribute_exists(video_id) AND ")
     _assert_not_a_tombstone(mark, mark["ConditionExpression"].split(" AND ", 1)[1])
 
@@ -444,13 +460,261 @@ def test_no_late_or_duplicate_event_brings_a_deleted_video_back(catalog: Catalog
     tombstone = catalog.item
     published = len(catalog.publisher.published)
 
-    # When the upload event, VideoTranscoded and VideoTranscodeFailed arrive (3 times each)
+    # When the upload event, VideoTranscoded (v1 and v2), VideoTranscodeFailed and progress arrive (3 times each)
     for _ in range(3):
         record_upload(upload_record(), catalog.uploads)
+        assert record_progress(shapes.progress(VIDEO_ID, 1), catalog.deps) is False
         assert record_transcoded(transcoded(), catalog.deps) is None
+        assert record_transcoded(shapes.transcoded_v2(VIDEO_ID), catalog.deps) is None
         assert record_failed(failed(), catalog.deps) is False
 
     # Then the tombstone is unchanged: nothing probed, nothing announced
     assert catalog.item == tombstone
     assert catalog.prober.probed == []
     assert len(catalog.publisher.published) == published
+
+
+# Version 2 of VideoTranscoded (the chunked workflow: an HLS package, MP4 downloads where they fit), progress.
+
+
+def _details(catalog: Catalog) -> Any:
+    return video_details("alice", VIDEO_ID, DetailsDeps(catalog.store, signer=FakeSigner(), clock=lambda: NOW))
+
+
+def test_video_transcoded_v2_stores_the_stream_package_and_announces_its_rungs(catalog: Catalog) -> None:
+    # Given an uploaded video
+    record_upload(upload_record(), catalog.uploads)
+    event = shapes.transcoded_v2(VIDEO_ID, duration=12.25, chunks=3)
+
+    # When the workflow's VideoTranscoded v2 arrives
+    ready = record_transcoded(event, catalog.deps)
+
+    # Then each download was probed (best first), and VideoReady names the stream's rungs and the event's duration
+    assert [r.name for r in catalog.prober.probed] == ["720p", "480p"]
+    assert ready is not None and catalog.publisher.published == [ready]
+    assert (ready.renditions, ready.duration_seconds) == (["720p", "480p"], 12.25)
+    # And the item keeps the package, downloads with their metadata, poster, thumbnails, chunks and duration
+    item = catalog.item
+    assert item["status"] == Status.READY
+    assert item["stream"] == event.stream.model_dump(mode="json")
+    assert item["stream"]["master"] == f"videos/{VIDEO_ID}/hls/master.m3u8"
+    assert [(r["name"], r["metadata"]["video"]["height"]) for r in item["renditions"]] == [("720p", 720), ("480p", 480)]
+    assert item["metadata"] == item["renditions"][0]["metadata"]
+    assert item["poster"] == event.poster.model_dump(mode="json")
+    assert item["thumbnails"]["interval_seconds"] == 2.0
+    assert (item["chunks"], item["duration_seconds"]) == (3, 12.25)
+
+
+def test_video_transcoded_v2_without_downloads_is_ready_with_metadata_from_the_event(catalog: Catalog) -> None:
+    # Given an uploaded long video whose workflow made no MP4 downloads
+    record_upload(upload_record(), catalog.uploads)
+    event = shapes.transcoded_v2(VIDEO_ID, downloads=[], duration=5400.0)
+
+    # When its VideoTranscoded arrives
+    ready = record_transcoded(event, catalog.deps)
+
+    # Then nothing is probed, and the video is READY with the top rung's facts as its metadata
+    assert catalog.prober.probed == []
+    assert ready is not None and (ready.renditions, ready.duration_seconds) == (["720p", "480p"], 5400.0)
+    item = catalog.item
+    assert item["status"] == Status.READY and item["renditions"] == []
+    meta = item["metadata"]
+    assert (meta["container"], meta["duration_seconds"], meta["bitrate"]) == ("hls", 5400.0, 2_400_000)
+    assert meta["video"] == {
+        "codec": "h264",
+        "width": 1280,
+        "height": 720,
+        "fps": 30.0,
+        "bitrate": None,
+        "duration_seconds": 5400.0,
+    }
+    assert meta["audio"] == {"codec": "aac", "channels": None, "sample_rate": None, "bitrate": None}
+    # And the details have an empty list of downloads, the ladder and the thumbnails, but no link to the master
+    details = _details(catalog)
+    assert details.renditions == [] and details.metadata is not None and details.metadata.duration_seconds == 5400
+    assert details.stream is not None and [r.name for r in details.stream.renditions] == ["720p", "480p"]
+    assert "master" not in details.model_dump_json() and "m3u8" not in details.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("codecs", "audio", "video_codec", "audio_codec"),
+    [
+        ("avc1.64001f,mp4a.40.2", True, "h264", "aac"),
+        ("hvc1.1.6.L93.B0,ec-3", True, "hevc", "eac3"),
+        ("av01.0.04M.08", False, "av1", None),
+        ("mp4a.40.2,vp09.00.10.08", True, "vp9", "aac"),
+        ("wxyz.1", True, None, None),
+    ],
+)
+def test_the_codecs_of_a_stream_are_read_from_its_codecs_string(
+    codecs: str, audio: bool, video_codec: str | None, audio_codec: str | None
+) -> None:
+    # Given a package whose best rung declares these codecs
+    stream = shapes.stream_package(VIDEO_ID, codecs=codecs, audio=audio)
+
+    # When it is summarised
+    summary = stream_summary(stream, 60.0)
+
+    # Then the codecs have ffprobe's names, and a silent package has no audio track
+    assert summary.video is not None and summary.video.codec == video_codec
+    assert (summary.audio.codec if summary.audio else None) == audio_codec
+    assert (summary.audio is not None) == audio
+
+
+def test_progress_moves_an_uploaded_video_to_processing_and_only_increases(catalog: Catalog) -> None:
+    # Given an uploaded video
+    record_upload(upload_record(), catalog.uploads)
+
+    # When progress events arrive out of order and repeated: 1/4, 3/4, 2/4, 3/4, 1/4
+    moved = [record_progress(shapes.progress(VIDEO_ID, done, 4), catalog.deps) for done in (1, 3, 2, 3, 1)]
+
+    # Then only the increases were written, and the video is PROCESSING at 3/4
+    assert moved == [True, True, False, False, False]
+    item = catalog.item
+    assert (item["status"], item["status_rank"]) == (Status.PROCESSING, Rank.PROCESSING)
+    assert (item["progress"], item["chunks_done"], item["chunks_total"]) == (0.75, 3, 4)
+    assert item["title"] == "holiday clip.mp4"  # the upload's facts are kept
+    # And the details show it, with nothing to download yet
+    details = _details(catalog)
+    assert (details.status, details.progress, details.renditions, details.urls_expire_at) == (
+        "PROCESSING",
+        0.75,
+        [],
+        None,
+    )
+    assert catalog.publisher.published == []
+
+
+def test_progress_before_the_upload_event_makes_a_processing_video_that_the_upload_completes(
+    catalog: Catalog,
+) -> None:
+    # Given a progress event that arrives before the upload notification
+    record_progress(shapes.progress(VIDEO_ID, 1, 2), catalog.deps)
+
+    # When the upload notification arrives late
+    record_upload(upload_record(), catalog.uploads)
+
+    # Then the video stays PROCESSING at 1/2, with the upload's facts filled in
+    item = catalog.item
+    assert (item["status"], item["progress"], item["owner"], item["title"]) == (
+        "PROCESSING",
+        0.5,
+        "alice",
+        "holiday clip.mp4",
+    )
+    assert item["uploaded_at"] == "2024-05-01T12:00:00+00:00"
+
+
+@pytest.mark.parametrize("final", ["READY", "FAILED", "DELETED"])
+def test_progress_never_touches_a_final_video(catalog: Catalog, final: str) -> None:
+    # Given a video that is READY, FAILED or deleted (after some progress)
+    record_upload(upload_record(), catalog.uploads)
+    record_progress(shapes.progress(VIDEO_ID, 1, 4), catalog.deps)
+    if final == "READY":
+        record_transcoded(shapes.transcoded_v2(VIDEO_ID), catalog.deps)
+    elif final == "FAILED":
+        record_failed(failed(), catalog.deps)
+    else:
+        _deleted(catalog)
+    before = catalog.item
+
+    # When late progress arrives, lower and higher
+    moved = [record_progress(shapes.progress(VIDEO_ID, done, 4), catalog.deps) for done in (0, 2, 4)]
+
+    # Then nothing changed, and the details (where visible) show no progress
+    assert moved == [False, False, False]
+    assert catalog.item == before
+    if final != "DELETED":
+        assert _details(catalog).progress is None
+
+
+def test_a_failed_chunk_is_kept_and_shown_in_the_details(catalog: Catalog) -> None:
+    # Given an uploaded video
+    record_upload(upload_record(), catalog.uploads)
+    chunk = ChunkRef(index=2, start_seconds=8.0, end_seconds=12.0)
+
+    # When the workflow reports that a chunk failed, and then the same failure again, then another one
+    moved = [
+        record_failed(shapes.failed(VIDEO_ID, chunk=chunk), catalog.deps),
+        record_failed(shapes.failed(VIDEO_ID, chunk=chunk), catalog.deps),
+        record_failed(shapes.failed(VIDEO_ID, version=1), catalog.deps),
+    ]
+
+    # Then the first failure is kept, with its chunk, and GET /videos/{id} shows it
+    assert moved == [True, False, False]
+    assert catalog.item["failure"] == {
+        "code": "TRANSCODE_FAILED",
+        "reason": "chunk 2 could not be encoded",
+        "chunk": {"index": 2, "start_seconds": 8.0, "end_seconds": 12.0},
+    }
+    details = _details(catalog)
+    assert details.status == "FAILED" and details.failure is not None and details.failure.chunk is not None
+    assert (details.failure.code, details.failure.chunk.index, details.failure.chunk.end_seconds) == (
+        "TRANSCODE_FAILED",
+        2,
+        12.0,
+    )
+    assert details.progress is None
+
+
+def test_a_version_1_failure_is_recorded_as_before(catalog: Catalog) -> None:
+    # Given an uploaded video
+    record_upload(upload_record(), catalog.uploads)
+
+    # When a VideoTranscodeFailed v1 (from a DLQ) arrives
+    moved = record_failed(shapes.failed(VIDEO_ID, version=1), catalog.deps)
+
+    # Then it is FAILED with the code and reason only
+    assert moved is True
+    assert catalog.item["failure"] == {"code": "NO_VIDEO_STREAM", "reason": "the file has no video stream"}
+    details = _details(catalog).model_dump(mode="json")
+    assert details["failure"] == {"code": "NO_VIDEO_STREAM", "reason": "the file has no video stream", "chunk": None}
+
+
+def test_ready_v2_details_describe_the_ladder_thumbnails_and_sign_the_downloads(catalog: Catalog) -> None:
+    # Given a READY video from a VideoTranscoded v2
+    record_upload(upload_record(), catalog.uploads)
+    record_transcoded(shapes.transcoded_v2(VIDEO_ID, chunks=3), catalog.deps)
+    signer = FakeSigner()
+
+    # When its owner asks for it
+    details = video_details("alice", VIDEO_ID, DetailsDeps(catalog.store, signer=signer, clock=lambda: NOW))
+
+    # Then the ladder and thumbnails are described, without keys, and the downloads and poster are signed
+    assert details.stream is not None
+    assert [(r.name, r.width, r.height, r.bandwidth, r.codecs, r.frame_rate) for r in details.stream.renditions] == [
+        ("720p", 1280, 720, 3_200_000, "avc1.64001f,mp4a.40.2", 30.0),
+        ("480p", 854, 480, 1_600_000, "avc1.64001f,mp4a.40.2", 30.0),
+    ]
+    assert (details.stream.audio, details.stream.segment_seconds, details.stream.duration_seconds) == (True, 4, 12.5)
+    assert details.thumbnails is not None
+    assert (details.thumbnails.interval_seconds, details.thumbnails.width, details.thumbnails.height) == (2, 160, 90)
+    assert [r.name for r in details.renditions] == ["720p", "480p"] and all(r.url for r in details.renditions)
+    assert sorted(key for _, key in signer.signed) == sorted(
+        [f"videos/{VIDEO_ID}/720p.mp4", f"videos/{VIDEO_ID}/480p.mp4", f"videos/{VIDEO_ID}/poster.jpg"]
+    )
+    assert details.processing is not None and details.processing.chunks == 3
+    assert details.progress is None and details.failure is None
+
+
+def test_note_progress_is_conditional_on_a_lower_progress_and_a_rank_at_most_processing() -> None:
+    # Given DynamoCatalog over a table that records its requests
+    table = RecordingTable()
+
+    # When progress is noted
+    DynamoCatalog(table).note_progress(VIDEO_ID, 0.5, {"chunks_done": 2, "chunks_total": 4}, {"title": "clip.mp4"})
+
+    # Then the write sets progress, PROCESSING and its rank, if the stored progress is lower and the rank at most
+    # PROCESSING's (so never FAILED, READY or a tombstone, whose ranks are higher)
+    (request,) = table.requests
+    names, values = request["ExpressionAttributeNames"], request["ExpressionAttributeValues"]
+    conditions = request["ConditionExpression"].split(" AND ")
+    found = {}
+    for condition in conditions:
+        match = re.fullmatch(r"\(attribute_not_exists\((#a\d+)\) OR (#a\d+) (<|<=) (:v\d+)\)", condition)
+        assert match and match[1] == match[2], condition
+        found[names[match[1]]] = (match[3], values[match[4]])
+    assert found == {"progress": ("<", Decimal("0.5")), "status_rank": ("<=", Rank.PROCESSING)}
+    assert Rank.PROCESSING < Rank.FAILED < Rank.READY < Rank.DELETED
+    assert _value_of(request, "status") == "PROCESSING"
+    assert _assignments(request)["title"].startswith("if_not_exists(")

@@ -105,7 +105,8 @@ UNREADABLE = {
     "S3 event with no records": json.dumps({"Records": []}),
     "record without s3.object.key": json.dumps(_without_object_key()),
     "unknown event_type": json.dumps(FAILED_DOCUMENT | {"event_type": "VideoDeleted"}),
-    "schema_version 2": json.dumps(FAILED_DOCUMENT | {"schema_version": 2}),
+    "schema_version 3 (a future one)": json.dumps(FAILED_DOCUMENT | {"schema_version": 3}),
+    "a v2 body that says v1": json.dumps(FAILED_DOCUMENT | {"schema_version": 1}),
     "domain event with an extra field": json.dumps(FAILED_DOCUMENT | {"retries": 3}),
     "body over 256 KiB": _oversized_but_otherwise_valid(),
 }
@@ -123,7 +124,7 @@ def test_unreadable_messages_raise_unreadable_message(message: str) -> None:
 @pytest.mark.parametrize("wrap", [json.dumps, lambda d: json.dumps(sns_envelope(json.dumps(d)))], ids=["raw", "SNS"])
 def test_unreadable_inside_an_sns_envelope_is_still_unreadable(wrap) -> None:
     # Given a domain event of an unknown version, raw or inside an SNS envelope
-    message = wrap(FAILED_DOCUMENT | {"schema_version": 2})
+    message = wrap(FAILED_DOCUMENT | {"schema_version": 3})
 
     # When it is opened
     # Then UnreadableMessage is raised

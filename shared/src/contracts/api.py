@@ -95,6 +95,50 @@ class Processing(_Body):
     transcoded_at: str | None = None
     transcode_timings: dict[str, float] = Field(default_factory=dict)
     metadata_seconds: float | None = None
+    chunks: int | None = Field(None, description="How many chunks the source was encoded in (once transcoded).")
+
+
+class FailedChunk(_Body):
+    """The time range of the source whose encode failed."""
+
+    index: int
+    start_seconds: float
+    end_seconds: float
+
+
+class Failure(_Body):
+    code: str = Field(examples=["NO_VIDEO_STREAM"])
+    reason: str
+    chunk: FailedChunk | None = Field(None, description="The chunk that failed, when one did.")
+
+
+class StreamRung(_Body):
+    """One rung of the HLS ladder, as a player chooses it."""
+
+    name: str = Field(examples=["720p"])
+    width: int
+    height: int
+    bandwidth: int = Field(description="Peak bits per second, audio included.")
+    average_bandwidth: int | None = Field(None, description="Average bits per second, audio included.")
+    codecs: str = Field(examples=["avc1.64001f,mp4a.40.2"])
+    frame_rate: float | None = None
+
+
+class StreamView(_Body):
+    """The adaptive HLS ladder the video is streamed in (its playback link comes in a later version)."""
+
+    renditions: list[StreamRung] = Field(description="Best first.")
+    audio: bool = Field(description="Whether the package has an audio track.")
+    segment_seconds: float
+    duration_seconds: float
+
+
+class ThumbnailsView(_Body):
+    """Seek-bar previews: one frame every `interval_seconds`, each `width` x `height`."""
+
+    interval_seconds: float
+    width: int
+    height: int
 
 
 class VideoDetails(_Body):
@@ -106,10 +150,17 @@ class VideoDetails(_Body):
     created_at: str | None
     uploaded_at: str | None = None
     ready_at: str | None = None
-    failure: dict[str, str] | None = None
+    progress: float | None = Field(
+        None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
+    )
+    failure: Failure | None = Field(None, description="Why the transcoder gave up: only while FAILED.")
     metadata: MediaSummary | None = None
-    renditions: list[RenditionView] = Field(default_factory=list)
+    stream: StreamView | None = Field(None, description="The HLS ladder, once READY (not for older videos).")
+    renditions: list[RenditionView] = Field(
+        default_factory=list, description="MP4 downloads, best first; a long video may have none."
+    )
     poster: SignedFile | None = None
+    thumbnails: ThumbnailsView | None = None
     urls_expire_at: str | None = None
     processing: Processing | None = None
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from contracts.keys import VIDEO_ID_RE
 
@@ -75,8 +75,10 @@ class FailureReason(StrEnum):
     TRANSCODE_FAILED = "TRANSCODE_FAILED"
 
 
+# Version 1: MP4 renditions from one process. Still read, so messages waiting in a DLQ drain. Its schema is
+# published as VideoTranscoded.v1.json: the title is the event's name and no docstring adds a description.
 class VideoTranscodedV1(DomainEvent):
-    """Version 1: three MP4 renditions from one process. Still read, so messages waiting in a DLQ drain."""
+    model_config = ConfigDict(title="VideoTranscoded")
 
     event_type: Literal["VideoTranscoded"] = "VideoTranscoded"
     video_id: VideoId
@@ -130,6 +132,12 @@ class ChunkRef(_Model):
     start_seconds: float = Field(ge=0)
     end_seconds: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> ChunkRef:
+        if self.end_seconds <= self.start_seconds:
+            raise ValueError(f"chunk {self.index} ends ({self.end_seconds}) before it starts ({self.start_seconds})")
+        return self
+
 
 class VideoTranscoded(DomainEvent):
     """Version 2: the chunked workflow's output: HLS ladder, MP4 downloads where they fit, poster, thumbnails."""
@@ -151,7 +159,10 @@ class VideoTranscoded(DomainEvent):
     timings: dict[str, float] = Field(description="Seconds spent in each workflow stage.")
 
 
+# Version 1, still read (see VideoTranscodedV1); published as VideoTranscodeFailed.v1.json.
 class VideoTranscodeFailedV1(DomainEvent):
+    model_config = ConfigDict(title="VideoTranscodeFailed")
+
     event_type: Literal["VideoTranscodeFailed"] = "VideoTranscodeFailed"
     video_id: VideoId
     owner: str | None
@@ -180,11 +191,18 @@ class VideoTranscodeProgress(DomainEvent):
     video_id: VideoId
     owner: str | None
     source: SourceObject
-    chunks_done: int = Field(ge=0)
+    chunks_done: int = Field(ge=0, description="Chunks encoded so far (never more than chunks_total).")
     chunks_total: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _done_within_total(self) -> VideoTranscodeProgress:
+        if self.chunks_done > self.chunks_total:
+            raise ValueError(f"chunks_done ({self.chunks_done}) exceeds chunks_total ({self.chunks_total})")
+        return self
 
     @property
     def progress(self) -> float:
+        """The share of the chunks encoded, 0 to 1."""
         return min(1.0, self.chunks_done / self.chunks_total)
 
 

@@ -1,6 +1,7 @@
 """JSON Schemas of the domain events, and the rule for changing them.
 
-Each event's schema is committed as `shared/schemas/{Event}.v{N}.json`. A consumer
+Each event's schema is committed as `shared/schemas/{event_type}.v{N}.json` (named after the event, not the
+model: `VideoTranscodedV1` is `VideoTranscoded.v1.json`). A consumer
 built against version N must keep reading what producers send as version N, so a
 published version never changes in a way that breaks it: a change that would
 (removing or retyping a field, a new required field, a new field where unknown
@@ -23,8 +24,13 @@ def schema_version_of(event: type[DomainEvent]) -> int:
     return int(event.model_fields["schema_version"].default)
 
 
+def event_type_of(event: type[DomainEvent]) -> str:
+    return str(event.model_fields["event_type"].default)
+
+
 def schema_file_name(event: type[DomainEvent]) -> str:
-    return f"{event.__name__}.v{schema_version_of(event)}.json"
+    """`{event_type}.v{N}.json`: the models of one event's versions share its name."""
+    return f"{event_type_of(event)}.v{schema_version_of(event)}.json"
 
 
 def generate(event: type[DomainEvent]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The catalog table (DynamoDB): conditional writes keep status moving forward only, and a tombstone for good."""
+"""The catalog table (DynamoDB): conditional writes keep status (and progress) moving forward only, and a tombstone
+for good."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ class _Update:
         self.sets.append(f"{attr} = {val}")
         self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} < {val})")
 
+    def set_if_at_most(self, name: str, value: Any) -> None:
+        """Set it, and make the whole write conditional on the stored value being absent, lower or equal."""
+        attr, val = self._slot(name, value)
+        self.sets.append(f"{attr} = {val}")
+        self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} <= {val})")
+
     def request(self) -> dict[str, Any]:
         request = {
             "UpdateExpression": "SET " + ", ".join(self.sets),
@@ -122,6 +129,19 @@ class DynamoCatalog:
             update.set_if_missing(name, value)
         update.set("status", status.value)
         update.set_if_greater("status_rank", int(Rank[status.name]))  # a tombstone's rank is above every status
+        return self._write(video_id, update)
+
+    def note_progress(
+        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+    ) -> bool:
+        update = _Update()
+        for name, value in values.items():
+            update.set(name, value)
+        for name, value in first_values.items():
+            update.set_if_missing(name, value)
+        update.set_if_greater("progress", progress)  # a late or repeated progress event never lowers it
+        update.set("status", Status.PROCESSING.value)
+        update.set_if_at_most("status_rank", int(Rank.PROCESSING))  # never FAILED, READY or a tombstone
         return self._write(video_id, update)
 
     def set_values(self, video_id: str, values: dict[str, Any]) -> bool:

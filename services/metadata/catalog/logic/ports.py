@@ -19,13 +19,18 @@ class Status(StrEnum):
 
 
 class Rank(IntEnum):
-    """Status only moves to a higher rank. READY and FAILED are both final for the pipeline; DELETED beats all."""
+    """Status only moves to a higher rank: READY beats FAILED (a redriven workflow that then succeeds makes the
+    video READY, while a late failure never unmakes it); DELETED beats all.
+
+    Items written before READY ranked above FAILED keep their ranks (READY 3, the tombstone 4), and every rule
+    still holds for them: a late failure does not beat READY's 3, and nothing beats the tombstone's 4 but itself.
+    """
 
     UPLOADED = 1
     PROCESSING = 2
-    READY = 3
     FAILED = 3
-    DELETED = 4
+    READY = 4
+    DELETED = 5
 
 
 class CatalogStore(Protocol):
@@ -49,6 +54,13 @@ class CatalogStore(Protocol):
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         """Move to `status` if the item's rank is lower (conditional write); False if it was not."""
+        ...
+
+    def note_progress(
+        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+    ) -> bool:
+        """Set `progress` (and `values`), and PROCESSING, if the item is at most PROCESSING and its stored progress
+        is absent or lower (one conditional write); False if it was not."""
         ...
 
     def set_values(self, video_id: str, values: dict[str, Any]) -> bool:

@@ -1,4 +1,8 @@
-"""Keep each video's catalog item: what happened to it, in an order that only moves forward."""
+"""Keep each video's catalog item: what happened to it, in an order that only moves forward.
+
+UPLOADED -> PROCESSING (with progress) -> FAILED -> READY, and DELETED for good: a workflow that failed on a
+chunk may be redriven and succeed, so READY beats FAILED; nothing moves out of READY or DELETED.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from catalog.logic.ports import CatalogStore, Publisher, Rank, RenditionProber, Status
+from catalog.logic.ports import CatalogStore, Publisher, RenditionProber, Status
+from catalog.logic.streams import stream_summary
 from contracts import (
     SourceObject,
     Upload,
     VideoReady,
     VideoTranscoded,
+    VideoTranscodedV1,
     VideoTranscodeFailed,
+    VideoTranscodeFailedV1,
+    VideoTranscodeProgress,
     parse_upload_key,
     stable_event_id,
 )
@@ -68,56 +76,107 @@ def record_upload(upload: Upload, deps: UploadDeps) -> None:
         deps.store.note_upload(upload.video_id, first | latest)
 
 
-def record_failed(event: VideoTranscodeFailed, deps: CatalogDeps) -> bool:
-    """The transcoder gave up on the upload: FAILED with its reason. False if already final."""
+def record_progress(event: VideoTranscodeProgress, deps: CatalogDeps) -> bool:
+    """Another share of the chunks is encoded: PROCESSING with that progress.
+
+    False, changing nothing, when the stored progress is already as far (a late, duplicate or out-of-order
+    event) or the video is final (READY, FAILED or DELETED).
+    """
     values = {
-        "failure": {"code": event.reason_code.value, "reason": event.reason},
-        "failed_at": _iso(event.occurred_at),
+        "chunks_done": event.chunks_done,
+        "chunks_total": event.chunks_total,
+        "progress_at": _iso(event.occurred_at),
     }
+    first = _first_values(event.source, event.owner, event.occurred_at)
+    return deps.store.note_progress(event.video_id, round(event.progress, 4), values, first)
+
+
+def record_failed(event: VideoTranscodeFailed | VideoTranscodeFailedV1, deps: CatalogDeps) -> bool:
+    """The transcoder gave up on the upload: FAILED with its reason (and the chunk, if one failed).
+
+    False if it was already FAILED, READY or deleted: the first failure is the one kept.
+    """
+    failure: dict[str, Any] = {"code": event.reason_code.value, "reason": event.reason}
+    if isinstance(event, VideoTranscodeFailed) and event.chunk is not None:
+        failure["chunk"] = event.chunk.model_dump(mode="json")
+    values = {"failure": failure, "failed_at": _iso(event.occurred_at)}
     first = _first_values(event.source, event.owner, event.occurred_at)
     return deps.store.advance(event.video_id, Status.FAILED, values, first)
 
 
-def _already_final(item: dict[str, Any] | None) -> bool:
-    """Nothing is left to do for this video: it failed, was announced READY, or was deleted."""
-    if not item or int(item.get("status_rank", 0)) < Rank.READY:
+def _nothing_left_to_do(item: dict[str, Any] | None) -> bool:
+    """The video was deleted, or announced READY: a VideoTranscoded for it changes nothing."""
+    if not item:
         return False
-    return item.get("status") in (Status.FAILED, Status.DELETED) or bool(item.get("ready_published"))
+    return item.get("status") == Status.DELETED or (
+        item.get("status") == Status.READY and bool(item.get("ready_published"))
+    )
 
 
-def record_transcoded(event: VideoTranscoded, deps: CatalogDeps) -> VideoReady | None:
-    """Renditions exist: read their metadata, mark the video READY and announce it once.
+def _downloads(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogDeps) -> list[dict[str, Any]]:
+    """Each MP4 (best first) with the metadata ffprobe reads from it."""
+    return [
+        rendition.model_dump(mode="json") | {"metadata": deps.prober.probe(rendition).model_dump(mode="json")}
+        for rendition in event.renditions
+    ]
 
-    Returns the VideoReady published by this call, or None when the video was
-    already final (a duplicate or late event, or a video deleted meanwhile).
+
+def _ready_values(event: VideoTranscoded | VideoTranscodedV1, downloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """What READY stores besides its timestamps: files, metadata, and (v2) the HLS package."""
+    values: dict[str, Any] = {
+        "renditions": downloads,
+        "poster": event.poster.model_dump(mode="json"),
+        "transcode": {"started_at": _iso(event.started_at), "timings": event.timings},
+    }
+    if isinstance(event, VideoTranscodedV1):
+        return values | {"metadata": downloads[0]["metadata"]}
+    # A long video may have no downloads: its metadata is then what the transcoder says about the package.
+    metadata = (
+        downloads[0]["metadata"]
+        if downloads
+        else stream_summary(event.stream, event.duration_seconds).model_dump(mode="json")
+    )
+    return values | {
+        "metadata": metadata,
+        "stream": event.stream.model_dump(mode="json"),
+        "thumbnails": event.thumbnails.model_dump(mode="json") if event.thumbnails else None,
+        "chunks": event.chunks,
+        "duration_seconds": event.duration_seconds,
+    }
+
+
+def record_transcoded(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogDeps) -> VideoReady | None:
+    """The video is transcoded (v2: an HLS package and MP4 downloads; v1: MP4s): read the downloads' metadata,
+    mark it READY (from FAILED too: a redriven workflow) and announce it once.
+
+    Returns the VideoReady published by this call, or None when the video was already announced READY (a
+    duplicate or late event) or deleted.
     """
     store = deps.store
-    if _already_final(store.get(event.video_id)):
+    if _nothing_left_to_do(store.get(event.video_id)):
         return None
     first = _first_values(event.source, event.owner, event.occurred_at)
     store.advance(event.video_id, Status.PROCESSING, {"transcoded_at": _iso(event.occurred_at)}, first)
 
     started = deps.clock()
-    renditions = []
-    for rendition in event.renditions:
-        summary = deps.prober.probe(rendition)
-        renditions.append(rendition.model_dump(mode="json") | {"metadata": summary.model_dump(mode="json")})
+    downloads = _downloads(event, deps)
+    values = _ready_values(event, downloads)
     ready_at = deps.clock()
+    if isinstance(event, VideoTranscoded):
+        duration, names = event.duration_seconds, [r.name for r in event.stream.renditions]
+    else:
+        duration, names = values["metadata"]["duration_seconds"], [r.name for r in event.renditions]
     ready = VideoReady(
         event_id=stable_event_id("VideoReady", event.event_id),
         correlation_id=event.correlation_id,
         video_id=event.video_id,
         owner=event.owner,
         title=first["title"],
-        duration_seconds=renditions[0]["metadata"]["duration_seconds"],
-        renditions=[r.name for r in event.renditions],
+        duration_seconds=duration,
+        renditions=names,
         occurred_at=ready_at,
     )
-    values = {
-        "renditions": renditions,
-        "poster": event.poster.model_dump(mode="json"),
-        "metadata": renditions[0]["metadata"],
-        "transcode": {"started_at": _iso(event.started_at), "timings": event.timings},
+    values |= {
         "transcoded_at": _iso(event.occurred_at),
         "ready_at": _iso(ready_at),
         "metadata_seconds": round((ready_at - started).total_seconds(), 3),

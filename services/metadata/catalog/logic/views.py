@@ -12,7 +12,19 @@ from typing import Any
 
 from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Status, UrlSigner
 from contracts import SourceObject, VideoDeleted, stable_event_id
-from contracts.api import PageQuery, Processing, RenditionView, SignedFile, VideoDetails, VideoPage, VideoSummary
+from contracts.api import (
+    Failure,
+    PageQuery,
+    Processing,
+    RenditionView,
+    SignedFile,
+    StreamRung,
+    StreamView,
+    ThumbnailsView,
+    VideoDetails,
+    VideoPage,
+    VideoSummary,
+)
 from contracts.events import TOMBSTONE_LIFETIME, utc_now
 from contracts.keys import VIDEO_ID_RE, video_prefix
 from lambdakit.refusals import Invalid, NotFound
@@ -81,10 +93,33 @@ def owned_item(store: CatalogStore, owner: str, video_id: str) -> dict[str, Any]
     return item
 
 
+def _stream(stream: dict[str, Any] | None) -> StreamView | None:
+    """The ladder without its keys: the master playlist is not a link a client can use (signed playback is not
+    served yet)."""
+    if not stream:
+        return None
+    rung_fields = set(StreamRung.model_fields)
+    return StreamView(
+        renditions=[StreamRung(**{k: v for k, v in r.items() if k in rung_fields}) for r in stream["renditions"]],
+        audio=bool(stream.get("audio")),
+        segment_seconds=stream["segment_seconds"],
+        duration_seconds=stream["duration_seconds"],
+    )
+
+
+def _thumbnails(thumbnails: dict[str, Any] | None) -> ThumbnailsView | None:
+    if not thumbnails:
+        return None
+    return ThumbnailsView(
+        interval_seconds=thumbnails["interval_seconds"], width=thumbnails["width"], height=thumbnails["height"]
+    )
+
+
 def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
     item = owned_item(deps.store, owner, video_id)
     signer, clock = deps.signer, deps.clock
-    ready = item.get("status") == Status.READY
+    status = item.get("status", Status.UPLOADED)
+    ready = status == Status.READY
     seconds = int(URL_LIFETIME.total_seconds())
     prefix = video_prefix(video_id)
 
@@ -107,12 +142,15 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
     return VideoDetails(
         video_id=video_id,
         title=item.get("title"),
-        status=item.get("status", Status.UPLOADED),
+        status=status,
         created_at=item.get("created_at"),
         uploaded_at=item.get("uploaded_at"),
         ready_at=item.get("ready_at"),
-        failure=item.get("failure"),
+        progress=item.get("progress") if status == Status.PROCESSING else None,
+        # a redriven workflow that succeeded leaves its earlier failure in the item: READY shows none
+        failure=Failure.model_validate(item["failure"]) if status == Status.FAILED and item.get("failure") else None,
         metadata=item.get("metadata"),
+        stream=_stream(item.get("stream")),
         renditions=renditions,
         poster=SignedFile(
             url=signed(poster),
@@ -122,12 +160,14 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
         )
         if poster
         else None,
+        thumbnails=_thumbnails(item.get("thumbnails")),
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
         processing=Processing(
             transcode_started_at=(item.get("transcode") or {}).get("started_at"),
             transcoded_at=item.get("transcoded_at"),
             transcode_timings=(item.get("transcode") or {}).get("timings") or {},
             metadata_seconds=item.get("metadata_seconds"),
+            chunks=item.get("chunks"),
         ),
     )
 
