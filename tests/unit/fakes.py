@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from catalog.logic.ports import Rank, Status
-from contracts import AnyVideoEvent, RenditionFile
+from contracts import AnyVideoEvent, RenditionFile, Upload
+from contracts.events import ChunkRef
 from contracts.media import AudioTrack, MediaSummary, Probe, VideoTrack
 from mediatools import MediaToolError
-from transcode.logic.gate import Accepted
+from transcode.logic.chunking import Grid, thumbnail_numbers
 from transcode.logic.ladder import Rendition
-from transcode.logic.ports import SourceMissing
+from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
 
 
 def _json_copy(value: Any) -> Any:
@@ -23,40 +25,66 @@ def _json_copy(value: Any) -> Any:
 
 
 class FakeStorage:
-    def __init__(self, objects: dict[tuple[str, str], bytes] | None = None) -> None:
-        self.objects = dict(objects or {})
-        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
-        self.uploaded: dict[tuple[str, str], tuple[bytes, str]] = {}
-        self.downloads: list[tuple[str, str]] = []
+    """Buckets in memory. `sources`: the uploads that exist, by (bucket, key) -> ETag; `superseded` ones refuse."""
 
-    def download(
-        self, bucket: str, key: str, dest: Path, *, etag: str | None = None, version: str | None = None
-    ) -> int:
-        self.downloads.append((bucket, key))
-        if (bucket, key) not in self.objects:
-            raise SourceMissing(f"s3://{bucket}/{key} does not exist")
-        dest.write_bytes(self.objects[(bucket, key)])
-        return dest.stat().st_size
+    def __init__(self, sources: dict[tuple[str, str], str] | None = None) -> None:
+        self.sources = dict(sources or {})
+        self.superseded: set[tuple[str, str]] = set()
+        self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.reads: list[tuple[str, str]] = []
+        self.fail_writes: set[str] = set()  # keys whose next write raises (then succeeds)
+
+    def source_url(self, upload: Upload) -> SourceRef:
+        where = (upload.bucket, upload.key)
+        self.reads.append(where)
+        if where not in self.sources:
+            raise SourceMissing(f"s3://{upload.bucket}/{upload.key} does not exist")
+        if where in self.superseded or (upload.etag and self.sources[where] != upload.etag):
+            raise SourceSuperseded("written again")
+        return SourceRef(f"file:/sources/{upload.key}")
+
+    def _write(self, bucket: str, key: str) -> None:
+        if key in self.fail_writes:
+            self.fail_writes.discard(key)
+            raise ConnectionError("S3 is unreachable")
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None:
-        self.uploaded[(bucket, key)] = (path.read_bytes(), content_type)
+        self.put_bytes(bucket, key, path.read_bytes(), content_type)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        self._write(bucket, key)
+        self.objects[(bucket, key)] = (data, content_type)
+
+    def put_text(self, bucket: str, key: str, text: str, content_type: str) -> None:
+        self.put_bytes(bucket, key, text.encode(), content_type)
+
+    def download(self, bucket: str, key: str, dest: Path) -> None:
+        dest.write_bytes(self.objects[(bucket, key)][0])
+
+    def size(self, bucket: str, key: str) -> int:
+        return len(self.objects[(bucket, key)][0])
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(k for b, k in [*self.objects, *self.documents] if b == bucket and k.startswith(prefix))
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         document = self.documents.get((bucket, key))
         return _json_copy(document) if document is not None else None
 
     def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
+        self._write(bucket, key)
         self.documents[(bucket, key)] = _json_copy(document)
 
     def delete_prefix(self, bucket: str, prefix: str) -> int:
-        doomed = [k for k in [*self.uploaded, *self.documents] if k[0] == bucket and k[1].startswith(prefix)]
+        doomed = [k for k in [*self.objects, *self.documents] if k[0] == bucket and k[1].startswith(prefix)]
         for key in doomed:
-            self.uploaded.pop(key, None)
+            self.objects.pop(key, None)
             self.documents.pop(key, None)
         return len(doomed)
 
     def keys(self, bucket: str) -> set[str]:
-        return {key for b, key in [*self.uploaded, *self.documents] if b == bucket}
+        return {key for b, key in [*self.objects, *self.documents] if b == bucket}
 
 
 class FakeTombstones:
@@ -96,42 +124,73 @@ class FakePublisher:
 
 
 class FakeMedia:
-    """Returns the probe it was given and writes small dummy files for each rendition and the poster."""
+    """Returns the probe it was given; a chunk encode copies `chunk_file` (a real fragmented MP4) for every rung.
+
+    `chunk_errors`: chunk index -> how many of its encodes fail before one succeeds.
+    """
 
     def __init__(
         self,
         probe: Probe | None = None,
         *,
+        chunk_file: Path | None = None,
         probe_error: MediaToolError | None = None,
-        transcode_error: MediaToolError | None = None,
+        chunk_errors: dict[int, int] | None = None,
     ) -> None:
-        self._probe, self._probe_error, self._transcode_error = probe, probe_error, transcode_error
-        self.probed: list[Path] = []
-        self.transcoded: list[dict[str, Any]] = []
+        self._probe, self._probe_error, self.chunk_file = probe, probe_error, chunk_file
+        self.chunk_errors = dict(chunk_errors or {})
+        self.probed: list[SourceRef] = []
+        self.encoded: list[int] = []
+        self.audio: list[float] = []
 
-    def probe(self, source: Path) -> Probe:
+    def probe(self, source: SourceRef) -> Probe:
         self.probed.append(source)
         if self._probe_error:
             raise self._probe_error
         assert self._probe is not None, "FakeMedia needs a probe"
         return self._probe
 
-    def transcode(
-        self, source: Path, accepted: Accepted, renditions: list[Rendition], poster_at: float, out_dir: Path
-    ) -> dict[str, Path]:
-        self.transcoded.append(
-            {"source": source, "accepted": accepted, "renditions": renditions, "poster_at": poster_at}
-        )
-        if self._transcode_error:
-            (out_dir / "partial.mp4").write_bytes(b"half an encode")
-            raise self._transcode_error
-        outputs = {}
+    def encode_chunk(
+        self,
+        source: SourceRef,
+        demuxer: str,
+        chunk: ChunkRef,
+        renditions: list[Rendition],
+        grid: Grid,
+        timescale: int,
+        out_dir: Path,
+        *,
+        poster_at: float | None,
+    ) -> ChunkFiles:
+        self.encoded.append(chunk.index)
+        if self.chunk_errors.get(chunk.index):
+            self.chunk_errors[chunk.index] -= 1
+            raise MediaToolError("ffmpeg", "Conversion failed!")
+        assert self.chunk_file is not None, "FakeMedia needs a chunk file"
+        files = {}
         for rendition in renditions:
-            outputs[rendition.name] = out_dir / f"{rendition.name}.mp4"
-            outputs[rendition.name].write_bytes(b"\0" * rendition.height)
-        outputs["poster"] = out_dir / "poster.jpg"
-        outputs["poster"].write_bytes(b"\xff\xd8 poster \xff\xd9")
-        return outputs
+            files[rendition.name] = out_dir / f"{rendition.name}.mp4"
+            shutil.copy(self.chunk_file, files[rendition.name])
+        poster = None
+        if poster_at is not None:
+            poster = out_dir / "poster.jpg"
+            poster.write_bytes(b"\xff\xd8 poster \xff\xd9")
+        thumbnails = {}
+        for number in thumbnail_numbers(chunk, grid):
+            thumbnails[number] = out_dir / f"thumb-{number:05d}.jpg"
+            thumbnails[number].write_bytes(b"\xff\xd8 thumb \xff\xd9")
+        return ChunkFiles(files, thumbnails, poster)
+
+    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None:
+        self.audio.append(video_seconds)
+        assert self.chunk_file is not None
+        shutil.copy(self.chunk_file, out)  # any fragmented MP4 will do for the playlist arithmetic
+
+    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
+        out.write_bytes(b"an mp4 download " + video_playlist.read_bytes()[:16])
+
+    def sprite(self, images: list[Path], columns: int, out: Path) -> None:
+        out.write_bytes(b"\xff\xd8 sprite of %d \xff\xd9" % len(images))
 
 
 class FakeCatalog:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +57,7 @@ from transcode.logic.ports import MediaTool, Publisher, SourceMissing, SourceSup
 SPRITE_COLUMNS = 10
 SPRITE_ROWS = 10
 PROGRESS_STEPS = 20  # at most this many progress events per video
+_THUMBNAIL = re.compile(r"t\d{5}\.jpg")
 
 
 # --- What travels between the steps -------------------------------------------------------------------
@@ -277,8 +279,12 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
         return _failed(FailureReason.TRANSCODE_FAILED, detail, retryable=True, chunk=chunk)
     record["seconds"] = round(time.perf_counter() - started, 3)
     storage.write_json(config.output_bucket, the_plan.piece_key(chunk.index), record)
-    _report_progress(the_plan, deps)
-    return {"status": "done", "chunk": chunk.index}
+    result: dict[str, Any] = {"status": "done", "chunk": chunk.index}
+    try:
+        _report_progress(the_plan, deps)
+    except Exception as exc:  # progress is advisory: the chunk is done, and the next one reports again
+        result["progress"] = f"not published: {type(exc).__name__}"
+    return result
 
 
 def _piece_json(piece: hls.Piece) -> dict[str, Any]:
@@ -499,12 +505,13 @@ def _downloads(
 def _thumbnails(the_plan: Plan, deps: WorkflowDeps) -> Thumbnails | None:
     """Sprite sheets of the chunks' thumbnails and the WebVTT track over them."""
     config, storage = deps.config, deps.storage
-    keys = sorted(storage.list_keys(config.output_bucket, f"{the_plan.stream_prefix}thumbs/t"))
+    listed = storage.list_keys(config.output_bucket, f"{the_plan.stream_prefix}thumbs/")
+    keys = sorted(k for k in listed if _THUMBNAIL.fullmatch(k.rsplit("/", 1)[-1]))
     if not keys:
         return None
     per_sheet = SPRITE_COLUMNS * SPRITE_ROWS
     interval = the_plan.thumbnail_seconds
-    numbers = [int(key.rsplit("/t", 1)[-1].split(".")[0]) for key in keys]
+    numbers = [int(key.rsplit("/t", 1)[-1].removesuffix(".jpg")) for key in keys]
     cues: list[hls.Cue] = []
     sprites: list[str] = []
     size = thumbnail_size(the_plan.rungs[0].width, the_plan.rungs[0].height)

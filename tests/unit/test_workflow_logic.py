@@ -1,0 +1,332 @@
+"""The transcode workflow's tasks with fake ports: what each decides, writes and publishes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import mediatools
+from contracts import FailureReason, S3EventRecord, Upload, upload_of
+from contracts.events import ChunkRef, VideoTranscoded, VideoTranscodeFailed, VideoTranscodeProgress
+from contracts.keys import manifest_key
+from contracts.media import Probe
+from mediatools import MediaToolError
+from tests.media import make_clip
+from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
+from tests.unit.shapes import s3_record
+from transcode.adapters.media import SourceInput, chunk_command
+from transcode.logic import workflow
+from transcode.logic.chunking import Grid
+from transcode.logic.ladder import Rendition
+from transcode.logic.workflow import Plan, TaskMessage, WorkflowConfig, WorkflowDeps, run_task
+
+pytestmark = pytest.mark.service("transcode")
+
+BUCKET = "transcoded"
+SOURCE_KEY = "uploads/alice/vid00001/holiday clip.mp4"
+STARTED = datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC)
+GRID = Grid(segment_seconds=2, keyframe_seconds=2, chunk_seconds=4, thumbnail_seconds=10)
+
+
+def _probe(*, seconds: float = 12.5, audio_only: bool = False) -> Probe:
+    video = {"index": 0, "codec_type": "video", "codec_name": "h264", "width": 1280, "height": 720}
+    video |= {"avg_frame_rate": "25/1", "r_frame_rate": "25/1", "time_base": "1/12800", "duration": str(seconds)}
+    audio = {"index": 1, "codec_type": "audio", "codec_name": "aac", "channels": 2}
+    streams = [{**audio, "index": 0}] if audio_only else [video, audio]
+    fmt = {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": str(seconds), "size": "1000"}
+    return Probe.model_validate({"format": fmt, "streams": streams})
+
+
+def _upload(etag: str = "etag-1", size: int | None = 1000) -> Upload:
+    return upload_of(
+        S3EventRecord.model_validate(s3_record("uploads/alice/vid00001/holiday+clip.mp4", etag=etag, size=size))
+    )
+
+
+@pytest.fixture(scope="module")
+def chunk_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real fragmented MP4 chunk (1 s of 160x90), as the chunk encoder writes it, for the fakes to copy."""
+    folder = tmp_path_factory.mktemp("chunk")
+    clip = make_clip(folder / "clip.mp4", width=160, height=90, seconds=1, audio=False)
+    chunk = ChunkRef(index=0, start_seconds=0, end_seconds=1)
+    args, files = chunk_command(
+        SourceInput(mediatools.local_input(clip), "mov"),
+        chunk,
+        [Rendition("90p", 160, 90, 800)],
+        GRID,
+        12800,
+        folder,
+        poster_at=None,
+        preset="ultrafast",
+    )
+    mediatools.run("ffmpeg", args, timeout=60)
+    return files.renditions["90p"]
+
+
+@dataclass
+class World:
+    storage: FakeStorage
+    publisher: FakePublisher
+    media: FakeMedia
+    tombstones: FakeTombstones
+    deps: WorkflowDeps
+
+    def plan(self, upload: Upload | None = None) -> Plan:
+        result = workflow.plan(upload or _upload(), self.deps)
+        assert result["status"] == "planned", result
+        return Plan.model_validate(result["plan"])
+
+    def run(self, upload: Upload | None = None) -> dict:
+        """Every task in the order the state machine runs them, the way it routes on their results."""
+        the_plan = self.plan(upload)
+        for chunk in the_plan.chunks:
+            assert workflow.encode_chunk(the_plan, chunk, self.deps)["status"] == "done"
+        assert workflow.encode_audio(the_plan, self.deps)["status"] == "done"
+        return workflow.assemble(the_plan, self.deps)
+
+
+@pytest.fixture
+def world(tmp_path: Path, chunk_file: Path) -> World:
+    storage = FakeStorage({("uploads", SOURCE_KEY): "etag-1"})
+    media = FakeMedia(_probe(), chunk_file=chunk_file)
+    publisher, tombstones = FakePublisher(), FakeTombstones()
+    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID, retry_seconds=(1, 2))
+    deps = WorkflowDeps(storage, publisher, media, tombstones, config, clock=lambda: STARTED)
+    return World(storage, publisher, media, tombstones, deps)
+
+
+# --- plan
+
+
+def test_the_plan_cuts_the_source_on_the_segment_grid_and_sizes_the_ladder(world: World) -> None:
+    the_plan = world.plan()
+    assert [(c.start_seconds, c.end_seconds) for c in the_plan.chunks] == [(0, 4), (4, 8), (8, 12), (12, 12.5)]
+    assert [(r.name, r.width, r.height) for r in the_plan.rungs] == [("720p", 1280, 720), ("480p", 854, 480)]
+    assert (the_plan.timescale, the_plan.demuxer, the_plan.has_audio, the_plan.retry_seconds) == (
+        12800,
+        "mov",
+        True,
+        [1, 2],
+    )
+    assert the_plan.stream_prefix == f"videos/vid00001/stream/{workflow.tag_of(_upload())}/"
+    # the source is read where it is (a signed URL), never downloaded by the plan
+    assert world.media.probed == [world.storage.source_url(_upload())]
+
+
+@pytest.mark.parametrize(
+    ("probe", "reason"),
+    [
+        (_probe(seconds=5 * 3600), FailureReason.DURATION_TOO_LONG),
+        (_probe(audio_only=True), FailureReason.NO_VIDEO_STREAM),
+    ],
+)
+def test_the_gate_refuses_for_good(world: World, probe: Probe, reason: FailureReason) -> None:
+    world.media._probe = probe
+    result = workflow.plan(_upload(), world.deps)
+    assert result == {
+        "status": "failed",
+        "failure": {"reason_code": reason.value, "detail": result["failure"]["detail"], "retryable": False},
+    }
+
+
+@pytest.mark.parametrize(
+    ("detail", "reason"),
+    [
+        ("Format hls is not on whitelist", FailureReason.UNSUPPORTED_CONTAINER),
+        ("Invalid data", FailureReason.UNREADABLE_MEDIA),
+    ],
+)
+def test_a_probe_error_is_a_reason(world: World, detail: str, reason: FailureReason) -> None:
+    world.media._probe_error = MediaToolError("ffprobe", detail)
+    assert workflow.plan(_upload(), world.deps)["failure"]["reason_code"] == reason.value
+
+
+def test_an_empty_upload_fails_without_being_read(world: World) -> None:
+    result = workflow.plan(_upload(size=0), world.deps)
+    assert result["failure"]["reason_code"] == "EMPTY_FILE" and world.media.probed == []
+
+
+def test_a_missing_source_fails_and_a_rewritten_one_is_skipped(world: World) -> None:
+    assert workflow.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "SUPERSEDED"}
+    del world.storage.sources[("uploads", SOURCE_KEY)]
+    assert workflow.plan(_upload(), world.deps)["failure"]["reason_code"] == "SOURCE_MISSING"
+
+
+def test_a_deleted_video_or_a_finished_upload_is_skipped(world: World) -> None:
+    assert world.run()["status"] == "published"
+    assert workflow.plan(_upload(), world.deps) == {"status": "skipped", "reason": "DUPLICATE"}
+    world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
+    assert workflow.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "DELETED"}
+
+
+def test_one_execution_name_per_uploaded_version() -> None:
+    one, again, other = (
+        workflow.execution_name(_upload()),
+        workflow.execution_name(_upload()),
+        workflow.execution_name(_upload("etag-2")),
+    )
+    assert one == again != other and len(one) <= 80 and one.startswith("vid00001-")
+    assert workflow.workflow_input(_upload()) == workflow.workflow_input(_upload())
+
+
+# --- chunks and audio
+
+
+def test_a_chunk_is_stored_placed_with_its_record_and_not_encoded_twice(world: World) -> None:
+    the_plan = world.plan()
+    chunk = the_plan.chunks[1]
+    assert workflow.encode_chunk(the_plan, chunk, world.deps) == {"status": "done", "chunk": 1}
+    for rung in ("720p", "480p"):
+        data, content_type = world.storage.objects[(BUCKET, the_plan.chunk_key(rung, 1))]
+        assert content_type == "video/mp4" and data[4:8] == b"ftyp"
+    record = world.storage.documents[(BUCKET, the_plan.piece_key(1))]
+    assert record["chunk"] == chunk.model_dump(mode="json") and set(record["rungs"]) == {"720p", "480p"}
+    # done already (a retried or redriven task): nothing is encoded again
+    assert workflow.encode_chunk(the_plan, chunk, world.deps)["again"] is False
+    assert world.media.encoded == [1]
+
+
+def test_a_failed_encode_is_retryable_and_names_its_chunk(world: World) -> None:
+    world.media.chunk_errors = {2: 1}
+    the_plan = world.plan()
+    result = workflow.encode_chunk(the_plan, the_plan.chunks[2], world.deps)
+    assert result["status"] == "failed" and result["failure"]["retryable"] is True
+    assert result["failure"]["chunk"] == {"index": 2, "start_seconds": 8.0, "end_seconds": 12.0}
+    assert (BUCKET, the_plan.piece_key(2)) not in world.storage.documents  # no record: the retry encodes it
+    assert workflow.encode_chunk(the_plan, the_plan.chunks[2], world.deps)["status"] == "done"
+
+
+def test_progress_is_published_as_chunks_finish(world: World) -> None:
+    the_plan = world.plan()
+    for chunk in the_plan.chunks:
+        workflow.encode_chunk(the_plan, chunk, world.deps)
+    progress = [e for e in world.publisher.published if isinstance(e, VideoTranscodeProgress)]
+    assert [(p.chunks_done, p.chunks_total) for p in progress] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert len({p.event_id for p in progress}) == 4
+
+
+def test_a_progress_event_that_cannot_be_published_does_not_fail_the_chunk(world: World) -> None:
+    the_plan = world.plan()
+    world.publisher.failures = 1
+    result = workflow.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
+    assert result == {"status": "done", "chunk": 0, "progress": "not published: ConnectionError"}
+
+
+def test_the_audio_is_encoded_once_to_the_video_s_length(world: World) -> None:
+    the_plan = world.plan()
+    assert workflow.encode_audio(the_plan, world.deps) == {"status": "done", "audio": True}
+    assert world.media.audio == [12.5]
+    assert (BUCKET, the_plan.audio_piece_key) in world.storage.documents
+
+
+# --- assemble and publish
+
+
+def test_assembly_publishes_video_transcoded_with_the_stream_then_the_manifest(world: World) -> None:
+    result = world.run()
+    [event] = [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
+    assert result == {"status": "published", "event": "VideoTranscoded", "event_id": event.event_id}
+    assert (event.chunks, event.schema_version, event.started_at) == (4, 2, STARTED)
+    stream = event.stream
+    assert [r.name for r in stream.renditions] == ["720p", "480p"] and stream.audio
+    master = world.storage.objects[(BUCKET, stream.master)][0].decode()
+    assert master.count("#EXT-X-STREAM-INF") == 2 and 'AUDIO="audio"' in master
+    media_playlist = world.storage.objects[(BUCKET, stream.renditions[0].playlist)][0].decode()
+    assert media_playlist.count("#EXT-X-BYTERANGE") >= 4 and media_playlist.endswith("#EXT-X-ENDLIST\n")
+    assert [d.name for d in event.renditions] == ["720p", "480p"]  # small enough for MP4 downloads
+    assert event.thumbnails and event.thumbnails.sprites and event.thumbnails.interval_seconds == 10
+    manifest = world.storage.documents[(BUCKET, manifest_key("vid00001"))]
+    assert manifest["event"]["event_id"] == event.event_id
+
+
+def test_downloads_that_do_not_fit_are_left_out(world: World) -> None:
+    world.deps.config = WorkflowConfig(
+        output_bucket=BUCKET, work_dir=world.deps.config.work_dir, grid=GRID, download_max_bytes=1
+    )
+    world.run()
+    [event] = [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
+    assert event.renditions == [] and event.stream.renditions
+
+
+def test_a_missing_chunk_fails_the_assembly_naming_it(world: World) -> None:
+    the_plan = world.plan()
+    for chunk in the_plan.chunks[:-1]:
+        workflow.encode_chunk(the_plan, chunk, world.deps)
+    result = workflow.assemble(the_plan, world.deps)
+    assert result["status"] == "failed" and result["failure"]["chunk"]["index"] == 3
+    assert not [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
+    assert not [k for k in world.storage.keys(BUCKET) if k.endswith("master.m3u8")]
+
+
+def test_a_failed_publish_leaves_no_manifest_and_the_retry_publishes_the_same_event(world: World) -> None:
+    the_plan = world.plan()
+    for chunk in the_plan.chunks:
+        workflow.encode_chunk(the_plan, chunk, world.deps)
+    workflow.encode_audio(the_plan, world.deps)
+    world.publisher.failures = 1
+    with pytest.raises(ConnectionError):
+        workflow.assemble(the_plan, world.deps)
+    assert (BUCKET, manifest_key("vid00001")) not in world.storage.documents
+    workflow.assemble(the_plan, world.deps)
+    first, second = [e for e in world.publisher.attempts if isinstance(e, VideoTranscoded)]
+    assert first.event_id == second.event_id
+
+
+def test_a_video_deleted_while_it_is_assembled_leaves_nothing_behind(world: World) -> None:
+    the_plan = world.plan()
+    for chunk in the_plan.chunks:
+        workflow.encode_chunk(the_plan, chunk, world.deps)
+    workflow.encode_audio(the_plan, world.deps)
+    world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
+    assert workflow.assemble(the_plan, world.deps) == {"status": "skipped", "reason": "DELETED"}
+    assert not [k for k in world.storage.keys(BUCKET) if k.startswith("videos/vid00001/")]
+    assert not [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
+
+
+# --- failures
+
+
+def test_a_chunk_that_gave_up_is_reported_with_its_chunk(world: World) -> None:
+    cause = {
+        "chunk": {"index": 3, "start_seconds": 12, "end_seconds": 12.5},
+        "result": {
+            "status": "failed",
+            "failure": {"reason_code": "TRANSCODE_FAILED", "detail": "Conversion failed!", "retryable": True},
+        },
+    }
+    message = TaskMessage(
+        task="fail",
+        token="t",
+        input={
+            "upload": _upload().model_dump(mode="json"),
+            "error": {"Error": "ChunkFailed", "Cause": json.dumps(cause)},
+        },
+    )
+    assert run_task(message, world.deps)["status"] == "published"
+    [event] = world.publisher.published
+    assert isinstance(event, VideoTranscodeFailed) and event.reason_code == FailureReason.TRANSCODE_FAILED
+    assert event.chunk == ChunkRef(index=3, start_seconds=12, end_seconds=12.5)
+    assert event.reason.startswith("chunk 3 (12-12.5 s): Conversion failed!")
+
+
+def test_a_chunk_that_timed_out_is_reported_with_its_chunk() -> None:
+    cause = {
+        "chunk": {"index": 1, "start_seconds": 4, "end_seconds": 8},
+        "result": {"Error": "States.Timeout", "Cause": ""},
+    }
+    failure = workflow.failure_of({"Error": "ChunkFailed", "Cause": json.dumps(cause)})
+    assert failure["chunk"]["index"] == 1 and failure["detail"].startswith("States.Timeout")
+    assert workflow.failure_of({"Error": "TaskError", "Cause": "boom"}) == {
+        "reason_code": "TRANSCODE_FAILED",
+        "detail": "TaskError: boom",
+    }
+    assert workflow.failure_of(None)["reason_code"] == "TRANSCODE_FAILED"
+
+
+def test_an_unknown_task_is_an_error(world: World) -> None:
+    with pytest.raises(ValueError, match="unknown task"):
+        run_task(TaskMessage(task="dance", token="t", input={"plan": world.plan().model_dump(mode="json")}), world.deps)
