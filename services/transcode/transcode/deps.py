@@ -53,19 +53,23 @@ def start_transcode() -> StartDeps:
     return StartDeps(StepFunctionsExecutions(states(), config.workflow_arn), config.uploads_bucket)
 
 
+@dataclass(frozen=True)
+class TaskWorker:
+    """What the media tasks function needs: the workflow's collaborators and the task token callbacks."""
+
+    workflow: WorkflowDeps
+    callbacks: TaskCallbacks
+    heartbeat_seconds: float
+
+
 @cache
-def task_callbacks() -> TaskCallbacks:
+def media_tasks() -> TaskWorker:
     from transcode.adapters.aws import TaskCallbacks
 
-    return TaskCallbacks(states())
+    return TaskWorker(_workflow(), TaskCallbacks(states()), settings().heartbeat_seconds)
 
 
-def heartbeat_seconds() -> float:
-    return settings().heartbeat_seconds
-
-
-@cache
-def media_tasks() -> WorkflowDeps:
+def _workflow() -> WorkflowDeps:
     import boto3
 
     from lambdakit.sns import SnsPublisher

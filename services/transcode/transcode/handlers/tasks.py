@@ -12,14 +12,14 @@ from transcode.observability import logger
 
 def record_handler(record: SQSRecord) -> None:
     message = TaskMessage.model_validate_json(record.body)  # unreadable: fails alone, ends in the DLQ
-    callbacks = deps.task_callbacks()
+    worker = deps.media_tasks()
+    callbacks = worker.callbacks
     if not callbacks.alive(message.token):
         logger.info("task is over already (timed out and retried, or its workflow ended); skipped")
         return
-    work = deps.media_tasks()
     try:
-        with callbacks.heartbeats(message.token, deps.heartbeat_seconds()):
-            result = run_task(message, work)
+        with callbacks.heartbeats(message.token, worker.heartbeat_seconds):
+            result = run_task(message, worker.workflow)
     except Exception as exc:  # the worker's own fault: the workflow retries the step with a new message
         logger.exception("task failed", extra={"task": message.task})
         callbacks.fail(message.token, "TaskError", f"{type(exc).__name__}: {exc}")
