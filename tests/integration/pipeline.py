@@ -173,9 +173,10 @@ def s3_upload_event(
 
 class Run(NamedTuple):
     video_id: str
-    result: dict[str, Any]  # the transcode handler's batch response
-    events: list[dict[str, Any]]  # what it published on video-events
+    result: dict[str, Any]  # the transcode starter's batch response
+    events: list[dict[str, Any]]  # the outcomes it published on video-events (VideoTranscoded or ...Failed)
     item: dict[str, Any] | None  # the catalog item once the upload event and every published event are in
+    progress: list[dict[str, Any]]  # the VideoTranscodeProgress events it published
 
 
 @dataclass
@@ -200,4 +201,6 @@ class Pipeline:
         for event in events:
             bodies = [json.dumps(event)] * copies
             assert self.catalog.on_video_event(sqs_event(*bodies), Context()) == ALL_DONE
-        return Run(video_id, result, events, self.catalog.item(video_id))
+        outcomes = [e for e in events if e["event_type"] != "VideoTranscodeProgress"]
+        progress = [e for e in events if e["event_type"] == "VideoTranscodeProgress"]
+        return Run(video_id, result, outcomes, self.catalog.item(video_id), progress)

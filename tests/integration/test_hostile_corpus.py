@@ -36,8 +36,8 @@ pytestmark = pytest.mark.service("transcode", "metadata")
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Aws]:
-    """One moto stack for the corpus (provisioning is most of a small case's cost): each case has its own keys."""
-    with moto_stack() as stack:
+    """One moto server for the corpus (provisioning is most of a small case's cost): each case has its own keys."""
+    with moto_stack(server=True) as stack:
         yield stack
 
 
@@ -81,7 +81,7 @@ MEDIA = {  # kind: (reason code, part of the reason given)
     "truncated": ("UNREADABLE_MEDIA", "moov atom not found"),
     "audio_only": ("NO_VIDEO_STREAM", "no video stream"),
     "8k_frame": ("RESOLUTION_TOO_HIGH", "7680x4320 is above 3840x2160"),
-    "declares_10_hours": ("DURATION_TOO_LONG", "36000s is longer than the limit of 600s"),
+    "declares_10_hours": ("DURATION_TOO_LONG", "36000s is longer than the limit of 14400s"),
     "10_streams": ("TOO_MANY_STREAMS", "10 streams; at most 8 accepted"),
     "empty": ("EMPTY_FILE", "empty"),
 }

@@ -30,6 +30,7 @@ class FakeStorage:
     def __init__(self, sources: dict[tuple[str, str], str] | None = None) -> None:
         self.sources = dict(sources or {})
         self.superseded: set[tuple[str, str]] = set()
+        self.sizes: dict[tuple[str, str], int] = {}
         self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.reads: list[tuple[str, str]] = []
@@ -42,7 +43,7 @@ class FakeStorage:
             raise SourceMissing(f"s3://{upload.bucket}/{upload.key} does not exist")
         if where in self.superseded or (upload.etag and self.sources[where] != upload.etag):
             raise SourceSuperseded("written again")
-        return SourceRef(f"file:/sources/{upload.key}")
+        return SourceRef(f"file:/sources/{upload.key}", size=self.sizes.get(where, 1000))
 
     def _write(self, bucket: str, key: str) -> None:
         if key in self.fail_writes:

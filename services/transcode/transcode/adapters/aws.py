@@ -38,11 +38,11 @@ class S3Storage:
             pin["IfMatch"] = '"' + upload.etag.strip('"') + '"'
             headers = f"If-Match: {pin['IfMatch']}\r\n"
         try:
-            self._s3.head_object(**params, **pin)
+            head = self._s3.head_object(**params, **pin)
         except ClientError as exc:
             raise _source_error(exc, upload.bucket, upload.key) from None
         url = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self._url_seconds)
-        return SourceRef(url, headers)
+        return SourceRef(url, headers, int(head["ContentLength"]))
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str) -> None:
         self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})

@@ -28,6 +28,7 @@ class SourceRef:
 
     target: str
     headers: str | None = None
+    size: int | None = None  # the object's size as S3 says it (what the event said may be wrong or missing)
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,7 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
     try:
         check_size(upload.size, config.limits)
         source = storage.source_url(upload)
+        check_size(source.size, config.limits)  # the object's own size: the event's may be wrong or missing
         try:
             probe = deps.media.probe(source)
         except MediaToolError as exc:
