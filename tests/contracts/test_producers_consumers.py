@@ -48,6 +48,26 @@ TRANSCODER_EVENTS: dict[str, DomainEvent] = {
 }
 
 
+def _workflow_failure() -> DomainEvent:
+    """What the transcode workflow's own `fail` task publishes when a chunk gave up (no media tool involved)."""
+    from pathlib import Path
+
+    from contracts import S3EventRecord, upload_of
+    from tests.unit.fakes import FakeStorage, FakeTombstones
+    from transcode.logic.workflow import WorkflowConfig, WorkflowDeps, fail
+
+    upload = upload_of(S3EventRecord.model_validate(shapes.s3_record(ENCODED_KEY)))
+    publisher = FakePublisher()
+    deps = WorkflowDeps(FakeStorage(), publisher, None, FakeTombstones(), WorkflowConfig("out", Path("/nonexistent")))  # type: ignore[arg-type]
+    chunk = {"index": 2, "start_seconds": 120, "end_seconds": 180}
+    fail(upload, {"reason_code": "TRANSCODE_FAILED", "detail": "Conversion failed!", "chunk": chunk}, deps)
+    (event,) = publisher.published
+    return event
+
+
+TRANSCODER_EVENTS["VideoTranscodeFailed (the workflow's fail task)"] = _workflow_failure()
+
+
 def _catalog_output(transcoded: VideoTranscoded | VideoTranscodedV1) -> DomainEvent:
     publisher = FakePublisher()
     deps = CatalogDeps(store=FakeCatalog(), prober=FakeProber(), publisher=publisher)
