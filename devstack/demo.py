@@ -103,11 +103,13 @@ def wait_until_final(client: Client, video_id: str, *, timeout: float) -> dict[s
         response = client.session.get(f"{client.api}/videos/{video_id}", timeout=30)
         video: dict[str, Any] | None = response.json() if response.status_code == 200 else None
         status = video["status"] if video else "waiting for the upload event"
+        if video and status == "PROCESSING" and video.get("progress") is not None:
+            status = f"PROCESSING {video['progress']:.0%} of the chunks encoded"
         if status != last:
             say(f"  [{elapsed:5.1f}s] {status}")
             last, last_beat = status, elapsed
         elif elapsed - last_beat >= 2:
-            say(f"  [{elapsed:5.1f}s] ... {'reading rendition metadata' if status == 'PROCESSING' else 'transcoding'}")
+            say(f"  [{elapsed:5.1f}s] ... {'transcoding' if status.startswith(('UPLOADED', 'PROCESSING')) else status}")
             last_beat = elapsed
         if video and status in ("READY", "FAILED"):
             return video
@@ -117,6 +119,8 @@ def wait_until_final(client: Client, video_id: str, *, timeout: float) -> dict[s
 
 def check_playback(video: dict[str, Any], target: Path) -> str:
     """Download the smallest rendition by its signed URL and ffprobe it: proof that it plays."""
+    if not video["renditions"]:
+        return "no MP4 download (too long for one): stream it"
     smallest = min(video["renditions"], key=lambda r: r["size_bytes"] or 0)
     target.mkdir(parents=True, exist_ok=True)
     local = target / f"{smallest['name']}.mp4"
@@ -136,8 +140,35 @@ def check_playback(video: dict[str, Any], target: Path) -> str:
     )
 
 
+def stream_lines(video: dict[str, Any]) -> list[str]:
+    """The HLS ladder: what the master playlist offers a player, and how the source was cut."""
+    stream = video.get("stream")
+    if not stream:
+        return []
+    processing = video.get("processing") or {}
+    lines = [
+        f"HLS stream  {processing.get('chunks')} chunk(s) encoded in parallel, {stream['segment_seconds']:g}s fMP4 "
+        f"segments, {stream['duration_seconds']:.2f}s, audio {'once, for the whole source' if stream['audio'] else 'none'}",
+        "  master playlist rungs:",
+        f"  {'name':<7}{'resolution':>12}{'BANDWIDTH':>12}{'AVERAGE':>10}{'FRAME-RATE':>12}  CODECS",
+    ]
+    for rung in stream["renditions"]:
+        lines.append(
+            f"  {rung['name']:<7}{rung['width']:>6}x{rung['height']:<5}{rung['bandwidth'] // 1000:>9}k/s"
+            f"{(rung.get('average_bandwidth') or 0) // 1000:>7}k/s{rung.get('frame_rate') or 0:>12.3f}  {rung['codecs']}"
+        )
+    thumbnails = video.get("thumbnails")
+    if thumbnails:
+        lines.append(
+            f"  seek-bar thumbnails: {thumbnails['width']}x{thumbnails['height']} every {thumbnails['interval_seconds']:g}s"
+        )
+    return [*lines, ""]
+
+
 def summary(video: dict[str, Any], sent: Upload, total: float) -> str:
-    lines = [f'Video {video["video_id"]}  "{video.get("title")}"  status={video["status"]}', "", "Renditions"]
+    lines = [f'Video {video["video_id"]}  "{video.get("title")}"  status={video["status"]}', ""]
+    lines += stream_lines(video)
+    lines += ["MP4 downloads"]
     lines.append(f"  {'name':<7}{'resolution':>12}{'size':>12}{'duration':>10}{'video':>22}{'audio':>22}")
     for rendition in video.get("renditions", []):
         meta = rendition.get("metadata") or {}
@@ -167,7 +198,7 @@ def summary(video: dict[str, Any], sent: Upload, total: float) -> str:
             "S3 event -> transcode start",
             _seconds_between(video.get("uploaded_at"), processing.get("transcode_started_at")),
         ),
-        *[(f"transcode: {step}", seconds) for step, seconds in (processing.get("transcode_timings") or {}).items()],
+        *[(f"workflow: {step}", seconds) for step, seconds in (processing.get("transcode_timings") or {}).items()],
         ("transcoded -> READY (metadata)", _seconds_between(processing.get("transcoded_at"), video.get("ready_at"))),
         ("  of which ffprobe of renditions", processing.get("metadata_seconds")),
         ("end to end (upload -> READY seen)", total),

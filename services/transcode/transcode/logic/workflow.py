@@ -99,6 +99,7 @@ class Plan(_Step):
     retry_seconds: list[int]  # the wait before each retry of a failed chunk or audio encode
     concurrency: int  # chunks encoded at once (the Map's MaxConcurrencyPath)
     started_at: datetime
+    planned_at: datetime
 
     @property
     def grid(self) -> Grid:
@@ -182,7 +183,7 @@ def _work_dir(config: WorkflowConfig, prefix: str) -> Iterator[Path]:
 
 def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = None) -> dict[str, Any]:
     """The gate, the ladder and the chunks; or why there is nothing to do."""
-    config, storage = deps.config, deps.storage
+    config, storage, begun = deps.config, deps.storage, deps.clock()
     done = storage.read_json(config.output_bucket, manifest_key(upload.video_id))
     if done and done.get("source") == upload.source.model_dump(mode="json"):
         return {"status": "skipped", "reason": "DUPLICATE"}
@@ -228,7 +229,8 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         poster_at=poster_time(seconds),
         retry_seconds=list(config.retry_seconds),
         concurrency=config.chunk_concurrency,
-        started_at=started_at or deps.clock(),
+        started_at=started_at or begun,
+        planned_at=deps.clock(),
     )
     return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
 
@@ -363,7 +365,11 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     """Playlists over the stored chunks, MP4 downloads where they fit, the thumbnail sprites; then publish."""
     config, storage, upload = deps.config, deps.storage, the_plan.upload
     bucket, prefix = config.output_bucket, the_plan.stream_prefix
-    timings: dict[str, float] = {}
+    assembling = deps.clock()
+    timings: dict[str, float] = {
+        "plan": _seconds(the_plan.started_at, the_plan.planned_at),
+        "encode": _seconds(the_plan.planned_at, assembling),
+    }
     tick = time.perf_counter()
     found = [storage.read_json(bucket, the_plan.piece_key(c.index)) for c in the_plan.chunks]
     missing = [c for c, r in zip(the_plan.chunks, found, strict=True) if r is None]
@@ -458,9 +464,14 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
         thumbnails=thumbnails,
         chunks=len(the_plan.chunks),
         started_at=the_plan.started_at,
-        timings=timings | {"total": round((deps.clock() - the_plan.started_at).total_seconds(), 3)},
+        timings=timings
+        | {"assemble": _seconds(assembling, deps.clock()), "total": _seconds(the_plan.started_at, deps.clock())},
     )
     return _publish_once(event, deps)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds(), 3)
 
 
 def _downloads(
