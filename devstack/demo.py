@@ -146,22 +146,24 @@ def stream_lines(video: dict[str, Any]) -> list[str]:
     if not stream:
         return []
     processing = video.get("processing") or {}
+    chunks = processing.get("chunks") or 1
+    audio = "encoded once, for the whole source" if stream["audio"] else "none"
     lines = [
-        f"HLS stream  {processing.get('chunks')} chunk(s) encoded in parallel, {stream['segment_seconds']:g}s fMP4 "
-        f"segments, {stream['duration_seconds']:.2f}s, audio {'once, for the whole source' if stream['audio'] else 'none'}",
+        f"HLS stream  {chunks} chunk{'s encoded in parallel' if chunks > 1 else ''}, "
+        f"{stream['segment_seconds']:g}s fMP4 segments, {stream['duration_seconds']:.2f}s, audio {audio}",
         "  master playlist rungs:",
         f"  {'name':<7}{'resolution':>12}{'BANDWIDTH':>12}{'AVERAGE':>10}{'FRAME-RATE':>12}  CODECS",
     ]
     for rung in stream["renditions"]:
+        average = (rung.get("average_bandwidth") or 0) // 1000
         lines.append(
             f"  {rung['name']:<7}{rung['width']:>6}x{rung['height']:<5}{rung['bandwidth'] // 1000:>9}k/s"
-            f"{(rung.get('average_bandwidth') or 0) // 1000:>7}k/s{rung.get('frame_rate') or 0:>12.3f}  {rung['codecs']}"
+            f"{average:>7}k/s{rung.get('frame_rate') or 0:>12.3f}  {rung['codecs']}"
         )
     thumbnails = video.get("thumbnails")
     if thumbnails:
-        lines.append(
-            f"  seek-bar thumbnails: {thumbnails['width']}x{thumbnails['height']} every {thumbnails['interval_seconds']:g}s"
-        )
+        size = f"{thumbnails['width']}x{thumbnails['height']}"
+        lines.append(f"  seek-bar thumbnails: {size} every {thumbnails['interval_seconds']:g}s")
     return [*lines, ""]
 
 
