@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PATHS = [REPO / "services" / name for name in ("auth", "upload", "metadata", "transcode")] + [REPO]
+PATHS = [REPO / "services" / name for name in ("auth", "upload", "metadata", "transcode")]
+PATHS += [REPO / "shared" / "src", REPO]  # this checkout's shared package, whatever the venv has installed
 MODULES = [
     "boto3",
     "identity.handlers.authorizer",

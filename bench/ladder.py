@@ -1,19 +1,26 @@
-"""Ladder transcode benchmark: the pipeline's one-pass ffmpeg command against two baselines.
+"""Ladder transcode benchmark: the pipeline's chunk and audio encoders against two baselines.
 
 What it measures
     Wall time to turn one generated clip (lavfi testsrc2 + sine, H.264/AAC, 16:9, 30 fps, --seconds long,
-    --height tall) into the service's rendition ladder plus its poster JPEG, three ways:
+    --height tall) into what one chunk task and the audio task of the transcode workflow write: every rung
+    of the ladder (video-only fragmented MP4), the poster JPEG, the seek-bar thumbnails and the audio
+    (fragmented MP4), three ways:
 
-    pipeline  the service's own code path: FfmpegMedia.probe, gate.inspect and plan_ladder run once up
-              front; only FfmpegMedia.transcode (one ffmpeg process built by ladder_command) is timed.
-    (a)       one ffmpeg process per rendition, plus one for the poster (which seeks to its frame), run one
-              after another: what a naive implementation does. Every rendition process decodes the source
-              and encodes the audio itself.
+    pipeline  the service's own code path, the whole clip as one chunk: FfmpegMedia.probe, gate.inspect,
+              plan_ladder and plan_chunks run once up front; timed are FfmpegMedia.encode_chunk (one
+              ffmpeg process built by chunk_command: decode once, every rung, poster, thumbnails) and
+              FfmpegMedia.encode_audio (audio_command), run at the same time as the workflow's Parallel
+              state runs them.
+    (a)       one ffmpeg process per output, run one after another: each rung, the thumbnails, the poster
+              (which seeks to its frame) and the audio. What a naive implementation does: every video
+              process decodes the source itself.
     (b)       the fastest single ffmpeg command found by hand for the same outputs (see HAND_WRITTEN).
 
-    All three use the same encoder options per output. That is checked, not assumed: after each variant's
-    first run every output is probed for the planned frame size and hashed, and the report says whether
-    (a) and (b) wrote byte-identical files to the pipeline's (a warning line says when they did not).
+    All three use the same encoder options per output (chunk_command's, mirrored in rung_options and the
+    thumbnail and poster options below; the audio is audio_command's). That is checked, not assumed: after
+    each variant's first run every output is probed for the planned frame size and hashed, and the report
+    says whether (a) and (b) wrote byte-identical files to the pipeline's (a warning line says when they
+    did not).
 
     Each round runs every variant once, in an order that rotates from round to round, so that drift in
     machine load hits all of them alike. Progress goes to stderr, the report to stdout.
@@ -26,9 +33,11 @@ How to read it
     others s           median CPU seconds the rest of the machine used while the variant ran (from
                        /proc/stat). Well above 0, that run competed for the CPUs and its wall time is skewed.
     outputs            "byte-identical" when every file equals the pipeline's byte for byte (the same
-                       frames went into the same encoder settings); otherwise only the sizes are known equal.
+                       frames went into the same encoder settings); "same encoded packets" when only MP4
+                       container bytes differ (every packet the same); otherwise only the sizes are known equal.
     pipeline/(a)       below 1 means decoding once in one process pays off; target <= 0.85.
-    pipeline/(b)       how close ladder_command is to the best hand-written command; target <= 1.05.
+    pipeline/(b)       how close chunk_command + audio_command are to the best hand-written command;
+                       target <= 1.05.
     --candidates also times the other hand-written commands that were tried; --show-commands prints them.
 
 Run from the repository root: `.venv/bin/python bench/ladder.py` (or `make bench`). It always exits 0
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import resource
 import shutil
@@ -49,39 +59,44 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "services" / "transcode"), str(REPO)]
+sys.path[:0] = [str(REPO / "services" / "transcode"), str(REPO / "shared" / "src"), str(REPO)]
 
 import mediatools  # noqa: E402
+from contracts.events import ChunkRef  # noqa: E402
 from contracts.media import Probe  # noqa: E402
-from transcode.adapters.media import AUDIO_KBPS, KEYFRAME_SECONDS, FfmpegMedia, ladder_command  # noqa: E402
+from transcode.adapters.media import (  # noqa: E402
+    AUDIO_KBPS,
+    FRAGMENT_FLAGS,
+    FfmpegMedia,
+    SourceInput,
+    audio_command,
+    chunk_command,
+)
+from transcode.logic.chunking import Grid, keyframe_times, plan_chunks, thumbnail_numbers, timescale  # noqa: E402
 from transcode.logic.gate import Accepted, GateLimits, inspect  # noqa: E402
-from transcode.logic.ladder import Rendition, plan_ladder, poster_time  # noqa: E402
+from transcode.logic.ladder import Rendition, plan_ladder, poster_time, thumbnail_size  # noqa: E402
+from transcode.logic.ports import SourceRef  # noqa: E402
 
 TARGET_VS_PER_RENDITION = 0.85
 TARGET_VS_HAND_WRITTEN = 1.05
 FPS = 30
 GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
-# (b), the hand-written single command, is CANDIDATES[HAND_WRITTEN]. Picked with --candidates on a quiet
-# 2-CPU machine (10 s clip at 720p, 5 rounds, and at 1080p, 3 rounds). Against the pipeline's command it
-# changes two things, and the files still come out byte for byte the same:
-#   * the poster branch ends (`trim=start=T:end=T+1`). The pipeline's `trim=start=T` has no end, so once
-#     the poster has its one frame every later frame still goes through the poster branch (scale, then the
-#     conversion to the JPEG encoder's full-range yuvj420p) and is thrown away. With an end, trim closes
-#     and split stops feeding it: about 0.8 CPU-s less per 10 s of 720p, 2.5 per 10 s of 1080p.
-#   * one AAC encoder. The pipeline encodes the same audio once per rendition (ffmpeg's AAC encoder costs
-#     about 0.8 CPU-s per 10 s of stereo, in ffmpeg's main thread); the tee muxer writes every rendition
-#     from one audio encode, each file getting its own video stream (select=).
-# Tried and not kept:
-#   * cascading scales (each lower rung scaled from the rung above): the same work for a 720p source, no
-#     faster at 1080p once the two changes above are in, and it changes the lower rungs' pixels there.
-#   * thread knobs (-filter_complex_threads 1, decoder -threads 1, x264 -threads 2): within the noise on
-#     2 CPUs, where the x264 encoders already keep both cores busy; x264 -threads also changes the bits.
-HAND_WRITTEN = "split, poster ends, one AAC (tee)"
+# (b), the hand-written single command, is CANDIDATES[HAND_WRITTEN]: chunk_command's graph with the audio
+# encoded in the same process (from a second input that reads the file as audio_command does, so the audio
+# comes out byte for byte the same; reading it from the video's input, with its -ss, changes the bytes).
+# One process instead of two. Not yet re-picked for the chunk encoder: time every candidate with
+# --candidates on a quiet machine and keep the fastest here. Picked for the old one-process ladder, and now
+# in chunk_command: the poster branch ends a second after its frame (an open-ended trim scales every later
+# frame for nothing) and the audio is encoded once. Tried then and not kept: cascading scales (each lower
+# rung scaled from the rung above: no faster at 1080p, and it changes the lower rungs' pixels) and thread
+# knobs (within the noise on 2 CPUs, where the x264 encoders already keep both cores busy).
+HAND_WRITTEN = "split, audio in the same process"
 
 
 class BenchError(Exception):
@@ -90,17 +105,33 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Job:
-    """One source and what the pipeline planned for it."""
+    """One source and what the pipeline planned for it: the whole clip as one chunk."""
 
     source: Path
     accepted: Accepted
     renditions: list[Rendition]
+    chunk: ChunkRef
+    grid: Grid
+    timescale: int
     poster_at: float
     preset: str
+    threads: int
 
     @property
     def top(self) -> Rendition:
         return self.renditions[0]
+
+    @property
+    def duration(self) -> float:
+        return self.chunk.end_seconds - self.chunk.start_seconds
+
+    @property
+    def thumbnails(self) -> list[int]:
+        return list(thumbnail_numbers(self.chunk, self.grid))
+
+    @property
+    def input(self) -> SourceInput:
+        return SourceInput(mediatools.local_input(self.source), self.accepted.demuxer)
 
 
 Commands = tuple[list[list[str]], dict[str, Path]]  # argument lists to run in order, and name -> output file
@@ -116,180 +147,170 @@ def run_ffmpeg(args: list[str], timeout: float) -> None:
         raise BenchError(f"ffmpeg exited with {done.returncode}: {tail}\ncommand: {' '.join(args)}")
 
 
-# --- the options every variant gives each output (outputs compared with the pipeline's byte for byte) --
+# --- the options every variant gives each output (chunk_command's; compared byte for byte) -------------
 
 
-def input_args(job: Job, *extra: str) -> list[str]:
-    """The pipeline's input options: force the probed demuxer, read only whitelisted files."""
+def input_args(job: Job, *extra: str, seek: float | None = None) -> list[str]:
+    """chunk_command's input options: the chunk's time range, the probed demuxer, whitelisted files only."""
+    start, length = (seek, 1.0) if seek is not None else (job.chunk.start_seconds, job.duration)
     return [
         *extra,
-        "-f",
-        job.accepted.demuxer,
-        "-format_whitelist",
-        ",".join(mediatools.ALLOWED_CONTAINERS),
-        "-protocol_whitelist",
-        "file",
-        "-i",
-        mediatools.local_input(job.source),
+        *("-f", job.accepted.demuxer, "-format_whitelist", ",".join(mediatools.ALLOWED_CONTAINERS)),
+        *("-protocol_whitelist", "file", "-ss", f"{float(start)}", "-t", f"{float(length)}"),
+        *("-i", job.input.target),
     ]
 
 
-def video_options(job: Job, rendition: Rendition) -> list[str]:
-    """The pipeline's x264 settings for one rung."""
+def rung_options(job: Job, rendition: Rendition) -> list[str]:
+    """chunk_command's output options for one rung: x264, keyframes where forced, fragmented MP4."""
     kbps = rendition.max_video_kbps
+    keyframes = ",".join(f"{t:g}" for t in keyframe_times(job.chunk, job.grid))
     return [
-        *("-c:v", "libx264", "-preset", job.preset, "-crf", "23"),
+        *("-fps_mode", "passthrough", "-c:v", "libx264", "-preset", job.preset, "-crf", "23"),
         *("-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k", "-pix_fmt", "yuv420p", "-profile:v", "high"),
-        *("-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})"),
+        *("-x264-params", "scenecut=0:open-gop=0", "-forced-idr", "1", "-force_key_frames", keyframes),
+        *("-threads", str(job.threads), "-map_metadata", "-1", "-f", "mp4", "-movflags", FRAGMENT_FLAGS),
+        *("-movie_timescale", str(job.timescale), "-video_track_timescale", str(job.timescale)),
     ]
 
 
-AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2"]
-MOVFLAGS = "+faststart"
-CONTAINER_OPTIONS = ["-movflags", MOVFLAGS, "-map_metadata", "-1"]
+def thumbnail_filter(job: Job) -> str:
+    width, height = thumbnail_size(job.top.width, job.top.height)
+    first = job.thumbnails[0] * job.grid.thumbnail_seconds
+    return f"select=gte(t\\,{first}+selected_n*{job.grid.thumbnail_seconds}),scale={width}:{height}"
 
 
-def rendition_options(job: Job, rendition: Rendition) -> list[str]:
-    """Everything the pipeline sets on one rendition's output."""
-    return video_options(job, rendition) + CONTAINER_OPTIONS + (AUDIO_OPTIONS if job.accepted.has_audio else [])
+def thumbnail_options(job: Job) -> list[str]:
+    return ["-fps_mode", "passthrough", "-q:v", "5", "-start_number", str(job.thumbnails[0]), "-f", "image2"]
 
 
 POSTER_OPTIONS = ["-frames:v", "1", "-q:v", "3"]
 
 
+def audio_filter(job: Job) -> str:
+    return f"atrim=end={job.duration},apad=whole_dur={job.duration}"
+
+
+AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-map_metadata", "-1", "-f", "mp4"]
+AUDIO_OPTIONS += ["-movflags", "+delay_moov+default_base_moof", "-frag_duration", "2000000"]
+
+
 def output_files(job: Job, out_dir: Path) -> dict[str, Path]:
     files = {r.name: out_dir / f"{r.name}.mp4" for r in job.renditions}
+    files |= {f"thumb-{n:05d}": out_dir / f"thumb-{n:05d}.jpg" for n in job.thumbnails}
     files["poster"] = out_dir / "poster.jpg"
+    if job.accepted.has_audio:
+        files["audio"] = out_dir / "audio.mp4"
     return files
 
 
-# --- (a): one process per rendition --------------------------------------------------------------------
+def ffmpeg_args(*args: str) -> list[str]:
+    return [mediatools.binaries()[0], *GLOBAL_ARGS, *args]
 
 
-def per_rendition_commands(job: Job, out_dir: Path) -> Commands:
-    ffmpeg = mediatools.binaries()[0]
+# --- (a): one process per output -----------------------------------------------------------------------
+
+
+def per_output_commands(job: Job, out_dir: Path) -> Commands:
     files = output_files(job, out_dir)
     commands = []
+    video = ffmpeg_args("-copyts", *input_args(job), "-map", "0:v:0")
     for r in job.renditions:
-        args = [ffmpeg, *GLOBAL_ARGS, *input_args(job), "-map", "0:v:0"]
-        if job.accepted.has_audio:
-            args += ["-map", "0:a:0"]
-        args += ["-vf", f"scale={r.width}:{r.height},setsar=1", *rendition_options(job, r), str(files[r.name])]
-        commands.append(args)
+        scale = f"scale={r.width}:{r.height},setsar=1"
+        commands.append([*video, "-vf", scale, *rung_options(job, r), str(files[r.name])])
+    if job.thumbnails:
+        pattern = str(out_dir / "thumb-%05d.jpg")
+        commands.append([*video, "-vf", thumbnail_filter(job), *thumbnail_options(job), pattern])
     # The poster seeks to its frame instead of decoding up to it: the cheapest way for a separate process.
-    poster = [ffmpeg, *GLOBAL_ARGS, *input_args(job, "-ss", str(job.poster_at)), "-map", "0:v:0"]
-    poster += ["-vf", f"scale={job.top.width}:{job.top.height}", *POSTER_OPTIONS, str(files["poster"])]
-    commands.append(poster)
+    poster = ffmpeg_args(*input_args(job, seek=job.poster_at), "-map", "0:v:0")
+    commands.append([*poster, "-vf", f"scale={job.top.width}:{job.top.height}", *POSTER_OPTIONS, str(files["poster"])])
+    if job.accepted.has_audio:
+        commands.append(audio_command(job.input, files["audio"], video_seconds=job.duration))
     return commands, files
 
 
 # --- (b): hand-written single commands -------------------------------------------------------------------
 
 
-def poster_trim(job: Job, *, bounded: bool) -> str:
-    """The pipeline's poster cut; `bounded` ends the branch a second later instead of at the end of the file."""
-    trim = f"trim=start={job.poster_at}"
-    if bounded:
-        trim += f":end={job.poster_at + 1}"
-    return f"{trim},setpts=PTS-STARTPTS"
+def poster_trim(job: Job) -> str:
+    return f"trim=start={job.poster_at}:end={job.poster_at + 1},setpts=PTS-STARTPTS"
 
 
-def split_graph(job: Job, *, bounded_poster: bool) -> str:
-    """Decode once, split into one branch per rendition plus the poster; every branch scales the source."""
+def split_graph(job: Job) -> str:
+    """chunk_command's graph: decode once, one branch per rung, one for the thumbnails, one for the poster."""
     count = len(job.renditions)
-    labels = "".join(f"[b{i}]" for i in range(count))
-    parts = [f"[0:v:0]split={count + 1}{labels}[bp]"]
+    branches = count + 1 + (1 if job.thumbnails else 0)
+    labels = "".join(f"[b{i}]" for i in range(count)) + ("[bt]" if job.thumbnails else "") + "[bp]"
+    parts = [f"[0:v:0]split={branches}{labels}"]
     parts += [f"[b{i}]scale={r.width}:{r.height},setsar=1[o{i}]" for i, r in enumerate(job.renditions)]
-    parts.append(f"[bp]{poster_trim(job, bounded=bounded_poster)},scale={job.top.width}:{job.top.height}[poster]")
+    if job.thumbnails:
+        parts.append(f"[bt]{thumbnail_filter(job)}[thumbs]")
+    parts.append(f"[bp]{poster_trim(job)},scale={job.top.width}:{job.top.height}[poster]")
     return ";".join(parts)
 
 
 def cascade_graph(job: Job) -> str:
-    """Scale to the top rung once; each lower rung is scaled from the rung above, the poster from the top."""
-    parts, previous = [], "[0:v:0]"
+    """Scale to the top rung once; each lower rung is scaled from the rung above, thumbnails and poster from the top."""
+    parts, previous, last = [], "[0:v:0]", len(job.renditions) - 1
     for i, r in enumerate(job.renditions):
-        outs = f"[r{i}]" + ("[bp]" if i == 0 else "") + (f"[n{i}]" if i < len(job.renditions) - 1 else "")
+        outs = f"[r{i}]" + (("[bt]" if job.thumbnails else "") + "[bp]" if i == 0 else "")
+        outs += f"[n{i}]" if i < last else ""
         fanout = outs.count("[")
         parts.append(f"{previous}scale={r.width}:{r.height}" + (f",split={fanout}{outs}" if fanout > 1 else outs))
         parts.append(f"[r{i}]setsar=1[o{i}]")
         previous = f"[n{i}]"
-    parts.append(f"[bp]{poster_trim(job, bounded=True)}[poster]")
+    if job.thumbnails:
+        parts.append(f"[bt]{thumbnail_filter(job)}[thumbs]")
+    parts.append(f"[bp]{poster_trim(job)}[poster]")
     return ";".join(parts)
-
-
-def per_stream(options: list[str] | tuple[str, ...], index: int) -> list[str]:
-    """Output options aimed at the index-th video stream of an output: -crf 23 -> -crf:v:1 23."""
-    aimed = []
-    for name, value in zip(options[::2], options[1::2], strict=True):
-        aimed += [f"{name.removesuffix(':v')}:v:{index}", value]
-    return aimed
-
-
-def tee_escape(path: Path) -> str:
-    """A file name as the tee muxer reads it: backslash before the characters its parser treats specially."""
-    return "".join(f"\\{char}" if char in "\\'|[]" else char for char in str(path))
 
 
 @dataclass(frozen=True)
 class SingleCommand:
-    """A hand-written one-process ladder: a filter graph, how audio is encoded, optional thread settings.
+    """A hand-written one-process ladder: a filter graph, the audio in the same process or not, thread settings.
 
-    one_aac: encode the audio once and write every rendition through ffmpeg's tee muxer, which sends
-    each file its own video stream and the shared audio stream (select=). The pipeline, like (a), runs
-    one AAC encoder per rendition on the same input; the bytes come out the same either way.
+    With `audio` the same input's audio is encoded in this process too (audio_command's filter and options);
+    without it audio_command runs beside it, as in the pipeline.
     """
 
     graph: Callable[[Job], str]
-    one_aac: bool = False
+    audio: bool = True
     global_extra: tuple[str, ...] = ()
     input_extra: tuple[str, ...] = ()
-    video_extra: tuple[str, ...] = ()
 
     def commands(self, job: Job, out_dir: Path) -> Commands:
         files = output_files(job, out_dir)
-        args = [mediatools.binaries()[0], *GLOBAL_ARGS, *self.global_extra, *input_args(job, *self.input_extra)]
-        args += ["-filter_complex", self.graph(job)]
-        audio = ["-map", "0:a:0"] if job.accepted.has_audio else []
-        if self.one_aac:
-            args += [token for i in range(len(job.renditions)) for token in ("-map", f"[o{i}]")] + audio
-            for i, r in enumerate(job.renditions):
-                args += per_stream(video_options(job, r), i) + per_stream(self.video_extra, i)
-            args += AUDIO_OPTIONS if audio else []
-            # the tee muxer cannot tell the encoders that mp4 wants global headers, so say it (as its docs do)
-            args += ["-map_metadata", "-1", "-flags", "+global_header", "-f", "tee"]
-            streams = ",a" if audio else ""
-            slaves = [
-                rf"[f=mp4:movflags={MOVFLAGS}:select=\'v:{i}{streams}\']{tee_escape(files[r.name])}"
-                for i, r in enumerate(job.renditions)
-            ]
-            args.append("|".join(slaves))
-        else:
-            for i, r in enumerate(job.renditions):
-                args += ["-map", f"[o{i}]", *audio, *rendition_options(job, r), *self.video_extra, str(files[r.name])]
+        graph = self.graph(job)
+        in_process = self.audio and job.accepted.has_audio
+        args = ffmpeg_args("-copyts", *self.global_extra, *input_args(job, *self.input_extra))
+        if in_process:
+            # audio_command's own reading of the file (to the end, no seek), as a second input of this process
+            graph += f";[1:a:0]{audio_filter(job)}[audio]"
+            audio_input = input_args(job)
+            audio_input[audio_input.index("-ss") : audio_input.index("-ss") + 4] = ["-t", f"{job.duration + 1}"]
+            args += audio_input
+        args += ["-filter_complex", graph]
+        for i, r in enumerate(job.renditions):
+            args += ["-map", f"[o{i}]", *rung_options(job, r), str(files[r.name])]
+        if job.thumbnails:
+            args += ["-map", "[thumbs]", *thumbnail_options(job), str(out_dir / "thumb-%05d.jpg")]
         args += ["-map", "[poster]", *POSTER_OPTIONS, str(files["poster"])]
-        return [args], files
+        if in_process:
+            args += ["-map", "[audio]", *AUDIO_OPTIONS, str(files["audio"])]
+        commands = [args]
+        if job.accepted.has_audio and not in_process:
+            commands.append(audio_command(job.input, files["audio"], video_seconds=job.duration))
+        return commands, files
 
 
-def _split(bounded: bool) -> Callable[[Job], str]:
-    return lambda job: split_graph(job, bounded_poster=bounded)
-
-
-_SPLIT_ENDS = _split(True)
 CANDIDATES: dict[str, SingleCommand] = {
-    "split, as the pipeline": SingleCommand(_split(False)),
-    "split, poster ends": SingleCommand(_SPLIT_ENDS),
-    "split, poster ends, one AAC (tee)": SingleCommand(_SPLIT_ENDS, one_aac=True),
-    "cascade, poster ends": SingleCommand(cascade_graph),
-    "cascade, poster ends, one AAC (tee)": SingleCommand(cascade_graph, one_aac=True),
-    "split, poster ends, one AAC, filter_complex_threads 1": SingleCommand(
-        _SPLIT_ENDS, one_aac=True, global_extra=("-filter_complex_threads", "1")
+    "split, as the pipeline (audio after it)": SingleCommand(split_graph, audio=False),
+    "split, audio in the same process": SingleCommand(split_graph),
+    "cascade, audio in the same process": SingleCommand(cascade_graph),
+    "split, audio in the same process, filter_complex_threads 1": SingleCommand(
+        split_graph, global_extra=("-filter_complex_threads", "1")
     ),
-    "split, poster ends, one AAC, decoder threads 1": SingleCommand(
-        _SPLIT_ENDS, one_aac=True, input_extra=("-threads", "1")
-    ),
-    "split, poster ends, one AAC, x264 threads 2": SingleCommand(
-        _SPLIT_ENDS, one_aac=True, video_extra=("-threads", "2")
-    ),
+    "split, audio in the same process, decoder threads 1": SingleCommand(split_graph, input_extra=("-threads", "1")),
 }
 
 
@@ -305,6 +326,7 @@ class Variant:
     cpus: list[float] = field(default_factory=list)
     others: list[float] = field(default_factory=list)  # CPU seconds the rest of the machine used meanwhile
     digests: dict[str, str] = field(default_factory=dict)
+    packets: dict[str, str] = field(default_factory=dict)  # of each MP4: what its packets hash to
 
 
 def commands_variant(label: str, build: Callable[[Job, Path], Commands], job: Job, timeout: float) -> Variant:
@@ -318,17 +340,39 @@ def commands_variant(label: str, build: Callable[[Job, Path], Commands], job: Jo
 
 
 def pipeline_variant(job: Job, media: FfmpegMedia) -> Variant:
+    source = SourceRef(job.input.target)
+
+    def encode_chunk(out_dir: Path) -> dict[str, Path]:
+        chunk = media.encode_chunk(
+            source, job.accepted.demuxer, job.chunk, job.renditions, job.grid, job.timescale, out_dir,
+            poster_at=job.poster_at,
+        )  # fmt: skip
+        files = dict(chunk.renditions) | {f"thumb-{n:05d}": path for n, path in chunk.thumbnails.items()}
+        return files | ({"poster": chunk.poster} if chunk.poster else {})
+
+    def encode_audio(out_dir: Path) -> dict[str, Path]:
+        if not job.accepted.has_audio:
+            return {}
+        media.encode_audio(source, job.accepted.demuxer, out_dir / "audio.mp4", video_seconds=job.duration)
+        return {"audio": out_dir / "audio.mp4"}
+
     def run(out_dir: Path) -> dict[str, Path]:
-        try:
-            return media.transcode(job.source, job.accepted, job.renditions, job.poster_at, out_dir)
-        except mediatools.MediaToolError as exc:
-            raise BenchError(f"the pipeline's ffmpeg failed: {exc}") from None
+        with ThreadPoolExecutor(2) as pool:  # side by side, as the workflow's Parallel state runs them
+            video, audio = pool.submit(encode_chunk, out_dir), pool.submit(encode_audio, out_dir)
+            try:
+                return video.result() | audio.result()
+            except mediatools.MediaToolError as exc:
+                raise BenchError(f"the pipeline's ffmpeg failed: {exc}") from None
 
     def describe(out_dir: Path) -> list[list[str]]:
-        args, _ = ladder_command(job.source, job.accepted, job.renditions, job.poster_at, out_dir, preset=media.preset)
-        return [args]
+        args, _ = chunk_command(
+            job.input, job.chunk, job.renditions, job.grid, job.timescale, out_dir,
+            poster_at=job.poster_at, preset=job.preset, threads=job.threads,
+        )  # fmt: skip
+        audio = [audio_command(job.input, out_dir / "audio.mp4", video_seconds=job.duration)]
+        return [args] + (audio if job.accepted.has_audio else [])
 
-    return Variant("pipeline (ladder_command)", run, describe)
+    return Variant("pipeline (chunk_command + audio_command)", run, describe)
 
 
 def children_cpu() -> float:
@@ -358,9 +402,20 @@ def machine_busy() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def packet_digest(path: Path) -> str:
+    """The sha256 of an MP4's packets (ffmpeg's framemd5 of a stream copy): the encoded frames, not the container."""
+    args = [mediatools.binaries()[0], *GLOBAL_ARGS, "-i", mediatools.local_input(path), "-map", "0", "-c", "copy"]
+    listing = mediatools.run("ffmpeg", [*args, "-f", "framemd5", "-"], timeout=120)
+    return hashlib.sha256(listing).hexdigest()
+
+
 def check_outputs(job: Job, label: str, files: dict[str, Path]) -> dict[str, str]:
     """Every output exists at the planned size; returns name -> sha256 of the file."""
-    planned = {r.name: (r.width, r.height) for r in job.renditions} | {"poster": (job.top.width, job.top.height)}
+    thumb = thumbnail_size(job.top.width, job.top.height)
+    planned: dict[str, tuple[int, int] | None] = {r.name: (r.width, r.height) for r in job.renditions}
+    planned |= {f"thumb-{n:05d}": thumb for n in job.thumbnails} | {"poster": (job.top.width, job.top.height)}
+    if job.accepted.has_audio:
+        planned["audio"] = None  # no frame size to check: it is hashed like the rest
     if set(files) != set(planned):
         raise BenchError(f"{label}: outputs {sorted(files)}, planned {sorted(planned)}")
     digests = {}
@@ -368,7 +423,7 @@ def check_outputs(job: Job, label: str, files: dict[str, Path]) -> dict[str, str
         if not path.is_file() or path.stat().st_size == 0:
             raise BenchError(f"{label}: no output for {name} ({path})")
         try:
-            size = frame_size(path, image=name == "poster")
+            size = frame_size(path, image=path.suffix == ".jpg") if planned[name] else None
         except mediatools.MediaToolError as exc:
             raise BenchError(f"{label}: cannot probe {name}: {exc}") from None
         if size != planned[name]:
@@ -401,6 +456,14 @@ def cpu_description() -> str:
     return f"{total} CPUs" + (f" ({usable} usable by this process)" if usable != total else "")
 
 
+def same_frames(variant: Variant, reference: Variant) -> bool:
+    """The same packets in every MP4 and the same bytes in every image: the same encoder work, like for like."""
+    images = {name for name in reference.digests if name not in reference.packets}
+    return variant.packets == reference.packets and all(
+        variant.digests.get(name) == reference.digests[name] for name in images
+    )
+
+
 def report(job: Job, probe: Probe, variants: list[Variant], *, a: Variant, b: Variant, rounds: int) -> None:
     video, audio = probe.video, probe.audio
     assert video is not None
@@ -411,7 +474,12 @@ def report(job: Job, probe: Probe, variants: list[Variant], *, a: Variant, b: Va
     ladder = ", ".join(f"{r.name} {r.width}x{r.height} <= {r.max_video_kbps}k" for r in job.renditions)
     print(f"machine:  {cpu_description()}, {ffmpeg_version()}")
     print(f"clip:     {clip}")
-    print(f"ladder:   {ladder}; poster {job.top.width}x{job.top.height} at {job.poster_at:g} s")
+    thumb_width, thumb_height = thumbnail_size(job.top.width, job.top.height)
+    audio_line = "AAC once" if job.accepted.has_audio else "no audio"
+    print(f"ladder:   {ladder}; poster {job.top.width}x{job.top.height} at {job.poster_at:g} s;"
+          f" {len(job.thumbnails)} thumbnails {thumb_width}x{thumb_height}; {audio_line}")  # fmt: skip
+    print(f"chunk:    the whole clip as one chunk ({job.duration:g} s), timescale {job.timescale},"
+          f" FFMPEG_THREADS={job.threads}, preset {job.preset}")  # fmt: skip
     print(f"rounds:   {rounds} (variants interleaved, order rotating)")
     others = [seconds for variant in variants for seconds in variant.others]
     if others:
@@ -427,6 +495,9 @@ def report(job: Job, probe: Probe, variants: list[Variant], *, a: Variant, b: Va
             outputs = "reference"
         elif variant.digests == reference.digests:
             outputs = "byte-identical"
+        elif same_frames(variant, reference):
+            differ = sorted(name for name, digest in variant.digests.items() if reference.digests.get(name) != digest)
+            outputs = f"same encoded packets; container bytes differ: {', '.join(differ)}"
         else:
             same = sorted(name for name, digest in variant.digests.items() if reference.digests.get(name) == digest)
             outputs = "same sizes" + (f"; byte-identical: {', '.join(same)}" if same else "; bytes differ")
@@ -437,7 +508,7 @@ def report(job: Job, probe: Probe, variants: list[Variant], *, a: Variant, b: Va
         )
     print()
     for other in (a, b):
-        if other.digests != reference.digests:
+        if not same_frames(other, reference):
             print(f"WARNING: {other.label} does not write the same files as the pipeline: not like for like")
     pipeline = statistics.median(reference.walls)
     for name, other, target in (("(a)", a, TARGET_VS_PER_RENDITION), ("(b)", b, TARGET_VS_HAND_WRITTEN)):
@@ -473,16 +544,23 @@ def bench(folder: Path, options: argparse.Namespace) -> int:
 
     media = FfmpegMedia()
     try:
-        probe = media.probe(source)
+        probe = media.probe(SourceRef(mediatools.local_input(source)))
     except mediatools.MediaToolError as exc:
         raise BenchError(f"ffprobe failed on the clip: {exc}") from None
     accepted = inspect(probe, GateLimits())
     renditions = plan_ladder(accepted.width, accepted.height)
-    job = Job(source, accepted, renditions, poster_time(accepted.duration), media.preset)
+    # the workflow's grid, with chunks long enough that the whole clip is one chunk
+    segment = Grid().segment_seconds
+    grid = Grid(chunk_seconds=segment * math.ceil(accepted.duration / segment))
+    (chunk,) = plan_chunks(accepted.duration, grid)
+    ticks = timescale(probe.video.time_base if probe.video else None)
+    job = Job(
+        source, accepted, renditions, chunk, grid, ticks, poster_time(accepted.duration), media.preset, media.threads
+    )
 
     timeout = media.encode_timeout
     pipeline = pipeline_variant(job, media)
-    a = commands_variant("(a) per-rendition processes", per_rendition_commands, job, timeout)
+    a = commands_variant("(a) per-output processes", per_output_commands, job, timeout)
     b = commands_variant("(b) hand-written single command", CANDIDATES[HAND_WRITTEN].commands, job, timeout)
     variants = [pipeline, a, b]
     if options.candidates:
@@ -514,6 +592,7 @@ def bench(folder: Path, options: argparse.Namespace) -> int:
                 variant.others.append(max(0.0, busy_now - busy - variant.cpus[-1]))
             if not variant.digests:
                 variant.digests = check_outputs(job, variant.label, files)
+                variant.packets = {name: packet_digest(path) for name, path in files.items() if path.suffix == ".mp4"}
             print(f"bench:   {variant.walls[-1]:.2f} s", file=sys.stderr)
 
     report(job, probe, variants, a=a, b=b, rounds=options.repeat)
