@@ -68,7 +68,8 @@ def chunk_command(
     (a fragment per keyframe) whose start `fmp4.place_on_timeline` moves into its fragments.
     """
     duration = chunk.end_seconds - chunk.start_seconds
-    stream = ffmpeg.input(source.target, ss=chunk.start_seconds, t=duration, **source.options())
+    limit: dict[str, int] = {"threads": threads} if threads else {}  # the decoder's threads (0: ffmpeg's choice)
+    stream = ffmpeg.input(source.target, ss=chunk.start_seconds, t=duration, **source.options(), **limit)
     thumbs = list(thumbnail_numbers(chunk, grid))
     branches = stream["v:0"].split()
     keyframes = ",".join(f"{t:g}" for t in keyframe_times(chunk, grid))
@@ -133,7 +134,10 @@ def chunk_command(
         path = out_dir / "poster.jpg"
         outputs.append(ffmpeg.output(poster, str(path), **{"frames:v": 1, "q:v": 3}))
         files = ChunkFiles(files.renditions, files.thumbnails, path)
-    command = ffmpeg.merge_outputs(*outputs).global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-copyts")
+    filter_threads = ("-filter_complex_threads", str(threads)) if threads else ()
+    command = ffmpeg.merge_outputs(*outputs).global_args(
+        "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts", *filter_threads
+    )
     return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True), files
 
 
