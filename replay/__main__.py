@@ -1,4 +1,6 @@
-"""python -m replay {peek,redrive,reemit}: replay events through SQS (make replay ARGS="...").
+"""python -m replay {peek,redrive,reemit,rerun}: replay events through SQS, rerun a failed video's workflow.
+
+(make replay ARGS="...")
 
 Works against the local stack (`make up`: AWS_ENDPOINT_URL=http://127.0.0.1:4566, which needs no
 credentials: a loopback endpoint gets the local stack's) and AWS alike; queue names come from the
@@ -24,7 +26,9 @@ from replay.core import (
     peek,
     redrive,
     reemit,
+    rerun,
     resolve_queue,
+    state_machine_arn,
 )
 from replay.session import session_for
 
@@ -53,12 +57,28 @@ def main(argv: list[str] | None = None) -> int:
         "--to", required=True, dest="queue", help="the consumer's queue, e.g. metadata-local-uploads"
     )
     reemit_cmd.add_argument("--yes", action="store_true", help="act (default: count what would be sent)")
+    rerun_cmd = commands.add_parser(
+        "rerun", help="run a failed video's transcode workflow again, doing only the missing work"
+    )
+    rerun_cmd.add_argument("video_id")
+    rerun_cmd.add_argument("--yes", action="store_true", help="act (default: say what would happen)")
     args = parser.parse_args(argv)
 
     session = session_for(args.endpoint, args.region)
     sqs = session.client("sqs", endpoint_url=args.endpoint)
     try:
         topology = load(args.stage)
+        if args.command == "rerun":
+            sfn = session.client("stepfunctions", endpoint_url=args.endpoint)
+            [machine] = [m for m in topology.state_machines if m.name.endswith("-workflow")]
+            done = rerun(sfn, state_machine_arn(sfn, machine.name), args.video_id, act=args.yes)
+            if not args.yes:
+                print(f"{done.execution} failed: would redrive it, or start a new execution with its input (add --yes)")
+            elif done.started:
+                print(f"{done.execution} failed; redrive is not offered here: started {done.started} with its input")
+            else:
+                print(f"{done.execution} redriven: its failed states run again")
+            return 0
         pair = resolve_queue(topology, args.queue)
         if args.command == "peek":
             messages = list(peek(sqs, pair.named, limit=args.limit))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus
 
 from botocore.exceptions import ClientError
@@ -249,3 +250,51 @@ def reemit(sqs: Any, s3: Any, bucket: str, prefix: str, queue: str, region: str,
             sqs.send_message(QueueUrl=url, MessageBody=s3_event(bucket, obj, region))
         emitted += 1
     return emitted
+
+
+class Rerun(NamedTuple):
+    execution: str  # the failed execution
+    how: str  # "redrive" or "new execution"
+    started: str | None  # the new execution's name, when one was started
+
+
+def _executions_of(sfn: Any, machine_arn: str, video_id: str) -> list[dict[str, Any]]:
+    found = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
+        found += [e for e in page["executions"] if e["name"].startswith(f"{video_id}-")]
+    return found
+
+
+def rerun(sfn: Any, machine_arn: str, video_id: str, *, act: bool) -> Rerun:
+    """Run a failed video's transcode workflow again: Step Functions' redrive where the endpoint offers it
+    (it reruns only the failed states), else a new execution with the same input (whose chunk tasks skip
+    the chunks already encoded). Either way the video ends once: the catalog lets READY replace FAILED."""
+    executions = _executions_of(sfn, machine_arn, video_id)
+    if not executions:
+        raise ReplayError(f"no transcode workflow ran for video {video_id}")
+    latest = max(executions, key=lambda e: e["startDate"])
+    name, status = latest["name"], latest["status"]
+    if status in ("RUNNING", "SUCCEEDED"):
+        raise ReplayError(f"{name} is {status}: there is nothing to run again")
+    if not act:
+        return Rerun(name, "would redrive, or start a new execution", None)
+    try:
+        sfn.redrive_execution(executionArn=latest["executionArn"])
+        return Rerun(name, "redrive", None)
+    except ClientError:  # not offered here (moto), or not redrivable any more (AWS keeps that 14 days)
+        pass
+    given = sfn.describe_execution(executionArn=latest["executionArn"])["input"]
+    base = re.sub(r"-r\d+$", "", name)  # a rerun of a rerun counts on from the first one's name
+    taken = {e["name"] for e in executions}
+    attempt = next(n for n in range(1, 1000) if f"{base[:75]}-r{n}" not in taken)
+    new_name = f"{base[:75]}-r{attempt}"
+    sfn.start_execution(stateMachineArn=machine_arn, name=new_name, input=given)
+    return Rerun(name, "new execution", new_name)
+
+
+def state_machine_arn(sfn: Any, name: str) -> str:
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] == name:
+                return str(machine["stateMachineArn"])
+    raise ReplayError(f"no state machine {name} (is the transcode service deployed for this stage?)")

@@ -330,3 +330,14 @@ def test_a_chunk_that_timed_out_is_reported_with_its_chunk() -> None:
 def test_an_unknown_task_is_an_error(world: World) -> None:
     with pytest.raises(ValueError, match="unknown task"):
         run_task(TaskMessage(task="dance", token="t", input={"plan": world.plan().model_dump(mode="json")}), world.deps)
+
+
+def test_a_failed_upload_is_planned_again_so_a_rerun_can_finish_it(world: World) -> None:
+    message = TaskMessage(
+        task="fail",
+        token="t",
+        input={"upload": _upload().model_dump(mode="json"), "failure": {"reason_code": "TRANSCODE_FAILED"}},
+    )
+    run_task(message, world.deps)
+    assert world.storage.documents[(BUCKET, manifest_key("vid00001"))]["event"]["event_type"] == "VideoTranscodeFailed"
+    assert workflow.plan(_upload(), world.deps)["status"] == "planned"

@@ -155,8 +155,8 @@ def tag_of(upload: Upload) -> str:
 
 
 def execution_name(upload: Upload) -> str:
-    """One execution per uploaded object version: a duplicate start finds it already exists."""
-    return f"{upload.video_id}-{tag_of(upload)}"
+    """One execution per uploaded object version: a duplicate start finds it already exists (at most 80 characters)."""
+    return f"{upload.video_id}-{tag_of(upload)[:15]}"
 
 
 def workflow_input(upload: Upload) -> dict[str, Any]:
@@ -185,8 +185,8 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
     """The gate, the ladder and the chunks; or why there is nothing to do."""
     config, storage, begun = deps.config, deps.storage, deps.clock()
     done = storage.read_json(config.output_bucket, manifest_key(upload.video_id))
-    if done and done.get("source") == upload.source.model_dump(mode="json"):
-        return {"status": "skipped", "reason": "DUPLICATE"}
+    if done and done.get("source") == upload.source.model_dump(mode="json") and _succeeded(done):
+        return {"status": "skipped", "reason": "DUPLICATE"}  # (a failed one is planned again: a rerun may fix it)
     if deps.tombstones.marked(upload.video_id):
         return {"status": "skipped", "reason": "DELETED"}
     try:
@@ -233,6 +233,11 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         planned_at=deps.clock(),
     )
     return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
+
+
+def _succeeded(manifest: dict[str, Any]) -> bool:
+    event = manifest.get("event")
+    return isinstance(event, dict) and event.get("event_type") == "VideoTranscoded"
 
 
 # --- chunk ---------------------------------------------------------------------------------------------
@@ -340,6 +345,8 @@ def encode_audio(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     config, storage = deps.config, deps.storage
     if not the_plan.has_audio:
         return {"status": "done", "audio": False}
+    if storage.read_json(config.output_bucket, the_plan.audio_piece_key) is not None:
+        return {"status": "done", "audio": True, "again": False}  # a rerun does only the missing work
     try:
         source = storage.source_url(the_plan.upload)
         with _work_dir(config, "audio-") as work:
