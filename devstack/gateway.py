@@ -5,6 +5,9 @@ simple responses): no identity source -> 401 without calling the authorizer; the
 authorizer raising "Unauthorized" -> 401; returning isAuthorized false -> 403; any
 other authorizer failure -> 500; otherwise the route's function gets a payload 2.0
 event with `requestContext.authorizer.lambda` set to the authorizer's context.
+Like API Gateway, it puts the domain name (no port) in `requestContext.domainName`, says how the
+caller reached it in X-Forwarded-Proto / -Port / -For, and gives path parameters decoded; a greedy
+`{name+}` (the last segment of a path) takes the rest of the path, slashes included.
 It also serves JSON documents at fixed paths: the local issuer's JWKS at
 /.well-known/jwks.json and the API's OpenAPI document at /openapi.json.
 """
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra import Route
 
@@ -67,7 +70,15 @@ class Gateway:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                response = gateway.handle(self.command, self.path, dict(self.headers.items()), body)
+                forwarded = {
+                    "X-Forwarded-Proto": "http",
+                    "X-Forwarded-Port": str(self.connection.getsockname()[1]),
+                    "X-Forwarded-For": self.client_address[0],
+                }
+                # API Gateway's own, whatever the client sent
+                sent = {k: v for k, v in self.headers.items() if k.lower() not in {f.lower() for f in forwarded}}
+                headers = sent | forwarded
+                response = gateway.handle(self.command, self.path, headers, body)
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     self.send_header(name, value)
@@ -115,7 +126,7 @@ class Gateway:
         for route, pattern in self._routes:
             found = pattern.match(path)
             if found and route.method in (method, "*", "ANY"):
-                return route, found.groupdict()
+                return route, {name: unquote(value) for name, value in found.groupdict().items()}
         return None
 
     def _event(
@@ -144,7 +155,7 @@ class Gateway:
             "requestContext": {
                 "accountId": "123456789012",
                 "apiId": "local",
-                "domainName": lowered.get("host", "127.0.0.1"),
+                "domainName": urlsplit(f"//{lowered.get('host', '127.0.0.1')}").hostname or "127.0.0.1",
                 "http": {
                     "method": method,
                     "path": path,

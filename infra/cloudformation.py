@@ -1,6 +1,7 @@
 """CloudFormation's side of the declarations: physical names, pseudo parameters and the intrinsics
-(Ref, GetAtt, Sub, Join, ImportValue) evaluated the way CloudFormation would for one stack, and
-a state machine's DefinitionSubstitutions applied to its definition."""
+(Ref, GetAtt, Sub, Join, ImportValue; the Conditions with If, Equals, Not, And, Or and AWS::NoValue)
+evaluated the way CloudFormation would for one stack, and a state machine's DefinitionSubstitutions
+applied to its definition."""
 
 from __future__ import annotations
 
@@ -26,15 +27,22 @@ GENERATED_NAME_PROPERTY = {
     "AWS::Logs::LogGroup": "LogGroupName",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
+_NO_VALUE: Any = object()  # Ref AWS::NoValue: the property (or list item) is left out
 
 
 class Template:
     """One service's stack: its resources, the exports of the stacks before it, and its functions."""
 
     def __init__(
-        self, name: str, resources: dict[str, Any], exports: dict[str, str], functions: dict[str, str] | None = None
+        self,
+        name: str,
+        resources: dict[str, Any],
+        exports: dict[str, str],
+        functions: dict[str, str] | None = None,
+        conditions: dict[str, Any] | None = None,
     ) -> None:
         self.name, self.resources, self.exports = name, resources, exports
+        self.conditions = conditions or {}
         self.functions = functions or {}  # logical id (as Serverless names it) -> deployed function name
         self.pseudo = {
             "AWS::Region": REGION,
@@ -54,6 +62,31 @@ class Template:
             if prop:
                 given = resource.get("Properties", {}).get(prop)
                 self.names[logical_id] = self.evaluate(given) if given else f"{name}-{logical_id}"
+
+    def exists(self, declaration: dict[str, Any]) -> bool:
+        """Whether a resource or output is in the stack: it has no Condition, or its condition holds."""
+        return "Condition" not in declaration or self.condition(declaration["Condition"])
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            raise TopologyError(f"{self.name}: no condition {name}")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        if isinstance(value, dict) and len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Condition":
+                return self.condition(arg)
+            if fn == "Fn::Equals":
+                left, right = (self.evaluate(v) for v in arg)
+                return bool(left == right)
+            if fn == "Fn::Not":
+                return not self._truth(arg[0])
+            if fn == "Fn::And":
+                return all(self._truth(v) for v in arg)
+            if fn == "Fn::Or":
+                return any(self._truth(v) for v in arg)
+        raise TopologyError(f"{self.name}: {value!r} is not a condition the local stack can evaluate")
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.pseudo:
@@ -107,12 +140,21 @@ class Template:
         return _SUB_VARIABLE.sub(replace, template)
 
     def evaluate(self, value: Any) -> Any:
+        evaluated = self._evaluate(value)
+        return None if evaluated is _NO_VALUE else evaluated
+
+    def _evaluate(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.evaluate(v) for v in value]
+            return [v for v in (self._evaluate(v) for v in value) if v is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((fn, arg),) = value.items()
+            if fn == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
+            if fn == "Fn::If":
+                name, when_true, when_false = arg
+                return self._evaluate(when_true if self.condition(name) else when_false)
             if fn == "Ref":
                 return self.ref(arg)
             if fn == "Fn::GetAtt":
@@ -130,7 +172,7 @@ class Template:
                 return self.exports[export]
             if fn.startswith("Fn::"):
                 raise TopologyError(f"{self.name}: {fn} is not supported by the local stack")
-        return {k: self.evaluate(v) for k, v in value.items()}
+        return {k: v for k, v in ((k, self._evaluate(v)) for k, v in value.items()) if v is not _NO_VALUE}
 
 
 def state_machine_definition(logical_id: str, properties: dict[str, Any]) -> str:

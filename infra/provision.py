@@ -24,7 +24,8 @@ from infra.topology import Topology
 if TYPE_CHECKING:
     import boto3
 
-_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}  # CloudFormation's spelling -> the S3 API's
+# CloudFormation's spelling -> the S3 API's
+_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "Id": "ID", "ExposedHeaders": "ExposeHeaders"}
 
 
 def provision(topology: Topology, session: boto3.session.Session, endpoint: str | None) -> None:

@@ -39,6 +39,12 @@ NOT_EMULATED = {
     "AWS::IAM::Role",  # moto does not enforce IAM: a state machine's role is only its ARN locally
     "AWS::IAM::Policy",
     "AWS::Logs::LogGroup",  # created on first write (the local stack's log shipper does)
+    # The playback CDN: locally, media is signed by S3 presigned URLs of the moto server instead
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::KeyGroup",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::PublicKey",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 }
 EMULATED = {
     "AWS::S3::Bucket",
@@ -225,15 +231,18 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
         defaults = (raw.get("params") or {}).get("default", {})
         service_params = defaults | {k: v for k, v in (params or {}).items() if k in defaults}
         config = Variables(raw, stage, REGION, service_params).resolve(raw)
+        conditions = (config.get("resources") or {}).get("Conditions", {})
         resources = (config.get("resources") or {}).get("Resources", {})
         functions = {
             function_logical_id(function): deployed_function_name(config["service"], stage, function)
             for function in (config.get("functions") or {})
         }
-        stack = Template(config["service"], resources, topology.exports, functions)
+        stack = Template(config["service"], resources, topology.exports, functions, conditions)
         service = Service(name, directory, {})
         for logical_id, resource in resources.items():
             kind = resource["Type"]
+            if not stack.exists(resource):
+                continue
             properties = stack.evaluate(resource.get("Properties", {}))
             if kind == "AWS::SNS::Subscription" and properties.get("Protocol") == "email":
                 continue
@@ -303,7 +312,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                     )
                 )
         for output in ((config.get("resources") or {}).get("Outputs") or {}).values():
-            if "Export" in output:
+            if "Export" in output and stack.exists(output):
                 topology.exports[stack.evaluate(output["Export"]["Name"])] = stack.evaluate(output["Value"])
         topology.services[name] = service
     for function_key, route, service_name, authorizer in pending_routes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -70,7 +71,7 @@ def _parameters(route: Route, spec: RouteSpec) -> list[dict[str, Any]]:
     schema = spec.params.model_json_schema()
     parameters = []
     for name, field_schema in schema.get("properties", {}).items():
-        in_path = f"{{{name}}}" in route.path
+        in_path = f"{{{name}}}" in route.path or f"{{{name}+}}" in route.path
         options = [o for o in field_schema.pop("anyOf", []) if o.get("type") != "null"]  # absent is "null" here
         field_schema |= options[0] if len(options) == 1 else {"anyOf": options} if options else {}
         if field_schema.get("default", "") is None:
@@ -92,6 +93,8 @@ def _responses(route: Route, spec: RouteSpec) -> dict[str, Any]:
     success: dict[str, Any] = {"description": spec.summary or "Done."}
     if models:
         success["content"] = _content(models)
+    elif spec.media_types:  # text of its own type (lambdakit.http.Content)
+        success["content"] = {media_type: {"schema": {"type": "string"}} for media_type in spec.media_types}
     statuses = {500} | {STATUS[kind] for kind in spec.refuses}
     if spec.body or spec.params or Invalid in spec.refuses:
         statuses.add(400)
@@ -124,7 +127,8 @@ def document(topology: Topology) -> dict[str, Any]:
     outputs: set[type[BaseModel]] = {ApiError}
     for route in sorted(topology.routes, key=lambda r: (r.path, r.method)):
         spec = route_spec(topology, route)
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(topology, route, spec)
+        path = re.sub(r"\{(\w+)\+\}", r"{\1}", route.path)  # a greedy {name+} is a path parameter in OpenAPI
+        paths.setdefault(path, {})[route.method.lower()] = _operation(topology, route, spec)
         inputs |= {spec.body} if spec.body else set()
         outputs |= set(_models(spec.answers))
     wanted: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -138,7 +142,8 @@ def document(topology: Topology) -> dict[str, Any]:
         "info": {
             "title": "24-Hour Video API",
             "version": version,
-            "description": "Upload, catalog and profile routes of every service, behind one JWT authorizer. "
+            "description": "Upload, catalog and profile routes of every service, behind one JWT authorizer "
+            "(but for playback, whose link is its own authority). "
             "Generated from services/*/serverless.yml and the handlers' route declarations: "
             "python -m tools.openapi shared/openapi.json (make openapi).",
         },

@@ -41,7 +41,8 @@ def test_the_openapi_document_is_served_and_names_every_route(stack: Stack):
     committed = json.loads((Path(__file__).resolve().parents[2] / "shared" / "openapi.json").read_text())
     assert served.json() == committed
     assert {(m.upper(), p) for p, ops in committed["paths"].items() for m in ops} == {
-        (r.method, r.path) for r in stack.topology.routes
+        (r.method, r.path.replace("+}", "}"))
+        for r in stack.topology.routes  # OpenAPI has no greedy {name+}
     }
 
 

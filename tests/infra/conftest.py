@@ -44,3 +44,17 @@ def ref_target(value: Any) -> str | None:
         if "Fn::GetAtt" in value:
             return value["Fn::GetAtt"][0]
     return None
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document's statements, each that can be in effect: both branches of an Fn::If (a statement that
+    only some stages have), without AWS::NoValue."""
+    found: list[dict[str, Any]] = []
+    pending = list(document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]])
+    while pending:
+        statement = pending.pop(0)
+        if set(statement) == {"Fn::If"}:
+            pending += [branch for branch in statement["Fn::If"][1:] if branch != {"Ref": "AWS::NoValue"}]
+        else:
+            found.append(statement)
+    return found

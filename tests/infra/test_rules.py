@@ -14,7 +14,7 @@ import pytest
 
 from contracts.events import TOMBSTONE_LIFETIME
 from tests.infra import workflow_rules
-from tests.infra.conftest import ROOT, Template, ref_target
+from tests.infra.conftest import ROOT, Template, ref_target, statements
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -113,7 +113,7 @@ def test_buckets_block_public_access_deny_plain_http_and_encrypt(template: Templ
         denies_http = [
             s
             for doc in policies
-            for s in doc["Statement"]
+            for s in statements(doc)
             if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
         ]
         assert denies_http, f"{logical_id} accepts plain HTTP"
@@ -129,9 +129,13 @@ def test_the_uploads_bucket_expires_incomplete_multipart_uploads():
 def test_one_role_per_function_and_no_wildcard_actions(template: Template):
     roles = [ref_target(f["Properties"]["Role"]) for f in template.of_type("AWS::Lambda::Function").values()]
     assert len(roles) == len(set(roles)), f"{template.service}: functions share a role"
+    # a role's own policies, and the policies attached to it on their own (e.g. only when a stage param is set)
+    attached = [p["Properties"] for p in template.of_type("AWS::IAM::Policy").values()]
     for logical_id in roles:
-        for policy in template.props(logical_id).get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+        policies = [*template.props(logical_id).get("Policies", [])]
+        policies += [p for p in attached if logical_id in {ref_target(r) for r in p.get("Roles", [])}]
+        for policy in policies:
+            for statement in statements(policy["PolicyDocument"]):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert not [a for a in actions if a == "*" or a.endswith(":*")], f"{logical_id}: {actions}"
                 assert statement.get("Resource") != "*", f"{logical_id}: {json.dumps(statement)[:200]}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from catalog.logic.ports import OwnerIndex
+from catalog.logic.playback import GrantDeps, PlaybackDeps
+from catalog.logic.ports import MediaSigner, OwnerIndex
 from catalog.logic.records import CatalogDeps, UploadDeps
 from catalog.logic.views import DeleteDeps, DetailsDeps
 from catalog.settings import settings
@@ -17,6 +18,15 @@ def _table() -> Any:
     import boto3
 
     return boto3.resource("dynamodb").Table(settings().catalog_table)
+
+
+@cache
+def _grants() -> Any:
+    import boto3
+
+    from catalog.adapters.grants import DynamoGrants
+
+    return DynamoGrants(boto3.resource("dynamodb").Table(settings().playback_grants_table))
 
 
 @cache
@@ -70,7 +80,30 @@ def list_videos() -> OwnerIndex:
 def get_video() -> DetailsDeps:
     from catalog.adapters.signer import S3UrlSigner
 
-    return DetailsDeps(store=_catalog(), signer=S3UrlSigner(_s3()))
+    return DetailsDeps(store=_catalog(), signer=S3UrlSigner(_s3()), grants=GrantDeps(grants=_grants()))
+
+
+def _media_signer() -> MediaSigner:
+    """The CDN's signed URLs when the stage configures one (its private key read once, from SSM), else S3's."""
+    config = settings()
+    domain, key_pair_id, parameter = config.cdn_domain, config.cdn_key_pair_id, config.cdn_private_key_parameter
+    if not (domain and key_pair_id and parameter):
+        from catalog.adapters.signer import S3UrlSigner
+
+        return S3UrlSigner(_s3())
+    import boto3
+
+    from catalog.adapters.cdn import CloudFrontUrlSigner
+
+    pem = boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+    return CloudFrontUrlSigner(domain, key_pair_id, pem.encode())
+
+
+@cache
+def serve_playback() -> PlaybackDeps:
+    from catalog.adapters.package import S3PackageFiles
+
+    return PlaybackDeps(grants=_grants(), files=S3PackageFiles(_s3()), signer=_media_signer())
 
 
 @cache

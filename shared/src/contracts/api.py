@@ -125,7 +125,7 @@ class StreamRung(_Body):
 
 
 class StreamView(_Body):
-    """The adaptive HLS ladder the video is streamed in (its playback link comes in a later version)."""
+    """The adaptive HLS ladder the video is streamed in (`playback` has its link)."""
 
     renditions: list[StreamRung] = Field(description="Best first.")
     audio: bool = Field(description="Whether the package has an audio track.")
@@ -139,6 +139,21 @@ class ThumbnailsView(_Body):
     interval_seconds: float
     width: int
     height: int
+
+
+class PlaybackView(_Body):
+    """Links that play the video with no token (hls.js, Safari's native HLS): they end at `expires_at`."""
+
+    hls: str = Field(description="The HLS master playlist: give it to the player as it is.")
+    thumbnails: str | None = Field(None, description="WebVTT track of seek-bar previews (cues `image#xywh=`).")
+    expires_at: str = Field(description="When the links (and every URL in the playlists) stop working.")
+
+
+class PlaybackRef(_Params):
+    """/playback/{grant}/{path+}: checked by the route itself, so every wrong one is the same 404."""
+
+    grant: str
+    path: str
 
 
 class VideoDetails(_Body):
@@ -161,6 +176,7 @@ class VideoDetails(_Body):
     )
     poster: SignedFile | None = None
     thumbnails: ThumbnailsView | None = None
+    playback: PlaybackView | None = Field(None, description="Once READY with an HLS package: the links to play it.")
     urls_expire_at: str | None = None
     processing: Processing | None = None
 

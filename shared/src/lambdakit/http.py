@@ -7,7 +7,10 @@ parameters, the parsed JSON body) that returns a contracts model, or None for 20
     def handler(request: Request[CreateUpload, None]) -> UploadForm | MultipartUpload:
         return start_upload(request.body, owner=request.sub, deps=deps.create_upload())
 
-The caller comes from the authorizer's context, never from the request. The logic's
+The caller comes from the authorizer's context, never from the request; a `public` route
+(one API Gateway serves without the authorizer: what it serves is guarded by something in
+its path) has no caller, `sub` is "". A route answers JSON, or any text as a `Content`
+(its media type and headers its own). The logic's
 refusals (`lambdakit.refusals`) become their status codes here, in one place, as JSON
 `{"message"}`; anything unexpected is a 500 whose details stay in the logs. The API
 request id is the correlation id of every log line (and of the events a route
@@ -21,7 +24,7 @@ import base64
 import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import UnionType
 from typing import Any, Generic, TypeVar
 
@@ -58,6 +61,16 @@ class Request(Generic[BodyT, ParamsT]):
     params: ParamsT  # path and query parameters, in the route's `params` model
     body: BodyT  # the JSON body, in the route's `body` model
     request_id: str
+    base_url: str = ""  # where the API is, as the caller reached it: scheme, host and stage path, no trailing /
+
+
+@dataclass(frozen=True)
+class Content:
+    """A non-JSON answer: text of a media type (a playlist, a subtitle track), with headers of its own."""
+
+    text: str
+    media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,8 @@ class RouteSpec:
     answers: type[BaseModel] | UnionType | None
     refuses: tuple[type[Refusal], ...]
     summary: str
+    public: bool = False
+    media_types: tuple[str, ...] = ()  # what a route that answers Content answers in
 
 
 def _problems(exc: ValidationError, where: str) -> str:
@@ -96,9 +111,26 @@ def _body(event: Event, model: type[BaseModel]) -> BaseModel:
     return _parse(model, document, "body")
 
 
+DEFAULT_PORTS = {"https": "443", "http": "80"}
+
+
+def base_url(event: Event) -> str:
+    """The API's address as API Gateway saw the request: X-Forwarded-Proto/-Port, the domain name, and the stage
+    path (none for the `$default` stage)."""
+    context, headers = event.get("requestContext") or {}, event.get("headers") or {}
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    port = headers.get("x-forwarded-port", DEFAULT_PORTS.get(scheme, "")).split(",")[0].strip()
+    host = context.get("domainName") or headers.get("host", "")
+    netloc = host if not port or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    stage = context.get("stage") or "$default"
+    return f"{scheme}://{netloc}" + ("" if stage == "$default" else f"/{stage}")
+
+
 def request_of(event: Event, spec: RouteSpec) -> Request[Any, Any]:
     context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
-    if not context.get("sub"):
+    if spec.public:
+        context = {"sub": ""}
+    elif not context.get("sub"):
         raise Unauthorized("Unauthorized")
     params: Mapping[str, str] = (event.get("queryStringParameters") or {}) | (event.get("pathParameters") or {})
     return Request(
@@ -108,6 +140,7 @@ def request_of(event: Event, spec: RouteSpec) -> Request[Any, Any]:
         params=_parse(spec.params, params, "parameters") if spec.params else None,
         body=_body(event, spec.body) if spec.body else None,
         request_id=(event.get("requestContext") or {}).get("requestId") or "",
+        base_url=base_url(event),
     )
 
 
@@ -120,7 +153,15 @@ def json_response(status: int, body: Any) -> dict[str, Any]:
     }
 
 
-Route = Callable[[Request[Any, Any]], Answer]  # what @route decorates
+def content_response(status: int, content: Content) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {**content.headers, "content-type": content.media_type},
+        "body": content.text,
+    }
+
+
+Route = Callable[[Request[Any, Any]], Answer | Content]  # what @route decorates
 Handler = Callable[[Event, Any], dict[str, Any]]
 
 
@@ -131,11 +172,14 @@ def route(
     params: type[BaseModel] | None = None,
     answers: type[BaseModel] | UnionType | None = None,
     refuses: tuple[type[Refusal], ...] = (),
+    public: bool = False,
+    media_types: tuple[str, ...] = (),
 ) -> Callable[[Route], Handler]:
     """Make a Lambda handler of a route function; see the module's docstring."""
 
     def decorate(function: Route) -> Handler:
-        spec = RouteSpec(status, body, params, answers, refuses, (function.__doc__ or "").strip())
+        summary = (function.__doc__ or "").strip()
+        spec = RouteSpec(status, body, params, answers, refuses, summary, public, media_types)
 
         @functools.wraps(function)
         def handler(event: Event, context: Any) -> dict[str, Any]:
@@ -152,6 +196,8 @@ def route(
                 return json_response(500, {"message": "Internal Server Error"})
             answered = 204 if answer is None else spec.status
             logger.info("answered", extra={"route": route_key, "status": answered})
+            if isinstance(answer, Content):
+                return content_response(answered, answer)
             return json_response(answered, answer)
 
         handler.route = spec  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
@@ -87,3 +88,36 @@ class RenditionProber(Protocol):
 
 class Publisher(Protocol):
     def publish(self, event: AnyVideoEvent) -> None: ...
+
+
+class MediaSigner(Protocol):
+    """A URL that lets anyone holding it GET one object for `expires_in` seconds (S3 presigned, or the CDN's)."""
+
+    def url(self, bucket: str, key: str, expires_in: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a playback link may read: one video's stream package (its folder in one bucket), until `expires_at`."""
+
+    grant_id: str
+    video_id: str
+    owner: str
+    bucket: str
+    prefix: str  # the package's folder, ending in "/": videos/{id}/stream/{tag}/
+    master: str  # the master playlist's path in the package
+    expires_at: datetime
+
+
+class GrantStore(Protocol):
+    def put(self, grant: Grant) -> None: ...
+
+    def get(self, grant_id: str) -> Grant | None:
+        """The grant, expired or not (the caller decides); None if there is none."""
+        ...
+
+
+class PackageFiles(Protocol):
+    def text(self, bucket: str, key: str) -> str | None:
+        """The object's text; None if there is no such object."""
+        ...

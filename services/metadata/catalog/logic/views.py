@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalog.logic.playback import GrantDeps, playback_for
 from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Status, UrlSigner
 from contracts import SourceObject, VideoDeleted, stable_event_id
 from contracts.api import (
@@ -36,6 +37,7 @@ URL_LIFETIME = timedelta(minutes=15)
 class DetailsDeps:
     store: CatalogStore
     signer: UrlSigner
+    grants: GrantDeps | None = None  # mints playback links; None: no playback
     clock: Callable[[], datetime] = utc_now
 
 
@@ -94,8 +96,7 @@ def owned_item(store: CatalogStore, owner: str, video_id: str) -> dict[str, Any]
 
 
 def _stream(stream: dict[str, Any] | None) -> StreamView | None:
-    """The ladder without its keys: the master playlist is not a link a client can use (signed playback is not
-    served yet)."""
+    """The ladder without its keys (`playback` has the link a player uses)."""
     if not stream:
         return None
     rung_fields = set(StreamRung.model_fields)
@@ -115,7 +116,9 @@ def _thumbnails(thumbnails: dict[str, Any] | None) -> ThumbnailsView | None:
     )
 
 
-def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
+def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str = "") -> VideoDetails:
+    """One of the owner's videos; once READY, signed downloads and (with an HLS package) a playback link on the
+    API at `base_url`."""
     item = owned_item(deps.store, owner, video_id)
     signer, clock = deps.signer, deps.clock
     status = item.get("status", Status.UPLOADED)
@@ -161,6 +164,7 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
         if poster
         else None,
         thumbnails=_thumbnails(item.get("thumbnails")),
+        playback=playback_for(item, base_url, deps.grants) if ready and deps.grants and item.get("stream") else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
         processing=Processing(
             transcode_started_at=(item.get("transcode") or {}).get("started_at"),

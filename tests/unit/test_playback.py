@@ -1,0 +1,258 @@
+"""Signed playlists: the URI rewriter, and the rules of a playback grant (lifetime, what it serves)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from catalog.logic.playback import (
+    GrantDeps,
+    PlaybackDeps,
+    grant_lifetime,
+    playback_file,
+    playback_for,
+)
+from catalog.logic.playlists import UnsafeUri, package_path, resolve, rewrite_playlist, rewrite_track
+from catalog.logic.ports import Grant
+from lambdakit.refusals import NotFound
+
+pytestmark = pytest.mark.service("metadata")
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+VIDEO = "0123456789abcdef0123456789abcdef"
+PREFIX = f"videos/{VIDEO}/stream/t1/"
+BASE = "https://api.example.com"
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=2000000,AVERAGE-BANDWIDTH=1500000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"
+720p/index.m3u8
+#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=100000,URI="720p/iframes.m3u8"
+"""
+MEDIA = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-MAP:URI="c00000.mp4",BYTERANGE="812@0"
+#EXTINF:2.002000,
+#EXT-X-BYTERANGE:50000@812
+c00000.mp4
+#EXTINF:2.002000,
+#EXT-X-BYTERANGE:48000@50812
+c00000.mp4
+#EXTINF:1.001000,
+#EXT-X-BYTERANGE:20000@812
+c00001.mp4
+#EXT-X-ENDLIST
+"""
+TRACK = """WEBVTT
+
+00:00:00.000 --> 00:00:10.000
+sprite-000.jpg#xywh=0,0,160,90
+
+cue-2
+00:00:10.000 --> 00:00:13.000
+sprite-000.jpg#xywh=160,0,160,90
+"""
+
+
+def tag(path: str) -> str:
+    return f"<{path}>"
+
+
+# --- the rewriter ------------------------------------------------------------------------------------------------
+
+
+def test_every_uri_line_and_uri_attribute_of_a_master_is_linked_and_nothing_else_changes():
+    rewritten = rewrite_playlist(MASTER, "master.m3u8", tag)
+    assert 'URI="<audio/index.m3u8>"' in rewritten  # EXT-X-MEDIA
+    assert 'URI="<720p/iframes.m3u8>"' in rewritten  # EXT-X-I-FRAME-STREAM-INF
+    assert "\n<720p/index.m3u8>\n" in rewritten
+    assert 'CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"' in rewritten  # other quoted attributes untouched
+    assert rewritten.replace("<", "").replace(">", "") == MASTER
+
+
+def test_a_media_playlist_resolves_against_its_folder_and_keeps_byte_ranges():
+    rewritten = rewrite_playlist(MEDIA, "720p/index.m3u8", tag)
+    assert '#EXT-X-MAP:URI="<720p/c00000.mp4>",BYTERANGE="812@0"' in rewritten
+    lines = rewritten.splitlines()
+    assert [line for line in lines if not line.startswith("#")] == ["<720p/c00000.mp4>"] * 2 + ["<720p/c00001.mp4>"]
+    assert [line for line in lines if "BYTERANGE:" in line] == [
+        "#EXT-X-BYTERANGE:50000@812",
+        "#EXT-X-BYTERANGE:48000@50812",
+        "#EXT-X-BYTERANGE:20000@812",
+    ]
+
+
+def test_a_thumbnails_track_links_each_cue_image_and_keeps_its_fragment_and_timings():
+    rewritten = rewrite_track(TRACK, "thumbs/thumbnails.vtt", tag)
+    assert "<thumbs/sprite-000.jpg>#xywh=0,0,160,90" in rewritten
+    assert "<thumbs/sprite-000.jpg>#xywh=160,0,160,90" in rewritten
+    assert "cue-2\n00:00:10.000 --> 00:00:13.000" in rewritten and rewritten.startswith("WEBVTT\n\n")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "../../other/c00000.mp4",
+        "/videos/x/c.mp4",
+        "https://evil.example/c.mp4",
+        "c.mp4?x=1",
+        "a\\b.mp4",
+        "",
+        "%2e%2e/a",
+    ],
+)
+def test_a_uri_that_is_not_a_plain_path_inside_the_package_is_refused(uri: str):
+    with pytest.raises(UnsafeUri):
+        resolve("720p/index.m3u8", uri)
+
+
+def test_a_relative_uri_may_climb_only_within_the_package():
+    assert resolve("720p/index.m3u8", "../audio/index.m3u8") == "audio/index.m3u8"
+    with pytest.raises(UnsafeUri):
+        resolve("720p/index.m3u8", "../../x.m3u8")
+
+
+@pytest.mark.parametrize("path", ["../master.m3u8", "a/../../b.m3u8", "/master.m3u8", "a//b.m3u8", "./a.m3u8", ""])
+def test_package_paths_have_no_dot_empty_or_absolute_segments(path: str):
+    assert package_path(path) is None
+
+
+# --- the grant ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("duration", "lifetime"),
+    [
+        (None, timedelta(hours=2)),
+        (10, timedelta(hours=2)),  # a short clip: at least 2 h
+        (1800, timedelta(hours=2)),
+        (3 * 3600, timedelta(hours=7)),  # twice the video, plus an hour
+        (4 * 3600, timedelta(hours=9)),  # the longest allowed video, start to end twice
+        (20 * 3600, timedelta(hours=24)),  # never more than a day
+    ],
+)
+def test_a_grant_lasts_twice_the_video_plus_an_hour_within_2_and_24_hours(duration, lifetime):
+    assert grant_lifetime(duration) == lifetime
+
+
+class Grants:
+    def __init__(self) -> None:
+        self.items: dict[str, Grant] = {}
+
+    def put(self, grant: Grant) -> None:
+        self.items[grant.grant_id] = grant
+
+    def get(self, grant_id: str) -> Grant | None:
+        return self.items.get(grant_id)
+
+
+class Files:
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files, self.read = files, []
+
+    def text(self, bucket: str, key: str) -> str | None:
+        self.read.append(key)
+        return self.files.get(key)
+
+
+class Signer:
+    def __init__(self) -> None:
+        self.signed: list[tuple[str, str, int]] = []
+
+    def url(self, bucket: str, key: str, expires_in: int) -> str:
+        self.signed.append((bucket, key, expires_in))
+        return f"https://signed.example/{key}?expires_in={expires_in}"
+
+
+def ready_item(**stream) -> dict:
+    return {
+        "video_id": VIDEO,
+        "owner": "alice",
+        "duration_seconds": 3 * 3600,
+        "stream": {"bucket": "transcoded", "master": f"{PREFIX}master.m3u8", "duration_seconds": 3 * 3600} | stream,
+        "thumbnails": {"bucket": "transcoded", "track": f"{PREFIX}thumbs/thumbnails.vtt"},
+    }
+
+
+def test_a_ready_video_gets_a_grant_for_its_package_and_links_under_the_api():
+    grants = Grants()
+    view = playback_for(ready_item(), BASE, GrantDeps(grants=grants, clock=lambda: NOW, token=lambda: "g" * 43))
+    assert view is not None
+    assert view.hls == f"{BASE}/playback/{'g' * 43}/master.m3u8"
+    assert view.thumbnails == f"{BASE}/playback/{'g' * 43}/thumbs/thumbnails.vtt"
+    [grant] = grants.items.values()
+    assert (grant.video_id, grant.owner, grant.bucket, grant.prefix, grant.master) == (
+        VIDEO,
+        "alice",
+        "transcoded",
+        PREFIX,
+        "master.m3u8",
+    )
+    assert grant.expires_at == NOW + timedelta(hours=7) and view.expires_at == grant.expires_at.isoformat()
+
+
+def test_the_default_grant_id_is_256_random_bits():
+    grants = Grants()
+    deps = GrantDeps(grants=grants)
+    first, second = playback_for(ready_item(), BASE, deps), playback_for(ready_item(), BASE, deps)
+    assert first and second and first.hls != second.hls
+    assert all(len(grant_id) == 43 for grant_id in grants.items)
+
+
+@pytest.mark.parametrize("master", ["videos/someone-else/stream/t/master.m3u8", "master.m3u8", f"{PREFIX}../m.m3u8"])
+def test_a_package_outside_the_videos_own_folder_gets_no_grant(master: str):
+    grants = Grants()
+    assert playback_for(ready_item(master=master), BASE, GrantDeps(grants=grants)) is None
+    assert grants.items == {}
+
+
+def serve(path: str, *, grant_id: str = "g" * 43, now: datetime = NOW, files: dict[str, str] | None = None):
+    grants, signer = Grants(), Signer()
+    grants.put(Grant("g" * 43, VIDEO, "alice", "transcoded", PREFIX, "master.m3u8", NOW + timedelta(hours=2)))
+    stored = Files(files or {PREFIX + "master.m3u8": MASTER, PREFIX + "720p/index.m3u8": MEDIA})
+    deps = PlaybackDeps(grants=grants, files=stored, signer=signer, clock=lambda: now)
+    return playback_file(grant_id, path, BASE, deps), signer, stored
+
+
+def test_the_master_links_its_children_to_the_same_route():
+    served, signer, _ = serve("master.m3u8")
+    assert served.media_type == "application/vnd.apple.mpegurl" and served.max_age == 7200
+    assert f"\n{BASE}/playback/{'g' * 43}/720p/index.m3u8\n" in served.text
+    assert f'URI="{BASE}/playback/{"g" * 43}/audio/index.m3u8"' in served.text
+    assert signer.signed == []
+
+
+def test_a_media_playlist_signs_each_chunk_file_once_until_the_grant_ends():
+    served, signer, _ = serve("720p/index.m3u8", now=NOW + timedelta(minutes=30))
+    assert signer.signed == [
+        ("transcoded", f"{PREFIX}720p/c00000.mp4", 5400),
+        ("transcoded", f"{PREFIX}720p/c00001.mp4", 5400),
+    ]
+    assert served.max_age == 5400
+    assert f'URI="https://signed.example/{PREFIX}720p/c00000.mp4?expires_in=5400",BYTERANGE="812@0"' in served.text
+
+
+@pytest.mark.parametrize(
+    "path", ["c00000.mp4", "../master.m3u8", "/master.m3u8", "720p/../../x.m3u8", "a%2F..%2Fb.m3u8", "", "x.json"]
+)
+def test_only_playlists_and_tracks_inside_the_package_are_served(path: str):
+    with pytest.raises(NotFound) as refused:
+        serve(path)
+    assert refused.value.message == "not found"
+
+
+def test_an_unknown_or_expired_grant_is_not_found_and_reads_nothing():
+    for grant_id, now in (("h" * 43, NOW), ("g" * 43, NOW + timedelta(hours=2)), ("g" * 200, NOW)):
+        with pytest.raises(NotFound):
+            serve("master.m3u8", grant_id=grant_id, now=now)
+
+
+def test_a_playlist_naming_something_outside_the_package_is_not_served():
+    files = {PREFIX + "master.m3u8": "#EXTM3U\n../../../other/stream/t/master.m3u8\n"}
+    with pytest.raises(NotFound):
+        serve("master.m3u8", files=files)
