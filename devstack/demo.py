@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import shutil
 import subprocess
@@ -167,6 +168,27 @@ def stream_lines(video: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def check_stream(video: dict[str, Any]) -> list[str]:
+    """Play the HLS link as a player would (no Authorization header): its master playlist, and ffprobe on it."""
+    playback = video.get("playback") or {}
+    if not playback.get("hls"):
+        return []
+    master = requests.get(playback["hls"], timeout=30)
+    master.raise_for_status()
+    args = [mediatools.binaries()[1], "-v", "error", "-protocol_whitelist", "http,https,tcp,tls"]
+    args += ["-allowed_extensions", "ALL", "-show_entries", "format=duration:stream=codec_type", "-of", "json"]
+    probed = json.loads(mediatools.run("ffprobe", [*args, playback["hls"]], timeout=120))
+    kinds = sorted({s.get("codec_type") for s in probed.get("streams", [])})
+    return [
+        f"Playback HLS link (signed playlists, valid until {playback.get('expires_at')}):",
+        f"  {playback['hls']}",
+        "  its master playlist:",
+        *[f"    {line}" for line in master.text.splitlines()],
+        f"  ffprobe on the link: {' + '.join(kinds)}, {float(probed['format']['duration']):.2f}s",
+        "",
+    ]
+
+
 def summary(video: dict[str, Any], sent: Upload, total: float) -> str:
     lines = [f'Video {video["video_id"]}  "{video.get("title")}"  status={video["status"]}', ""]
     lines += stream_lines(video)
@@ -248,6 +270,8 @@ def run_demo(file: Path | None, *, timeout: float = 300) -> int:
         say("")
         say(summary(video, sent, total))
         say("")
-        say(f"Playback {played}")
+        for line in check_stream(video):
+            say(line)
+        say(f"Download {played}")
         say(f"Function logs in {stack.log_dir.relative_to(ROOT)}/")
     return 0
