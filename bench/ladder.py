@@ -67,6 +67,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "services" / "transcode"), str(REPO / "shared" / "src"), str(REPO)]
 
 import mediatools  # noqa: E402
+from bench.machine import machine_busy  # noqa: E402
 from contracts.events import ChunkRef  # noqa: E402
 from contracts.media import Probe  # noqa: E402
 from transcode.adapters.media import (  # noqa: E402
@@ -390,16 +391,6 @@ def frame_size(path: Path, *, image: bool) -> tuple[int, int] | None:
     args += ["-show_entries", "stream=width,height", "-of", "csv=p=0:s=x", mediatools.local_input(path)]
     width, _, height = mediatools.run("ffprobe", args, timeout=60).decode().strip().partition("x")
     return (int(width), int(height)) if width.isdigit() and height.isdigit() else None
-
-
-def machine_busy() -> float | None:
-    """CPU seconds the whole machine has spent busy (or stolen by the hypervisor) since boot; Linux only."""
-    try:
-        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def packet_digest(path: Path) -> str:

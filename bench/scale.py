@@ -61,6 +61,7 @@ IMPORT_PATHS = [REPO, REPO / "shared" / "src", REPO / "services" / "transcode"]
 sys.path[:0] = [str(path) for path in IMPORT_PATHS]
 
 import mediatools  # noqa: E402
+from bench.machine import cores, machine_busy  # noqa: E402
 from contracts.media import Probe  # noqa: E402
 from devstack.demo import Client, DemoFailed, upload  # noqa: E402
 from devstack.issuer import Issuer  # noqa: E402
@@ -88,20 +89,6 @@ class BenchError(Exception):
 
 def say(message: str) -> None:
     print(f"scale: {message}", file=sys.stderr, flush=True)
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def machine_busy() -> float | None:
-    """CPU seconds the whole machine has spent busy (or stolen by the hypervisor) since boot; Linux only."""
-    try:
-        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu() -> float:

@@ -159,6 +159,16 @@ def execution_name(upload: Upload) -> str:
     return f"{upload.video_id}-{tag_of(upload)[:15]}"
 
 
+def _about(upload: Upload) -> dict[str, Any]:
+    """The fields every event the workflow publishes takes from its upload."""
+    return {
+        "video_id": upload.video_id,
+        "owner": upload.owner,
+        "source": upload.source,
+        "correlation_id": upload.correlation_id,
+    }
+
+
 def workflow_input(upload: Upload) -> dict[str, Any]:
     """The execution's input: the upload, as every delivery of it reads (so a duplicate start is recognised)."""
     return {"upload": upload.model_dump(mode="json")}
@@ -327,10 +337,7 @@ def _report_progress(the_plan: Plan, deps: WorkflowDeps) -> None:
     deps.publisher.publish(
         VideoTranscodeProgress(
             event_id=stable_event_id("VideoTranscodeProgress", upload.identity, str(done)),
-            video_id=upload.video_id,
-            owner=upload.owner,
-            source=upload.source,
-            correlation_id=upload.correlation_id,
+            **_about(upload),
             chunks_done=min(done, total),
             chunks_total=total,
         )
@@ -451,10 +458,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     poster_size = storage.size(bucket, poster_key(upload.video_id))
     event = VideoTranscoded(
         event_id=stable_event_id("VideoTranscoded", upload.identity),
-        video_id=upload.video_id,
-        owner=upload.owner,
-        source=upload.source,
-        correlation_id=upload.correlation_id,
+        **_about(upload),
         duration_seconds=round(the_plan.video_seconds, 3),
         stream=StreamPackage(
             bucket=bucket,
@@ -610,10 +614,7 @@ def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[st
         detail = f"chunk {chunk.index} ({chunk.start_seconds:g}-{chunk.end_seconds:g} s): {detail}"
     event = VideoTranscodeFailed(
         event_id=stable_event_id("VideoTranscodeFailed", upload.identity),
-        video_id=upload.video_id,
-        owner=upload.owner,
-        source=upload.source,
-        correlation_id=upload.correlation_id,
+        **_about(upload),
         reason_code=reason,
         reason=detail[:2000],
         chunk=chunk,
