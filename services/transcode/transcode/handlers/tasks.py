@@ -14,6 +14,7 @@ def record_handler(record: SQSRecord) -> None:
     message = TaskMessage.model_validate_json(record.body)  # unreadable: fails alone, ends in the DLQ
     worker = deps.media_tasks()
     callbacks = worker.callbacks
+    logger.set_correlation_id(message.correlation_id)
     if not callbacks.alive(message.token):
         logger.info("task is over already (timed out and retried, or its workflow ended); skipped")
         return
@@ -25,7 +26,7 @@ def record_handler(record: SQSRecord) -> None:
         callbacks.fail(message.token, "TaskError", f"{type(exc).__name__}: {exc}")
         return
     callbacks.succeed(message.token, result)
-    logger.info("task done", extra={"task": message.task, "result": sorted(result)})
+    logger.info("task done", extra={"task": message.task, **message.describe(result)})
 
 
 handler = batch_handler(record_handler, logger=logger)

@@ -658,6 +658,27 @@ class TaskMessage(_Step):
     token: str
     input: dict[str, Any]
 
+    @property
+    def _upload(self) -> dict[str, Any]:
+        """The upload the task is about, as the state machine passed it (in the input or in its plan)."""
+        upload = self.input.get("upload") or (self.input.get("plan") or {}).get("upload")
+        return upload if isinstance(upload, dict) else {}
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self._upload.get("correlation_id")
+
+    def describe(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What a log line says about the task and its result."""
+        upload, failure = self._upload, result.get("failure") or {}
+        said = {
+            "video_id": upload.get("video_id"),
+            "chunk": (self.input.get("chunk") or {}).get("index"),
+            "status": result.get("status"),
+            "reason": result.get("reason") or failure.get("reason_code"),
+        }
+        return {name: value for name, value in said.items() if value is not None}
+
 
 TASKS = ("plan", "chunk", "audio", "assemble", "fail")
 
