@@ -182,11 +182,13 @@ def dead_letter_depths(aws: Aws) -> dict[str, int]:
 class TrackedUpload:
     """A tiny clip uploaded where the form puts it; taps see what the services publish.
 
-    `rung` and `chunks`: the one rendition the clip gets and how many chunks the workflow cuts it into.
+    `rung`, `chunks` and `thumbnails`: the one rendition the clip gets, how many chunks the workflow cuts it into
+    and how many seek-bar thumbnails it takes (one per 10 s).
     """
 
-    def __init__(self, aws: Aws, clip: Path, *, rung: str = "180p", chunks: int = 1) -> None:
-        self.aws, self.video_id, self.rung, self.chunks = aws, uuid.uuid4().hex, rung, chunks
+    def __init__(self, aws: Aws, clip: Path, *, rung: str = "180p", chunks: int = 1, thumbnails: int = 1) -> None:
+        self.aws, self.video_id, self.rung = aws, uuid.uuid4().hex, rung
+        self.chunks, self.thumbnails = chunks, thumbnails
         self.key = f"uploads/alice/{self.video_id}/clip.mp4"
         self.transcoded_tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
         self.catalog_tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
@@ -213,14 +215,15 @@ class TrackedUpload:
     def expected_keys(self, tag: str) -> list[str]:
         """What a finished workflow leaves for the video (logic/workflow.py): the MP4 download, poster and manifest;
         under stream/{tag}/ the master, audio and rung playlists, each chunk's file and record, the audio, and the
-        seek-bar thumbnails (one per 10 s, so one for these clips), their sprite and WebVTT track."""
+        seek-bar thumbnails, their sprite and WebVTT track."""
         stream = f"stream/{tag}/"
         names = [f"{self.rung}.mp4", "manifest.json", "poster.jpg"]
         names += [f"{stream}{name}" for name in ("master.m3u8", f"{self.rung}/index.m3u8")]
         names += [f"{stream}audio/{name}" for name in ("audio.mp4", "index.m3u8", "piece.json")]
         for index in range(self.chunks):
             names += [f"{stream}{self.rung}/c{index:05d}.mp4", f"{stream}pieces/c{index:05d}.json"]
-        names += [f"{stream}thumbs/{name}" for name in ("sprite-000.jpg", "t00000.jpg", "thumbnails.vtt")]
+        names += [f"{stream}thumbs/{name}" for name in ("sprite-000.jpg", "thumbnails.vtt")]
+        names += [f"{stream}thumbs/t{number:05d}.jpg" for number in range(self.thumbnails)]
         return sorted(f"videos/{self.video_id}/{name}" for name in names)
 
     def assert_done_exactly_once(self, lambdas: Lambdas | None = None) -> None:
