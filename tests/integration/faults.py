@@ -5,10 +5,17 @@ the SDK's own retries: as a ClientError from the call. `Lambdas` runs each funct
 behind Lambda's event source mapping, as infra.event_source models it (receive, invoke,
 delete what succeeded, leave the rest), with no retry delay, so SQS's own receive counts
 and redrive policy decide when a message that keeps failing moves to its DLQ.
+
+The transcode workflow runs on the moto server (`moto_stack(server=True)`) in this process's threads: its
+interpreter's own SDK calls (SQS SendMessage of the task messages) pass through `Faults` too, so a rule
+names the calls it is about by their parameters.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +54,7 @@ class Rule:
 @dataclass
 class Faults:
     rules: list[Rule] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # heartbeats and moto's interpreter call too
 
     def fail(
         self,
@@ -66,15 +74,16 @@ class Faults:
         self.rules.clear()
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
-        for rule in self.rules:
-            if (rule.service, rule.operation) != (service, operation) or not rule.where(params):
-                continue
-            rule.seen += 1
-            if rule.seen > rule.after and (rule.times is None or rule.failed < rule.times):
-                rule.failed += 1
-                codes, default, status = ERRORS[rule.kind]
-                error = {"Code": codes.get(service, default), "Message": f"injected {rule.kind}"}
-                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+        with self.lock:
+            for rule in self.rules:
+                if (rule.service, rule.operation) != (service, operation) or not rule.where(params):
+                    continue
+                rule.seen += 1
+                if rule.seen > rule.after and (rule.times is None or rule.failed < rule.times):
+                    rule.failed += 1
+                    codes, default, status = ERRORS[rule.kind]
+                    error = {"Code": codes.get(service, default), "Message": f"injected {rule.kind}"}
+                    raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
 
 def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
@@ -91,7 +100,11 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
 
 
 class Lambdas:
-    """The stack's queue consumers, each behind its event source mapping, run until every queue is quiet."""
+    """The stack's queue consumers, each behind its event source mapping, run until every queue is quiet and no
+    execution of the transcode workflow is running (between its tasks, the state machine runs in moto's threads).
+    """
+
+    WORKFLOW_TASKS = "transcode-mediaTasks"
 
     def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path, prober: Any) -> None:
         from catalog import deps as catalog_deps
@@ -103,11 +116,20 @@ class Lambdas:
             function.key: EventSourceMapping(sqs, function, function.load_handler(), retry_delay=0)
             for function in aws.topology.functions
         }
+        self.sfn = aws.client("stepfunctions")
+        [machine] = aws.topology.state_machines
+        self.machine = machine.arn
         self.outcomes: list[tuple[str, dict[str, int]]] = []
 
-    def run(self, max_polls: int = 100, *, only: set[str] | None = None) -> None:
-        """Poll every consumer (or `only` these function keys) until their queues give nothing more."""
-        for _ in range(max_polls):
+    def running(self) -> list[dict[str, Any]]:
+        return self.sfn.list_executions(stateMachineArn=self.machine, statusFilter="RUNNING")["executions"]
+
+    def run(self, max_polls: int = 400, *, only: set[str] | None = None, timeout: float = 180) -> None:
+        """Poll every consumer (or `only` these function keys) until their queues give nothing more; while the
+        workflow's tasks are among them, also until no execution runs."""
+        with_workflow = only is None or self.WORKFLOW_TASKS in only
+        deadline, polls = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline and polls < max_polls:
             busy = False
             for key, mapping in self.mappings.items():
                 if only is not None and key not in only:
@@ -115,12 +137,34 @@ class Lambdas:
                 if outcome := mapping.poll(wait_seconds=0):
                     self.outcomes.append((key, outcome))
                     busy = True
-            if not busy:
+            polls += busy
+            if busy:
+                continue
+            if not (with_workflow and self.running()):
                 return
-        raise AssertionError(f"the queues did not settle in {max_polls} rounds: {self.outcomes[-5:]}")
+            time.sleep(0.02)  # the state machine is between tasks
+        raise AssertionError(f"the queues and the workflow did not settle: {self.outcomes[-5:]}, {self.running()}")
 
     def failures(self, key: str) -> int:
         return sum(outcome["failed"] for name, outcome in self.outcomes if name == key)
+
+    def executions(self, video_id: str) -> list[dict[str, Any]]:
+        """The video's executions of the transcode workflow (any status)."""
+        listed = self.sfn.list_executions(stateMachineArn=self.machine)["executions"]
+        return [e for e in listed if e["name"].startswith(f"{video_id}-")]
+
+
+def empty_queues(aws: Aws) -> None:
+    """Empty every queue of the stack and its DLQ: what one test left cannot fail the next on a shared stack."""
+    sqs = aws.client("sqs")
+    names = {q.name for q in aws.topology.queues} | {
+        q.dead_letter_arn.rsplit(":", 1)[-1] for q in aws.topology.queues if q.dead_letter_arn
+    }
+    for name in sorted(names):  # received and deleted: SQS allows one PurgeQueue a minute
+        url = aws.queue_url(name)
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
 def dead_letter_depths(aws: Aws) -> dict[str, int]:
@@ -136,10 +180,15 @@ def dead_letter_depths(aws: Aws) -> dict[str, int]:
 
 
 class TrackedUpload:
-    """A tiny clip uploaded where the form puts it; taps see what the services publish."""
+    """A tiny clip uploaded where the form puts it; taps see what the services publish.
 
-    def __init__(self, aws: Aws, clip: Path) -> None:
-        self.aws, self.video_id = aws, uuid.uuid4().hex
+    `rung`, `chunks` and `thumbnails`: the one rendition the clip gets, how many chunks the workflow cuts it into
+    and how many seek-bar thumbnails it takes (one per 10 s).
+    """
+
+    def __init__(self, aws: Aws, clip: Path, *, rung: str = "180p", chunks: int = 1, thumbnails: int = 1) -> None:
+        self.aws, self.video_id, self.rung = aws, uuid.uuid4().hex, rung
+        self.chunks, self.thumbnails = chunks, thumbnails
         self.key = f"uploads/alice/{self.video_id}/clip.mp4"
         self.transcoded_tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
         self.catalog_tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
@@ -149,16 +198,37 @@ class TrackedUpload:
     def collect(self) -> None:
         self.published += self.aws.drain(self.transcoded_tap) + self.aws.drain(self.catalog_tap)
 
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        return [e for e in self.published if e["event_type"] == event_type]
+
     def event_ids(self, event_type: str) -> list[str]:
-        return [e["event_id"] for e in self.published if e["event_type"] == event_type]
+        return [e["event_id"] for e in self.events(event_type)]
 
     def item(self) -> dict[str, Any] | None:
         table = boto3.resource("dynamodb", region_name="us-east-1").Table(self.aws.name("metadata", "CatalogTable"))
         found = table.get_item(Key={"video_id": self.video_id})
         return from_dynamo(found["Item"]) if "Item" in found else None
 
-    def assert_done_exactly_once(self) -> None:
-        """The end state of a run with no fault: READY, announced, renditions written, each event once in effect."""
+    def keys(self) -> list[str]:
+        return self.aws.keys(self.aws.name("transcode", "TranscodedBucket"), f"videos/{self.video_id}/")
+
+    def expected_keys(self, tag: str) -> list[str]:
+        """What a finished workflow leaves for the video (logic/workflow.py): the MP4 download, poster and manifest;
+        under stream/{tag}/ the master, audio and rung playlists, each chunk's file and record, the audio, and the
+        seek-bar thumbnails, their sprite and WebVTT track."""
+        stream = f"stream/{tag}/"
+        names = [f"{self.rung}.mp4", "manifest.json", "poster.jpg"]
+        names += [f"{stream}{name}" for name in ("master.m3u8", f"{self.rung}/index.m3u8")]
+        names += [f"{stream}audio/{name}" for name in ("audio.mp4", "index.m3u8", "piece.json")]
+        for index in range(self.chunks):
+            names += [f"{stream}{self.rung}/c{index:05d}.mp4", f"{stream}pieces/c{index:05d}.json"]
+        names += [f"{stream}thumbs/{name}" for name in ("sprite-000.jpg", "thumbnails.vtt")]
+        names += [f"{stream}thumbs/t{number:05d}.jpg" for number in range(self.thumbnails)]
+        return sorted(f"videos/{self.video_id}/{name}" for name in names)
+
+    def assert_done_exactly_once(self, lambdas: Lambdas | None = None) -> None:
+        """The end state of a run with no fault: READY, announced, its stream and download written, each event once
+        in effect (a retry may publish an event again, but always as the same event: consumers dedupe on its id)."""
         self.collect()
         item = self.item()
         assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == (
@@ -167,12 +237,43 @@ class TrackedUpload:
             True,
         )
         assert item["uploaded_at"] and item["owner"] == "alice" and "failure" not in item
-        prefix = f"videos/{self.video_id}/"
-        keys = self.aws.keys(self.aws.name("transcode", "TranscodedBucket"), prefix)
-        assert keys == [f"{prefix}{name}" for name in ("180p.mp4", "manifest.json", "poster.jpg")]
-        # A retry may publish an event again, but always as the same event (same id): consumers dedupe on it
         for event_type in ("VideoTranscoded", "VideoReady"):
             assert len(set(self.event_ids(event_type))) == 1, event_type
         assert self.event_ids("VideoTranscodeFailed") == []
         assert item["ready_event_id"] == self.event_ids("VideoReady")[0]
+        transcoded = self.events("VideoTranscoded")[0]
+        assert transcoded["chunks"] == self.chunks
+        tag = transcoded["stream"]["master"].split("/stream/", 1)[1].split("/", 1)[0]
+        assert self.keys() == self.expected_keys(tag)
+        # progress: each count of chunks done is one event (however often it was sent), and never more than all
+        progress = {e["event_id"]: (e["chunks_done"], e["chunks_total"]) for e in self.events("VideoTranscodeProgress")}
+        assert len(progress) == len(set(progress.values())) and {t for _, t in progress.values()} <= {self.chunks}
+        if lambdas is not None:
+            assert [(e["name"], e["status"]) for e in lambdas.executions(self.video_id)] == [
+                (f"{self.video_id}-{tag}", "SUCCEEDED")
+            ]
         assert set(dead_letter_depths(self.aws).values()) == {0}
+
+    def assert_failed_once(self, lambdas: Lambdas, chunk: int | None = None) -> dict[str, Any]:
+        """The end state of a workflow that gave up: FAILED in the catalog, one VideoTranscodeFailed (naming the chunk),
+        no master playlist and no manifest, the one execution FAILED, nothing in a DLQ; the failure event."""
+        self.collect()
+        item = self.item()
+        assert item is not None and item["status"] == "FAILED"
+        failed = self.events("VideoTranscodeFailed")
+        assert len({e["event_id"] for e in failed}) == 1 and self.events("VideoTranscoded") == []
+        assert self.events("VideoReady") == []
+        event = failed[0]
+        assert event["reason_code"] == "TRANSCODE_FAILED"
+        if chunk is not None:
+            assert event["chunk"] is not None and event["chunk"]["index"] == chunk
+        keys = self.keys()
+        assert not [k for k in keys if k.endswith("master.m3u8") or k.endswith(f"/{self.rung}.mp4")], keys
+        # the manifest (what a duplicate start is checked against) records the failure, never a transcode
+        manifest = f"videos/{self.video_id}/manifest.json"
+        if manifest in keys:
+            body = self.aws.client("s3").get_object(Bucket=self.aws.name("transcode", "TranscodedBucket"), Key=manifest)
+            assert json.loads(body["Body"].read())["event"]["event_type"] == "VideoTranscodeFailed"
+        assert [e["status"] for e in lambdas.executions(self.video_id)] == ["FAILED"]
+        assert set(dead_letter_depths(self.aws).values()) == {0}
+        return event

@@ -1,15 +1,17 @@
-"""A deleted video stays deleted: deleted while it is being processed, then its late and duplicate events
-arrive (VideoTranscoded, the upload event, 3 times each), it is not found, not listed, and nothing of it is
-left in either bucket.
+"""A deleted video stays deleted: deleted before its transcode workflow runs, while it runs, or after it ended
+(while the catalog is still processing its outcome); then its late and duplicate events arrive
+(VideoTranscoded, the upload event, 3 times each) and its workflow is run again: it is not found, not listed,
+and nothing of it is left in either bucket.
 
-Every consumer of the stack runs in this process against moto, behind the event source mapping, with the
-real handlers; the user's requests go through the real API handlers.
+Every consumer of the stack runs in this process behind the event source mapping, with the real handlers,
+against a moto server that executes the transcode workflow; the user's requests go through the real API
+handlers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +20,27 @@ import pytest
 from contracts import RenditionFile
 from contracts.media import MediaSummary
 from tests.integration.api import answer, api_event
-from tests.integration.conftest import Aws
-from tests.integration.faults import Lambdas, TrackedUpload, dead_letter_depths
+from tests.integration.conftest import Aws, moto_stack
+from tests.integration.faults import Lambdas, TrackedUpload, dead_letter_depths, empty_queues
 from tests.integration.pipeline import DownloadingProber, s3_upload_event
 from tests.media import make_clip
 
 pytestmark = pytest.mark.service("upload", "transcode", "metadata")
 
-TRANSCODE, RECORD_UPLOAD = "transcode-transcode", "metadata-recordUpload"
+START, TASKS, RECORD_UPLOAD = "transcode-startTranscode", "transcode-mediaTasks", "metadata-recordUpload"
 DELETIONS = {"transcode-deleteRenditions", "upload-deleteSource"}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    with moto_stack(server=True) as stack:
+        yield stack
+
+
+@pytest.fixture(autouse=True)
+def quiet_queues(aws: Aws) -> Iterator[None]:
+    yield
+    empty_queues(aws)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +103,24 @@ def redeliver(aws: Aws, upload: TrackedUpload, etag: str, times: int = 3) -> Non
             sqs.send_message(QueueUrl=aws.queue_url(queue), MessageBody=upload_event)
 
 
-def assert_gone_for_good(aws: Aws, upload: TrackedUpload) -> None:
+def rerun(aws: Aws, lambdas: Lambdas, upload: TrackedUpload) -> None:
+    """The upload's workflow started again under a new name (as an operator's rerun would), and run to its end."""
+    execution = lambdas.executions(upload.video_id)[-1]  # the first one started (newest are listed first)
+    document = lambdas.sfn.describe_execution(executionArn=execution["executionArn"])["input"]
+    lambdas.sfn.start_execution(stateMachineArn=lambdas.machine, name=f"{execution['name']}-again", input=document)
+    lambdas.run()
+
+
+def redeliver_upload(aws: Aws, upload: TrackedUpload, etag: str, times: int = 3) -> None:
+    """The upload event, delivered late and again to both its consumers."""
+    upload_event = s3_upload_event(aws, upload.key, etag, event_name="ObjectCreated:Put")
+    for _ in range(times):
+        for queue in ("video24-transcode-test-transcode", "video24-metadata-test-uploads"):
+            aws.client("sqs").send_message(QueueUrl=aws.queue_url(queue), MessageBody=upload_event)
+
+
+def assert_gone_for_good(aws: Aws, upload: TrackedUpload, lambdas: Lambdas) -> None:
+    assert {e["status"] for e in lambdas.executions(upload.video_id)} <= {"SUCCEEDED"}  # none failed, none runs
     assert get(upload.video_id) == 404
     assert upload.video_id not in listed()
     assert aws.keys(aws.name("transcode", "TranscodedBucket"), f"videos/{upload.video_id}/") == []
@@ -100,10 +131,31 @@ def assert_gone_for_good(aws: Aws, upload: TrackedUpload) -> None:
     assert set(dead_letter_depths(aws).values()) == {0}
 
 
-def test_a_video_deleted_while_processing_never_comes_back(aws: Aws, lambdas: Lambdas, tiny_clip: Path):
+def test_a_video_deleted_before_its_workflow_runs_is_never_transcoded(aws: Aws, lambdas: Lambdas, tiny_clip: Path):
+    # Given an upload the catalog has recorded, deleted by alice before the transcoder got to it
+    upload = TrackedUpload(aws, tiny_clip)
+    etag = aws.client("s3").head_object(Bucket=aws.name("upload", "UploadsBucket"), Key=upload.key)["ETag"]
+    lambdas.run(only={RECORD_UPLOAD})
+    assert delete(upload.video_id) == 204
+    lambdas.run(only=DELETIONS)
+
+    # When the transcoder starts its workflow, the upload event is delivered 3 times more, and the workflow is run
+    # again
+    lambdas.run()
+    redeliver_upload(aws, upload, etag)
+    lambdas.run()
+    rerun(aws, lambdas, upload)
+
+    # Then each execution skipped it (the deletion's tombstone), and nothing of it is anywhere
+    assert len(lambdas.executions(upload.video_id)) >= 2
+    assert_gone_for_good(aws, upload, lambdas)
+    assert lambdas.failures(START) == 0 and lambdas.failures(TASKS) == 0
+
+
+def test_a_video_deleted_after_its_workflow_ended_never_comes_back(aws: Aws, lambdas: Lambdas, tiny_clip: Path):
     from catalog import deps
 
-    # Given an upload the transcoder has finished, and alice deleting it while the catalog is PROCESSING it
+    # Given an upload whose workflow has ended, and alice deleting it while the catalog is PROCESSING its outcome
     upload = TrackedUpload(aws, tiny_clip)
     etag = aws.client("s3").head_object(Bucket=aws.name("upload", "UploadsBucket"), Key=upload.key)["ETag"]
     seen: list[str] = []
@@ -122,48 +174,45 @@ def test_a_video_deleted_while_processing_never_comes_back(aws: Aws, lambdas: La
     upload.collect()
     redeliver(aws, upload, etag)
     lambdas.run()
+    rerun(aws, lambdas, upload)
 
     # Then the video is not found, not listed, and nothing of it is left in either bucket
-    assert_gone_for_good(aws, upload)
-    assert lambdas.failures(TRANSCODE) == 0 and lambdas.failures(RECORD_UPLOAD) == 0
+    assert_gone_for_good(aws, upload, lambdas)
+    assert lambdas.failures(START) == 0 and lambdas.failures(RECORD_UPLOAD) == 0
 
 
-def test_a_video_deleted_while_it_is_transcoded_leaves_no_renditions(
+def test_a_video_deleted_while_its_workflow_runs_leaves_nothing_behind(
     aws: Aws, lambdas: Lambdas, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from transcode import deps
 
-    # Given an upload alice deletes while the transcoder is encoding it (and the deletion consumers run then)
+    # Given an upload alice deletes while its chunk is being encoded (and the deletion consumers run then)
     upload = TrackedUpload(aws, tiny_clip)
     etag = aws.client("s3").head_object(Bucket=aws.name("upload", "UploadsBucket"), Key=upload.key)["ETag"]
     lambdas.run(only={RECORD_UPLOAD})
-    media = deps.transcode().media
-    encode = media.transcode
+    media = deps.media_tasks().media
+    encode = media.encode_chunk
 
-    def encode_and_delete(*args: Any, **kwargs: Any) -> dict[str, Path]:
-        outputs = encode(*args, **kwargs)
+    def encode_and_delete(*args: Any, **kwargs: Any) -> Any:
+        files = encode(*args, **kwargs)
         assert delete(upload.video_id) == 204
         lambdas.run(only=DELETIONS)
-        return outputs
+        return files
 
-    monkeypatch.setattr(media, "transcode", encode_and_delete)
+    monkeypatch.setattr(media, "encode_chunk", encode_and_delete)
 
-    # When the transcoder finishes, and the upload event is delivered again three times
+    # When the workflow goes on to its end (the chunk and the audio write after the deletion), the upload event is
+    # delivered again three times, and the workflow is run again
     lambdas.run()
     upload.collect()
     assert [e for e in upload.published if e["event_type"] == "VideoTranscoded"] == []  # its work was dropped
-    monkeypatch.setattr(media, "transcode", encode)
-    upload_event = s3_upload_event(aws, upload.key, etag, event_name="ObjectCreated:Put")
-    for _ in range(3):
-        for queue in ("video24-transcode-test-transcode", "video24-metadata-test-uploads"):
-            aws.client("sqs").send_message(QueueUrl=aws.queue_url(queue), MessageBody=upload_event)
+    monkeypatch.setattr(media, "encode_chunk", encode)
+    redeliver_upload(aws, upload, etag)
     lambdas.run()
+    rerun(aws, lambdas, upload)
 
-    # Then nothing of it is left anywhere, and it is never listed
-    assert get(upload.video_id) == 404
-    assert upload.video_id not in listed()
-    assert aws.keys(aws.name("transcode", "TranscodedBucket"), f"videos/{upload.video_id}/") == []
-    assert aws.keys(aws.name("upload", "UploadsBucket"), f"uploads/alice/{upload.video_id}/") == []
-    upload.collect()
-    assert {e["event_type"] for e in upload.published} == {"VideoDeleted"}
-    assert set(dead_letter_depths(aws).values()) == {0}
+    # Then nothing of it is left anywhere, it is never listed, and only its deletion (and the chunk's progress, which
+    # the catalog ignores for a deleted video) was announced
+    assert_gone_for_good(aws, upload, lambdas)
+    assert {e["event_type"] for e in upload.published} <= {"VideoDeleted", "VideoTranscodeProgress"}
+    assert lambdas.failures(START) == 0 and lambdas.failures(TASKS) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -138,18 +139,28 @@ class TaskCallbacks:
 
     GONE = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
-    def __init__(self, client: Any) -> None:
-        self._sfn = client
+    def __init__(self, client: Any, *, settle_seconds: float = 1.0) -> None:
+        self._sfn, self._settle = client, settle_seconds
 
     def alive(self, token: str) -> bool:
-        """False when the task is over already (timed out and retried, or its execution ended): a stale message."""
-        try:
-            self._sfn.send_task_heartbeat(taskToken=token)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in self.GONE:
-                return False
-            raise
-        return True
+        """False when the task is over already (timed out and retried, or its execution ended): a stale message.
+
+        InvalidToken is asked again for a moment: moto's interpreter (the local stack) arms a task's heartbeat only
+        after sending its message, so a quick worker can be refused a token that is very much alive.
+        """
+        deadline = time.monotonic() + self._settle
+        while True:
+            try:
+                self._sfn.send_task_heartbeat(taskToken=token)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code not in self.GONE:
+                    raise
+                if code != "InvalidToken" or time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
+                continue
+            return True
 
     @contextmanager
     def heartbeats(self, token: str, every: float) -> Iterator[None]:
