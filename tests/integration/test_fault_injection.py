@@ -153,8 +153,8 @@ PROGRESS_CALLS = [
     Call("a chunk lists what is done", TASKS, "s3", "ListObjectsV2", _stream("/pieces/")),
     Call("a chunk publishes progress", TASKS, "sns", "Publish", _event("VideoTranscodeProgress")),
 ]
-# Calls of the plan and assembly tasks: the workflow has no retry loop around them (see the xfail below).
-UNRETRIED_TASK_CALLS = [
+# Calls of the plan and assembly tasks: the media tasks function tries a short task again in place.
+IN_PLACE_TASK_CALLS = [
     Call("the plan reads the manifest", TASKS, "s3", "GetObject", _suffix("manifest.json")),
     Call("the plan looks for a deletion", TASKS, "dynamodb", "GetItem", _table("transcode", "DeletedVideosTable")),
     Call("the plan checks the upload", TASKS, "s3", "HeadObject", _bucket("upload", "UploadsBucket")),
@@ -163,10 +163,6 @@ UNRETRIED_TASK_CALLS = [
     Call("the assembly publishes VideoTranscoded", TASKS, "sns", "Publish", _event("VideoTranscoded")),
     Call("the assembly writes the manifest", TASKS, "s3", "PutObject", _suffix("manifest.json")),
 ]
-NO_RETRY = (
-    "production gap: Plan, Assemble and ReportFailure have no retry loop in the state machine, so one transient "
-    "fault in them ends the video FAILED (or, in ReportFailure, unannounced)"
-)
 DELETION_CALLS = [
     Call("transcode remembers the deletion", "transcode-deleteRenditions", "dynamodb", "PutItem"),
     Call("transcode lists the renditions", "transcode-deleteRenditions", "s3", "ListObjectsV2"),
@@ -215,7 +211,7 @@ def test_a_call_that_fails_once_is_retried_and_the_video_ends_ready_once(
     [
         *RETRIED_TASK_CALLS,
         *PROGRESS_CALLS,
-        *(pytest.param(call, marks=pytest.mark.xfail(reason=NO_RETRY, strict=True)) for call in UNRETRIED_TASK_CALLS),
+        *IN_PLACE_TASK_CALLS,
     ],
     ids=lambda call: call.label,
 )

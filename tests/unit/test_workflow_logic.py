@@ -341,3 +341,24 @@ def test_a_failed_upload_is_planned_again_so_a_rerun_can_finish_it(world: World)
     run_task(message, world.deps)
     assert world.storage.documents[(BUCKET, manifest_key("vid00001"))]["event"]["event_type"] == "VideoTranscodeFailed"
     assert workflow.plan(_upload(), world.deps)["status"] == "planned"
+
+
+def test_a_short_task_that_raises_is_tried_again_in_place_and_a_long_one_is_not(world: World) -> None:
+    upload = _upload().model_dump(mode="json")
+    world.publisher.failures = 2
+    waits: list[float] = []
+    failing = TaskMessage(
+        task="fail", token="t", input={"upload": upload, "failure": {"reason_code": "TRANSCODE_FAILED"}}
+    )
+    assert run_task(failing, world.deps, sleep=waits.append)["status"] == "published"
+    assert waits == [1, 4] and len(world.publisher.attempts) == 3
+    # a chunk is retried by the state machine instead (with a new message): here it raises at once
+    world.storage.fail_writes.add(world.plan().piece_key(0))
+    chunk = TaskMessage(
+        task="chunk",
+        token="t",
+        input={"plan": world.plan().model_dump(mode="json"), "chunk": world.plan().chunks[0].model_dump(mode="json")},
+    )
+    with pytest.raises(ConnectionError):
+        run_task(chunk, world.deps, sleep=waits.append)
+    assert waits == [1, 4]

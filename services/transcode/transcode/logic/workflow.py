@@ -681,10 +681,29 @@ class TaskMessage(_Step):
 
 
 TASKS = ("plan", "chunk", "audio", "assemble", "fail")
+# Short and idempotent: retried in place when they raise (a throttle, a 5xx after the SDK's own retries). The
+# state machine retries the long ones, chunks and the audio, with a new message (a worker that died included).
+RETRIED_IN_PLACE = ("plan", "assemble", "fail")
 
 
-def run_task(message: TaskMessage, deps: WorkflowDeps) -> dict[str, Any]:
+def run_task(
+    message: TaskMessage,
+    deps: WorkflowDeps,
+    *,
+    retry_seconds: tuple[float, ...] = (1, 4),
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Do one task of the workflow; its result for the state machine."""
+    waits = retry_seconds if message.task in RETRIED_IN_PLACE else ()
+    for wait in waits:
+        try:
+            return _run(message, deps)
+        except Exception:
+            sleep(wait)
+    return _run(message, deps)
+
+
+def _run(message: TaskMessage, deps: WorkflowDeps) -> dict[str, Any]:
     given = message.input
     if message.task == "plan":
         return plan(Upload.model_validate(given["upload"]), deps)
