@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from infra import LOCAL_CREDENTIALS, Function, Invocable, Topology, load, queue_arn
@@ -90,6 +91,8 @@ def moto_stack(*, server: bool = False) -> Iterator[Aws]:
         endpoint = f"http://{host}:{port}"
         patch.setenv("AWS_ENDPOINT_URL", endpoint)
         patch.setenv("MOTO_PORT", str(port))
+        # the server shares this process's moto configuration: what it turns on is put back afterwards
+        patch.setitem(default_user_config, "stepfunctions", dict(default_user_config["stepfunctions"]))
         try:
             urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
             execute_state_machines(endpoint)  # before provisioning: a config change drops moto's state machines

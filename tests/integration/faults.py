@@ -109,7 +109,8 @@ class Lambdas:
     def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path, prober: Any) -> None:
         from catalog import deps as catalog_deps
 
-        use_function_env(monkeypatch, *aws.topology.functions, WORK_DIR=str(work_dir))
+        # every function of the stack, the API's too (the tests call some routes), as if they shared this process
+        use_function_env(monkeypatch, *aws.topology.invocables.values(), WORK_DIR=str(work_dir))
         catalog_deps.record_video_event().prober = prober
         sqs = aws.client("sqs")
         self.mappings = {

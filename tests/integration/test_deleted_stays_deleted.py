@@ -190,7 +190,7 @@ def test_a_video_deleted_while_its_workflow_runs_leaves_nothing_behind(
     upload = TrackedUpload(aws, tiny_clip)
     etag = aws.client("s3").head_object(Bucket=aws.name("upload", "UploadsBucket"), Key=upload.key)["ETag"]
     lambdas.run(only={RECORD_UPLOAD})
-    media = deps.media_tasks().media
+    media = deps.media_tasks().workflow.media
     encode = media.encode_chunk
 
     def encode_and_delete(*args: Any, **kwargs: Any) -> Any:

@@ -77,7 +77,7 @@ def failing_chunk(
 ) -> FailingChunk:
     from transcode import deps
 
-    media = deps.media_tasks().media
+    media = deps.media_tasks().workflow.media
     failing = FailingChunk(media.encode_chunk, index, times, error)
     monkeypatch.setattr(media, "encode_chunk", failing)
     return failing

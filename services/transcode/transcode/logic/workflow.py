@@ -151,12 +151,12 @@ class WorkflowDeps:
 
 def tag_of(upload: Upload) -> str:
     """A short, stable name for one version of one upload (also the execution's name suffix)."""
-    return hashlib.sha256(upload.identity.encode()).hexdigest()[:16]
+    return hashlib.sha256(upload.identity.encode()).hexdigest()[:15]
 
 
 def execution_name(upload: Upload) -> str:
     """One execution per uploaded object version: a duplicate start finds it already exists (at most 80 characters)."""
-    return f"{upload.video_id}-{tag_of(upload)[:15]}"
+    return f"{upload.video_id}-{tag_of(upload)}"
 
 
 def _about(upload: Upload) -> dict[str, Any]:
