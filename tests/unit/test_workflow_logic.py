@@ -362,3 +362,20 @@ def test_a_short_task_that_raises_is_tried_again_in_place_and_a_long_one_is_not(
     with pytest.raises(ConnectionError):
         run_task(chunk, world.deps, sleep=waits.append)
     assert waits == [1, 4]
+
+
+@pytest.mark.parametrize(
+    ("detail", "headers", "meant"),
+    [
+        ("Server returned 404 Not Found", None, "SourceMissing"),
+        ("Server returned 4XX Client Error, but not one of 40{0,1,3,4}", 'If-Match: "e"\r\n', "SourceSuperseded"),
+        ("Server returned 4XX Client Error, but not one of 40{0,1,3,4}", None, "MediaToolError"),
+        ("moov atom not found; invalid data at offset 404 (412 bytes)", 'If-Match: "e"\r\n', "MediaToolError"),
+    ],
+)
+def test_only_s3_s_own_answers_mean_a_missing_or_rewritten_source(detail: str, headers: str | None, meant: str) -> None:
+    from transcode.adapters.media import source_error
+    from transcode.logic.ports import SourceRef
+
+    error = MediaToolError("ffmpeg", detail)
+    assert type(source_error(error, SourceRef("https://s3/x", headers))).__name__ == meant

@@ -196,12 +196,16 @@ def sprite_command(images: list[Path], columns: int, out: Path) -> list[str]:
     return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
 
 
-def _source_error(exc: mediatools.MediaToolError) -> Exception:
-    """What an HTTP error reading the source means for the workflow."""
-    if "412" in exc.detail or "Precondition Failed" in exc.detail:
-        return SourceSuperseded("the key was written again since this event")
-    if "404" in exc.detail or "Not Found" in exc.detail:
+def source_error(exc: mediatools.MediaToolError, source: SourceRef) -> Exception:
+    """What S3's answer to ffmpeg's read of the source means for the workflow, in ffmpeg's own words for it.
+
+    Only these exact phrases: a media error's text can hold any number (an offset, a size). ffmpeg names
+    no 412: a read pinned to an ETag (If-Match) that S3 refuses with a 4XX is a rewrite of the key.
+    """
+    if "Server returned 404 Not Found" in exc.detail:
         return SourceMissing("the uploaded object does not exist")
+    if source.headers and "Server returned 4XX Client Error" in exc.detail:
+        return SourceSuperseded("the key was written again since this event")
     return exc
 
 
@@ -219,13 +223,13 @@ class FfmpegMedia:
                 source.target, protocols=protocols, headers=source.headers, timeout=self.probe_timeout
             )
         except mediatools.MediaToolError as exc:
-            raise _source_error(exc) from None
+            raise source_error(exc, source) from None
 
     def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str]) -> None:
         try:
             mediatools.run("ffmpeg", args, timeout=self.encode_timeout, redact=redact)
         except mediatools.MediaToolError as exc:
-            raise (_source_error(exc) if source else exc) from None
+            raise (source_error(exc, source) if source else exc) from None
 
     def encode_chunk(
         self,
