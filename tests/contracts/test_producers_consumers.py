@@ -54,7 +54,8 @@ def _workflow_failure() -> DomainEvent:
 
     from contracts import S3EventRecord, upload_of
     from tests.unit.fakes import FakeStorage, FakeTombstones
-    from transcode.logic.workflow import WorkflowConfig, WorkflowDeps, fail
+    from transcode.logic.assembly import fail
+    from transcode.logic.workflow import WorkflowConfig, WorkflowDeps
 
     upload = upload_of(S3EventRecord.model_validate(shapes.s3_record(ENCODED_KEY)))
     publisher = FakePublisher()

@@ -19,10 +19,11 @@ from tests.media import make_clip
 from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
 from tests.unit.shapes import s3_record
 from transcode.adapters.media import SourceInput, chunk_command
-from transcode.logic import workflow
+from transcode.logic import assembly, encoding, workflow
 from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
-from transcode.logic.workflow import Plan, TaskMessage, WorkflowConfig, WorkflowDeps, run_task
+from transcode.logic.tasks import TaskMessage, run_task
+from transcode.logic.workflow import Plan, WorkflowConfig, WorkflowDeps
 
 pytestmark = pytest.mark.service("transcode")
 
@@ -76,7 +77,7 @@ class World:
     deps: WorkflowDeps
 
     def plan(self, upload: Upload | None = None) -> Plan:
-        result = workflow.plan(upload or _upload(), self.deps)
+        result = encoding.plan(upload or _upload(), self.deps)
         assert result["status"] == "planned", result
         return Plan.model_validate(result["plan"])
 
@@ -84,9 +85,9 @@ class World:
         """Every task in the order the state machine runs them, the way it routes on their results."""
         the_plan = self.plan(upload)
         for chunk in the_plan.chunks:
-            assert workflow.encode_chunk(the_plan, chunk, self.deps)["status"] == "done"
-        assert workflow.encode_audio(the_plan, self.deps)["status"] == "done"
-        return workflow.assemble(the_plan, self.deps)
+            assert encoding.encode_chunk(the_plan, chunk, self.deps)["status"] == "done"
+        assert encoding.encode_audio(the_plan, self.deps)["status"] == "done"
+        return assembly.assemble(the_plan, self.deps)
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_the_plan_cuts_the_source_on_the_segment_grid_and_sizes_the_ladder(world
 )
 def test_the_gate_refuses_for_good(world: World, probe: Probe, reason: FailureReason) -> None:
     world.media._probe = probe
-    result = workflow.plan(_upload(), world.deps)
+    result = encoding.plan(_upload(), world.deps)
     assert result == {
         "status": "failed",
         "failure": {"reason_code": reason.value, "detail": result["failure"]["detail"], "retryable": False},
@@ -142,25 +143,25 @@ def test_the_gate_refuses_for_good(world: World, probe: Probe, reason: FailureRe
 )
 def test_a_probe_error_is_a_reason(world: World, detail: str, reason: FailureReason) -> None:
     world.media._probe_error = MediaToolError("ffprobe", detail)
-    assert workflow.plan(_upload(), world.deps)["failure"]["reason_code"] == reason.value
+    assert encoding.plan(_upload(), world.deps)["failure"]["reason_code"] == reason.value
 
 
 def test_an_empty_upload_fails_without_being_read(world: World) -> None:
-    result = workflow.plan(_upload(size=0), world.deps)
+    result = encoding.plan(_upload(size=0), world.deps)
     assert result["failure"]["reason_code"] == "EMPTY_FILE" and world.media.probed == []
 
 
 def test_a_missing_source_fails_and_a_rewritten_one_is_skipped(world: World) -> None:
-    assert workflow.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "SUPERSEDED"}
+    assert encoding.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "SUPERSEDED"}
     del world.storage.sources[("uploads", SOURCE_KEY)]
-    assert workflow.plan(_upload(), world.deps)["failure"]["reason_code"] == "SOURCE_MISSING"
+    assert encoding.plan(_upload(), world.deps)["failure"]["reason_code"] == "SOURCE_MISSING"
 
 
 def test_a_deleted_video_or_a_finished_upload_is_skipped(world: World) -> None:
     assert world.run()["status"] == "published"
-    assert workflow.plan(_upload(), world.deps) == {"status": "skipped", "reason": "DUPLICATE"}
+    assert encoding.plan(_upload(), world.deps) == {"status": "skipped", "reason": "DUPLICATE"}
     world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
-    assert workflow.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "DELETED"}
+    assert encoding.plan(_upload(etag="etag-2"), world.deps) == {"status": "skipped", "reason": "DELETED"}
 
 
 def test_one_execution_name_per_uploaded_version() -> None:
@@ -179,31 +180,31 @@ def test_one_execution_name_per_uploaded_version() -> None:
 def test_a_chunk_is_stored_placed_with_its_record_and_not_encoded_twice(world: World) -> None:
     the_plan = world.plan()
     chunk = the_plan.chunks[1]
-    assert workflow.encode_chunk(the_plan, chunk, world.deps) == {"status": "done", "chunk": 1}
+    assert encoding.encode_chunk(the_plan, chunk, world.deps) == {"status": "done", "chunk": 1}
     for rung in ("720p", "480p"):
         data, content_type = world.storage.objects[(BUCKET, the_plan.chunk_key(rung, 1))]
         assert content_type == "video/mp4" and data[4:8] == b"ftyp"
     record = world.storage.documents[(BUCKET, the_plan.piece_key(1))]
     assert record["chunk"] == chunk.model_dump(mode="json") and set(record["rungs"]) == {"720p", "480p"}
     # done already (a retried or redriven task): nothing is encoded again
-    assert workflow.encode_chunk(the_plan, chunk, world.deps)["again"] is False
+    assert encoding.encode_chunk(the_plan, chunk, world.deps)["again"] is False
     assert world.media.encoded == [1]
 
 
 def test_a_failed_encode_is_retryable_and_names_its_chunk(world: World) -> None:
     world.media.chunk_errors = {2: 1}
     the_plan = world.plan()
-    result = workflow.encode_chunk(the_plan, the_plan.chunks[2], world.deps)
+    result = encoding.encode_chunk(the_plan, the_plan.chunks[2], world.deps)
     assert result["status"] == "failed" and result["failure"]["retryable"] is True
     assert result["failure"]["chunk"] == {"index": 2, "start_seconds": 8.0, "end_seconds": 12.0}
     assert (BUCKET, the_plan.piece_key(2)) not in world.storage.documents  # no record: the retry encodes it
-    assert workflow.encode_chunk(the_plan, the_plan.chunks[2], world.deps)["status"] == "done"
+    assert encoding.encode_chunk(the_plan, the_plan.chunks[2], world.deps)["status"] == "done"
 
 
 def test_progress_is_published_as_chunks_finish(world: World) -> None:
     the_plan = world.plan()
     for chunk in the_plan.chunks:
-        workflow.encode_chunk(the_plan, chunk, world.deps)
+        encoding.encode_chunk(the_plan, chunk, world.deps)
     progress = [e for e in world.publisher.published if isinstance(e, VideoTranscodeProgress)]
     assert [(p.chunks_done, p.chunks_total) for p in progress] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert len({p.event_id for p in progress}) == 4
@@ -212,13 +213,13 @@ def test_progress_is_published_as_chunks_finish(world: World) -> None:
 def test_a_progress_event_that_cannot_be_published_does_not_fail_the_chunk(world: World) -> None:
     the_plan = world.plan()
     world.publisher.failures = 1
-    result = workflow.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
+    result = encoding.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
     assert result == {"status": "done", "chunk": 0, "progress": "not published: ConnectionError"}
 
 
 def test_the_audio_is_encoded_once_to_the_video_s_length(world: World) -> None:
     the_plan = world.plan()
-    assert workflow.encode_audio(the_plan, world.deps) == {"status": "done", "audio": True}
+    assert encoding.encode_audio(the_plan, world.deps) == {"status": "done", "audio": True}
     assert world.media.audio == [12.5]
     assert (BUCKET, the_plan.audio_piece_key) in world.storage.documents
 
@@ -255,8 +256,8 @@ def test_downloads_that_do_not_fit_are_left_out(world: World) -> None:
 def test_a_missing_chunk_fails_the_assembly_naming_it(world: World) -> None:
     the_plan = world.plan()
     for chunk in the_plan.chunks[:-1]:
-        workflow.encode_chunk(the_plan, chunk, world.deps)
-    result = workflow.assemble(the_plan, world.deps)
+        encoding.encode_chunk(the_plan, chunk, world.deps)
+    result = assembly.assemble(the_plan, world.deps)
     assert result["status"] == "failed" and result["failure"]["chunk"]["index"] == 3
     assert not [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
     assert not [k for k in world.storage.keys(BUCKET) if k.endswith("master.m3u8")]
@@ -265,13 +266,13 @@ def test_a_missing_chunk_fails_the_assembly_naming_it(world: World) -> None:
 def test_a_failed_publish_leaves_no_manifest_and_the_retry_publishes_the_same_event(world: World) -> None:
     the_plan = world.plan()
     for chunk in the_plan.chunks:
-        workflow.encode_chunk(the_plan, chunk, world.deps)
-    workflow.encode_audio(the_plan, world.deps)
+        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encoding.encode_audio(the_plan, world.deps)
     world.publisher.failures = 1
     with pytest.raises(ConnectionError):
-        workflow.assemble(the_plan, world.deps)
+        assembly.assemble(the_plan, world.deps)
     assert (BUCKET, manifest_key("vid00001")) not in world.storage.documents
-    workflow.assemble(the_plan, world.deps)
+    assembly.assemble(the_plan, world.deps)
     first, second = [e for e in world.publisher.attempts if isinstance(e, VideoTranscoded)]
     assert first.event_id == second.event_id
 
@@ -279,10 +280,10 @@ def test_a_failed_publish_leaves_no_manifest_and_the_retry_publishes_the_same_ev
 def test_a_video_deleted_while_it_is_assembled_leaves_nothing_behind(world: World) -> None:
     the_plan = world.plan()
     for chunk in the_plan.chunks:
-        workflow.encode_chunk(the_plan, chunk, world.deps)
-    workflow.encode_audio(the_plan, world.deps)
+        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encoding.encode_audio(the_plan, world.deps)
     world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
-    assert workflow.assemble(the_plan, world.deps) == {"status": "skipped", "reason": "DELETED"}
+    assert assembly.assemble(the_plan, world.deps) == {"status": "skipped", "reason": "DELETED"}
     assert not [k for k in world.storage.keys(BUCKET) if k.startswith("videos/vid00001/")]
     assert not [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
 
@@ -318,13 +319,13 @@ def test_a_chunk_that_timed_out_is_reported_with_its_chunk() -> None:
         "chunk": {"index": 1, "start_seconds": 4, "end_seconds": 8},
         "result": {"Error": "States.Timeout", "Cause": ""},
     }
-    failure = workflow.failure_of({"Error": "ChunkFailed", "Cause": json.dumps(cause)})
+    failure = assembly.failure_of({"Error": "ChunkFailed", "Cause": json.dumps(cause)})
     assert failure["chunk"]["index"] == 1 and failure["detail"].startswith("States.Timeout")
-    assert workflow.failure_of({"Error": "TaskError", "Cause": "boom"}) == {
+    assert assembly.failure_of({"Error": "TaskError", "Cause": "boom"}) == {
         "reason_code": "TRANSCODE_FAILED",
         "detail": "TaskError: boom",
     }
-    assert workflow.failure_of(None)["reason_code"] == "TRANSCODE_FAILED"
+    assert assembly.failure_of(None)["reason_code"] == "TRANSCODE_FAILED"
 
 
 def test_an_unknown_task_is_an_error(world: World) -> None:
@@ -340,7 +341,7 @@ def test_a_failed_upload_is_planned_again_so_a_rerun_can_finish_it(world: World)
     )
     run_task(message, world.deps)
     assert world.storage.documents[(BUCKET, manifest_key("vid00001"))]["event"]["event_type"] == "VideoTranscodeFailed"
-    assert workflow.plan(_upload(), world.deps)["status"] == "planned"
+    assert encoding.plan(_upload(), world.deps)["status"] == "planned"
 
 
 def test_a_short_task_that_raises_is_tried_again_in_place_and_a_long_one_is_not(world: World) -> None:

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambdakit.sqs import batch_handler
 from transcode import deps
-from transcode.logic.workflow import TaskMessage, run_task
+from transcode.logic.tasks import TaskMessage, run_task
 from transcode.observability import logger
 
 

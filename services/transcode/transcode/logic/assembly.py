@@ -1,0 +1,284 @@
+"""The workflow's last tasks: assemble the stream and publish VideoTranscoded, or report a failure."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from contracts import FailureReason, PosterFile, RenditionFile, Upload, stable_event_id
+from contracts.events import (
+    ChunkRef,
+    StreamPackage,
+    StreamRendition,
+    Thumbnails,
+    VideoTranscoded,
+    VideoTranscodeFailed,
+)
+from contracts.keys import poster_key, rendition_key
+from mediatools import MediaToolError
+from transcode.logic import hls
+from transcode.logic.ladder import thumbnail_size
+from transcode.logic.workflow import (
+    Plan,
+    WorkflowDeps,
+    about,
+    failed,
+    piece_of,
+    publish_once,
+    work_dir,
+)
+
+SPRITE_COLUMNS = 10
+SPRITE_ROWS = 10
+_THUMBNAIL = re.compile(r"t\d{5}\.jpg")
+
+
+# --- assemble ------------------------------------------------------------------------------------------
+
+
+def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
+    """Playlists over the stored chunks, MP4 downloads where they fit, the thumbnail sprites; then publish."""
+    config, storage, upload = deps.config, deps.storage, the_plan.upload
+    bucket, prefix = config.output_bucket, the_plan.stream_prefix
+    assembling = deps.clock()
+    timings: dict[str, float] = {
+        "plan": _seconds(the_plan.started_at, the_plan.planned_at),
+        "encode": _seconds(the_plan.planned_at, assembling),
+    }
+    tick = time.perf_counter()
+    found = [storage.read_json(bucket, the_plan.piece_key(c.index)) for c in the_plan.chunks]
+    missing = [c for c, r in zip(the_plan.chunks, found, strict=True) if r is None]
+    if missing:
+        return failed(
+            FailureReason.TRANSCODE_FAILED, "the chunk's output is missing", retryable=False, chunk=missing[0]
+        )
+    records = [r for r in found if r is not None]
+    chunk_seconds = [r["seconds"] for r in records]
+    timings["encode_chunk_max"] = max(chunk_seconds)
+    timings["encode_chunk_total"] = round(sum(chunk_seconds), 3)
+    audio_piece = None
+    if the_plan.has_audio:
+        audio_record = storage.read_json(bucket, the_plan.audio_piece_key)
+        if audio_record is None:
+            return failed(FailureReason.TRANSCODE_FAILED, "the audio's output is missing", retryable=False)
+        audio_piece = piece_of(audio_record)
+        storage.put_text(bucket, f"{prefix}audio/index.m3u8", hls.media_playlist([audio_piece]), hls.CONTENT_TYPE)
+    audio_peak, audio_average = hls.bandwidth([audio_piece]) if audio_piece else (0, 0)
+    rungs: list[StreamRendition] = []
+    variants: list[hls.Variant] = []
+    pieces_by_rung: dict[str, list[hls.Piece]] = {}
+    try:
+        for rung in the_plan.rungs:
+            pieces = [piece_of(r["rungs"][rung.name]) for r in records]
+            pieces_by_rung[rung.name] = pieces
+            playlist_key = f"{prefix}{rung.name}/index.m3u8"
+            storage.put_text(bucket, playlist_key, hls.media_playlist(pieces), hls.CONTENT_TYPE)
+            peak, average = hls.bandwidth(pieces)
+            codecs = records[0]["rungs"][rung.name]["codec"] + (f",{hls.AUDIO_CODEC}" if audio_piece else "")
+            variant = hls.Variant(
+                f"{rung.name}/index.m3u8",
+                rung.width,
+                rung.height,
+                peak + audio_peak,
+                average + audio_average,
+                codecs,
+                the_plan.frame_rate,
+            )
+            variants.append(variant)
+            rungs.append(
+                StreamRendition(
+                    name=rung.name,
+                    width=rung.width,
+                    height=rung.height,
+                    playlist=playlist_key,
+                    bandwidth=variant.bandwidth,
+                    average_bandwidth=variant.average_bandwidth,
+                    codecs=codecs,
+                    frame_rate=the_plan.frame_rate,
+                )
+            )
+    except hls.MismatchedPieces as exc:
+        return failed(FailureReason.TRANSCODE_FAILED, str(exc), retryable=False)
+    master_key = f"{prefix}master.m3u8"
+    storage.put_text(
+        bucket, master_key, hls.master_playlist(variants, "audio/index.m3u8" if audio_piece else None), hls.CONTENT_TYPE
+    )
+    timings["playlists"] = round(time.perf_counter() - tick, 3)
+
+    tick = time.perf_counter()
+    try:
+        downloads = _downloads(the_plan, pieces_by_rung, audio_piece, deps)
+    except MediaToolError as exc:
+        return failed(FailureReason.TRANSCODE_FAILED, f"MP4 download: {exc.detail}", retryable=True)
+    timings["downloads"] = round(time.perf_counter() - tick, 3)
+    tick = time.perf_counter()
+    thumbnails = _thumbnails(the_plan, deps)
+    timings["thumbnails"] = round(time.perf_counter() - tick, 3)
+
+    top = the_plan.rungs[0]
+    poster_size = storage.size(bucket, poster_key(upload.video_id))
+    event = VideoTranscoded(
+        event_id=stable_event_id("VideoTranscoded", upload.identity),
+        **about(upload),
+        duration_seconds=round(the_plan.video_seconds, 3),
+        stream=StreamPackage(
+            bucket=bucket,
+            master=master_key,
+            renditions=rungs,
+            audio=f"{prefix}audio/index.m3u8" if audio_piece else None,
+            segment_seconds=the_plan.segment_seconds,
+            duration_seconds=round(hls.duration(pieces_by_rung[top.name]), 3),
+        ),
+        renditions=downloads,
+        poster=PosterFile(
+            bucket=bucket, key=poster_key(upload.video_id), width=top.width, height=top.height, size_bytes=poster_size
+        ),
+        thumbnails=thumbnails,
+        chunks=len(the_plan.chunks),
+        started_at=the_plan.started_at,
+        timings=timings
+        | {"assemble": _seconds(assembling, deps.clock()), "total": _seconds(the_plan.started_at, deps.clock())},
+    )
+    return publish_once(event, deps)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds(), 3)
+
+
+def _downloads(
+    the_plan: Plan, pieces: dict[str, list[hls.Piece]], audio: hls.Piece | None, deps: WorkflowDeps
+) -> list[RenditionFile]:
+    """An MP4 per rung whose size (video and audio) fits the download limit: built from the stored chunks."""
+    config, storage = deps.config, deps.storage
+    files = []
+    for rung in the_plan.rungs:
+        size = sum(p.size for p in pieces[rung.name]) + (audio.size if audio else 0)
+        if size > config.download_max_bytes:
+            continue
+        with work_dir(config, f"download-{rung.name}-") as work:
+            video_files = []
+            for chunk in the_plan.chunks:
+                path = work / f"c{chunk.index:05d}.mp4"
+                storage.download(config.output_bucket, the_plan.chunk_key(rung.name, chunk.index), path)
+                video_files.append(path)
+            audio_file = None
+            if audio:
+                audio_file = work / "audio.mp4"
+                storage.download(config.output_bucket, the_plan.audio_key, audio_file)
+            (work / "video.m3u8").write_text(hls.media_playlist(pieces[rung.name]))
+            if audio:
+                (work / "audio.m3u8").write_text(hls.media_playlist([audio]))
+            out = work / "download.mp4"
+            deps.media.join_download(work / "video.m3u8", work / "audio.m3u8" if audio_file else None, out)
+            key = rendition_key(the_plan.upload.video_id, rung.name)
+            storage.upload(out, config.output_bucket, key, "video/mp4")
+            files.append(
+                RenditionFile(
+                    name=rung.name,
+                    bucket=config.output_bucket,
+                    key=key,
+                    width=rung.width,
+                    height=rung.height,
+                    size_bytes=out.stat().st_size,
+                )
+            )
+    return files
+
+
+def _thumbnails(the_plan: Plan, deps: WorkflowDeps) -> Thumbnails | None:
+    """Sprite sheets of the chunks' thumbnails and the WebVTT track over them."""
+    config, storage = deps.config, deps.storage
+    listed = storage.list_keys(config.output_bucket, f"{the_plan.stream_prefix}thumbs/")
+    keys = sorted(k for k in listed if _THUMBNAIL.fullmatch(k.rsplit("/", 1)[-1]))
+    if not keys:
+        return None
+    per_sheet = SPRITE_COLUMNS * SPRITE_ROWS
+    interval = the_plan.thumbnail_seconds
+    numbers = [int(key.rsplit("/t", 1)[-1].removesuffix(".jpg")) for key in keys]
+    cues: list[hls.Cue] = []
+    sprites: list[str] = []
+    size = thumbnail_size(the_plan.rungs[0].width, the_plan.rungs[0].height)
+    with work_dir(config, "thumbnails-") as work:
+        for sheet, first in enumerate(range(0, len(keys), per_sheet)):
+            images = []
+            for key in keys[first : first + per_sheet]:
+                path = work / key.rsplit("/", 1)[-1]
+                storage.download(config.output_bucket, key, path)
+                images.append(path)
+            out = work / f"sprite-{sheet:03d}.jpg"
+            deps.media.sprite(images, SPRITE_COLUMNS, out)
+            sprite_key = f"{the_plan.stream_prefix}thumbs/sprite-{sheet:03d}.jpg"
+            storage.upload(out, config.output_bucket, sprite_key, "image/jpeg")
+            sprites.append(sprite_key)
+            for position, number in enumerate(numbers[first : first + per_sheet]):
+                start = number * interval
+                cues.append(
+                    hls.Cue(
+                        start=start,
+                        end=min(start + interval, the_plan.video_seconds),
+                        image=sprite_key.rsplit("/", 1)[-1],
+                        x=(position % SPRITE_COLUMNS) * size[0],
+                        y=(position // SPRITE_COLUMNS) * size[1],
+                        width=size[0],
+                        height=size[1],
+                    )
+                )
+    track = f"{the_plan.stream_prefix}thumbs/thumbnails.vtt"
+    storage.put_text(config.output_bucket, track, hls.thumbnails_track(cues), "text/vtt")
+    return Thumbnails(
+        bucket=config.output_bucket,
+        track=track,
+        sprites=sprites,
+        interval_seconds=interval,
+        width=size[0],
+        height=size[1],
+    )
+
+
+def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[str, Any]:
+    """Publish VideoTranscodeFailed for a step that failed for good (its reason, and its chunk if it had one)."""
+    try:
+        reason = FailureReason(str(failure.get("reason_code")))
+    except ValueError:
+        reason = FailureReason.TRANSCODE_FAILED
+    chunk = ChunkRef.model_validate(failure["chunk"]) if failure.get("chunk") else None
+    detail = str(failure.get("detail") or "the workflow failed")
+    if chunk is not None:
+        detail = f"chunk {chunk.index} ({chunk.start_seconds:g}-{chunk.end_seconds:g} s): {detail}"
+    event = VideoTranscodeFailed(
+        event_id=stable_event_id("VideoTranscodeFailed", upload.identity),
+        **about(upload),
+        reason_code=reason,
+        reason=detail[:2000],
+        chunk=chunk,
+    )
+    return publish_once(event, deps)
+
+
+def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
+    """The failure a state machine Catch hands over (`{"Error", "Cause"}`) as a task's `failure`.
+
+    A chunk or the audio that gave up says, in its Fail state's cause (JSON), which chunk it was
+    and its last result: a task's own `failure`, or the Error/Cause of a timeout.
+    """
+    error = error or {}
+    name, cause = error.get("Error") or "States.Runtime", error.get("Cause")
+    document: Any = None
+    if isinstance(cause, str) and cause.startswith("{"):
+        with suppress(ValueError):
+            document = json.loads(cause)
+    if not isinstance(document, dict):
+        return {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": f"{name}: {cause or 'no detail'}"}
+    result: dict[str, Any] = document["result"] if isinstance(document.get("result"), dict) else {}
+    failure = dict(result.get("failure") or {})
+    if not failure:
+        detail = f"{result.get('Error') or name}: {result.get('Cause') or 'the task did not answer in time'}"
+        failure = {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": detail}
+    if isinstance(document.get("chunk"), dict):
+        failure.setdefault("chunk", document["chunk"])
+    return failure

@@ -1,0 +1,93 @@
+"""The task messages the workflow's state machine sends, and which step does each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts import Upload
+from contracts.events import (
+    ChunkRef,
+)
+from transcode.logic.assembly import assemble, fail, failure_of
+from transcode.logic.encoding import encode_audio, encode_chunk, plan
+from transcode.logic.workflow import (
+    Plan,
+    WorkflowDeps,
+)
+
+# --- The task messages the state machine sends ----------------------------------------------------------
+
+
+class TaskMessage(BaseModel):
+    """What a `sqs:sendMessage.waitForTaskToken` task of the workflow puts on the media tasks queue."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    task: str
+    token: str
+    input: dict[str, Any]
+
+    @property
+    def _upload(self) -> dict[str, Any]:
+        """The upload the task is about, as the state machine passed it (in the input or in its plan)."""
+        upload = self.input.get("upload") or (self.input.get("plan") or {}).get("upload")
+        return upload if isinstance(upload, dict) else {}
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self._upload.get("correlation_id")
+
+    def describe(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What a log line says about the task and its result."""
+        upload, failure = self._upload, result.get("failure") or {}
+        said = {
+            "video_id": upload.get("video_id"),
+            "chunk": (self.input.get("chunk") or {}).get("index"),
+            "status": result.get("status"),
+            "reason": result.get("reason") or failure.get("reason_code"),
+        }
+        return {name: value for name, value in said.items() if value is not None}
+
+
+TASKS = ("plan", "chunk", "audio", "assemble", "fail")
+# Short and idempotent: retried in place when they raise (a throttle, a 5xx after the SDK's own retries). The
+# state machine retries the long ones, chunks and the audio, with a new message (a worker that died included).
+RETRIED_IN_PLACE = ("plan", "assemble", "fail")
+
+
+def run_task(
+    message: TaskMessage,
+    deps: WorkflowDeps,
+    *,
+    retry_seconds: tuple[float, ...] = (1, 4),
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Do one task of the workflow; its result for the state machine."""
+    waits = retry_seconds if message.task in RETRIED_IN_PLACE else ()
+    for wait in waits:
+        try:
+            return _run(message, deps)
+        except Exception:
+            sleep(wait)
+    return _run(message, deps)
+
+
+def _run(message: TaskMessage, deps: WorkflowDeps) -> dict[str, Any]:
+    given = message.input
+    if message.task == "plan":
+        return plan(Upload.model_validate(given["upload"]), deps)
+    if message.task == "fail":
+        failure = given.get("failure") or failure_of(given.get("error"))
+        return fail(Upload.model_validate(given["upload"]), failure, deps)
+    the_plan = Plan.model_validate(given["plan"])
+    if message.task == "chunk":
+        return encode_chunk(the_plan, ChunkRef.model_validate(given["chunk"]), deps)
+    if message.task == "audio":
+        return encode_audio(the_plan, deps)
+    if message.task == "assemble":
+        return assemble(the_plan, deps)
+    raise ValueError(f"unknown task {message.task!r}; known: {', '.join(TASKS)}")
