@@ -6,9 +6,11 @@ size, and this fails.
 
 Encode speeds were measured on 2026-12-01 on this project's 2-core x86_64 build machine with the
 bundled ffmpeg 6.0 (`veryfast`, a 1080p30 test pattern with a tone; CPU seconds of the ffmpeg
-process per second of source, via getrusage, in the chunk and audio commands the workflow runs;
-`make bench-scale` prints the same figures). Camera footage costs more to encode than a test
-pattern, and a 4K or 60 fps source more to decode: MARGIN covers that.
+process per second of source, via getrusage, in the chunk and audio commands the workflow runs:
+`make bench-scale` measured 87.0 CPU-s per source minute for a chunk's three rungs at one thread;
+the audio figures are from 20 s runs, startup included, so they overstate a long source's).
+Camera footage costs more to encode than a test pattern, and a 4K or 60 fps source more to
+decode: MARGIN covers that.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from transcode.logic.chunking import MAX_TIMESCALE, Grid, plan_chunks
 
 pytestmark = pytest.mark.service("transcode")
 
-LADDER_CPU_PER_SOURCE_SECOND = 1.22  # the three 1080p rungs of one chunk, decoded once (x264 veryfast)
+LADDER_CPU_PER_SOURCE_SECOND = 87.0 / 60  # the three 1080p rungs of one chunk, decoded once (x264 veryfast)
 AAC_CPU_PER_SOURCE_SECOND = {"twoloop": 0.049, "fast": 0.034}  # stereo 128 kb/s, one thread
 SOURCE_READ_MB_PER_SECOND = 80  # a Lambda reading S3 in its region, ranged GETs over one connection
 MARGIN = 3.0
