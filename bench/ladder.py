@@ -51,7 +51,6 @@ import argparse
 import hashlib
 import math
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -67,7 +66,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "services" / "transcode"), str(REPO / "shared" / "src"), str(REPO)]
 
 import mediatools  # noqa: E402
-from bench.machine import machine_busy  # noqa: E402
+from bench.machine import BenchError, children_cpu, machine_busy, run_ffmpeg  # noqa: E402
 from contracts.events import ChunkRef  # noqa: E402
 from contracts.media import Probe  # noqa: E402
 from transcode.adapters.media import (  # noqa: E402
@@ -98,10 +97,6 @@ GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 # rung scaled from the rung above: no faster at 1080p, and it changes the lower rungs' pixels) and thread
 # knobs (within the noise on 2 CPUs, where the x264 encoders already keep both cores busy).
 HAND_WRITTEN = "split, audio in the same process"
-
-
-class BenchError(Exception):
-    """An ffmpeg run failed or an output is not what the plan says."""
 
 
 @dataclass(frozen=True)
@@ -136,16 +131,6 @@ class Job:
 
 
 Commands = tuple[list[list[str]], dict[str, Path]]  # argument lists to run in order, and name -> output file
-
-
-def run_ffmpeg(args: list[str], timeout: float) -> None:
-    try:
-        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"ffmpeg did not finish within {timeout:.0f}s: {' '.join(args)}") from None
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip()[-800:] or "no error output"
-        raise BenchError(f"ffmpeg exited with {done.returncode}: {tail}\ncommand: {' '.join(args)}")
 
 
 # --- the options every variant gives each output (chunk_command's; compared byte for byte) -------------
@@ -374,11 +359,6 @@ def pipeline_variant(job: Job, media: FfmpegMedia) -> Variant:
         return [args] + (audio if job.accepted.has_audio else [])
 
     return Variant("pipeline (chunk_command + audio_command)", run, describe)
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def frame_size(path: Path, *, image: bool) -> tuple[int, int] | None:

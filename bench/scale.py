@@ -43,7 +43,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -61,7 +60,7 @@ IMPORT_PATHS = [REPO, REPO / "shared" / "src", REPO / "services" / "transcode"]
 sys.path[:0] = [str(path) for path in IMPORT_PATHS]
 
 import mediatools  # noqa: E402
-from bench.machine import cores, machine_busy  # noqa: E402
+from bench.machine import BenchError, children_cpu, cores, machine_busy, run_ffmpeg  # noqa: E402
 from contracts.media import Probe  # noqa: E402
 from devstack.demo import Client, DemoFailed, upload  # noqa: E402
 from devstack.issuer import Issuer  # noqa: E402
@@ -83,30 +82,8 @@ FPS = 30
 GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
 
-class BenchError(Exception):
-    """The stack, a transcode or an ffmpeg run failed."""
-
-
 def say(message: str) -> None:
     print(f"scale: {message}", file=sys.stderr, flush=True)
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_ffmpeg(args: list[str], timeout: float) -> float:
-    """Run one ffmpeg; its user+sys CPU seconds."""
-    before = children_cpu()
-    try:
-        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"ffmpeg did not finish within {timeout:.0f}s: {' '.join(args)}") from None
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip()[-800:] or "no error output"
-        raise BenchError(f"ffmpeg exited with {done.returncode}: {tail}\ncommand: {' '.join(args)}")
-    return children_cpu() - before
 
 
 def cached_source(seconds: int, height: int) -> Path:
