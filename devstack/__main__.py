@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
     up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
     up.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port on 127.0.0.1 (default 8080)")
+    up.add_argument("--web-port", type=int, default=8081, help="the website's port on 127.0.0.1 (default 8081)")
+    up.add_argument("--no-site", action="store_true", help="do not build and serve the website")
     up.add_argument("--log-dir", type=Path, help="where each function's log file goes (default .demo/logs)")
     up.add_argument(
         "--param",
@@ -57,9 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.file, timeout=args.timeout)
 
     from devstack.stack import LocalStack
+    from tools.website import BuildFailed, build
 
+    site = None
+    if not args.no_site:
+        try:
+            site = build()
+        except BuildFailed as problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     try:
         local = LocalStack(
+            site=site,
+            web_port=args.web_port,
             port=args.port,
             api_port=args.api_port,
             log_dir=args.log_dir,
@@ -70,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         up.error(str(problem))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as Ctrl-C does
     with local as stack:
+        if stack.web:
+            print(f"website: {stack.web}  (sign in with any user name at the local issuer)")
         print(f"local stack up: API {stack.api} (Authorization: Bearer $(make token USER=alice))")
         print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
         for route in stack.topology.routes:

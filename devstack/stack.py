@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, OPENAPI_PATH, Gateway
 from devstack.issuer import Issuer
+from devstack.site import SiteServer, site_config
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
 from infra.provision import execute_state_machines, provision
 
@@ -39,8 +40,10 @@ class LocalStack:
         log_dir: Path | None = None,
         params: dict[str, str] | None = None,
         concurrency: dict[str, int] | None = None,
+        site: Path | None = None,
+        web_port: int = 0,
     ) -> None:
-        self.stage, self._port, self._api_port = stage, port, api_port
+        self.stage, self._port, self._api_port, self._web_port = stage, port, api_port, web_port
         self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
         self.concurrency = self._checked_concurrency(concurrency or {})
@@ -50,6 +53,8 @@ class LocalStack:
             self.invoke, documents={JWKS_PATH: self.issuer.jwks, OPENAPI_PATH: lambda: json.loads(openapi.read_text())}
         )
         self.api = ""
+        self.site = SiteServer(site) if site else None  # the website (services/web/dist), when asked for
+        self.web = ""
         self._invoke_ports: dict[str, int] = {}
         self.log_dir = log_dir or ROOT / ".demo" / "logs"
         self._server: ThreadedMotoServer | None = None
@@ -74,6 +79,10 @@ class LocalStack:
         # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
         self.api = self.gateway.start(self._api_port)
         self.params |= self.issuer_params()
+        if self.site:  # its origin goes into the buckets' CORS rules (a stage param in AWS too)
+            self.web = self.site.start(self._web_port)
+            self.params |= {"webOrigin": self.web}
+            self.site.config = site_config(self.api)
         self.topology = load(self.stage, params=self.params)
         self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
@@ -125,6 +134,7 @@ class LocalStack:
             "endpoint": self.endpoint,
             "region": REGION,
             "api": self.api,
+            "web": self.web or None,
             "log_dir": str(self.log_dir),
             "logs": {worker: str(self.log_path(worker)) for worker in self._workers},
             "concurrency": self.concurrency,
@@ -171,6 +181,8 @@ class LocalStack:
             self._server.stop()
             self._server = None
         self.gateway.stop()
+        if self.site:
+            self.site.stop()
 
     def worker_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -15,7 +15,7 @@ import pytest
 
 from tests.media import make_clip
 
-SERVICES = ("upload", "transcode", "metadata", "auth")
+SERVICES = ("upload", "transcode", "metadata", "auth", "web")
 SUBJECTS = (*SERVICES, "shared", "tools")
 ALWAYS = ("contracts", "infra")  # folders under tests/ whose modules belong to every team
 

@@ -47,6 +47,7 @@ class Stack:
     def __init__(self, ready: dict[str, Any]) -> None:
         self.ready = ready
         self.endpoint, self.api = ready["endpoint"], ready["api"]
+        self.web: str | None = ready.get("web")  # the website, when the stack serves it
         self.topology = load(ready["stage"], params=ready["params"])
         self.session = local_session(ready["region"])
         issuer = ready["issuer"]
@@ -144,11 +145,16 @@ class Stack:
 
 @contextmanager
 def local_stack(
-    directory: Path, params: dict[str, str] | None = None, concurrency: dict[str, int] | None = None
+    directory: Path,
+    params: dict[str, str] | None = None,
+    concurrency: dict[str, int] | None = None,
+    *,
+    site: bool = False,
 ) -> Iterator[Stack]:
-    """`python -m devstack up` on free ports, until the block ends."""
+    """`python -m devstack up` on free ports, until the block ends (with the website if `site`)."""
     ready_file, output = directory / "ready.json", directory / "stack.out"
     command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0"]
+    command += ["--web-port", "0"] if site else ["--no-site"]
     command += ["--log-dir", str(directory / "logs"), "--ready-file", str(ready_file)]
     for name, value in (params or {}).items():
         command += ["--param", f"{name}={value}"]

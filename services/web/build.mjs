@@ -1,0 +1,39 @@
+// Builds dist/: the TypeScript app and its libraries (hls.js, oidc-client-ts) bundled into one
+// content-hashed script, the stylesheet likewise, and index.html naming both. config.json is not
+// built: the deploy (or the local stack) writes it for the stage.
+import { build } from "esbuild";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "dist");
+await rm(dist, { recursive: true, force: true });
+await mkdir(join(dist, "assets"), { recursive: true });
+
+const result = await build({
+  entryPoints: { app: join(here, "src/main.ts"), style: join(here, "static/app.css") },
+  bundle: true,
+  format: "esm",
+  target: ["es2020", "chrome90", "firefox90", "safari15"],
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "linked",
+  entryNames: "[name]-[hash]",
+  outdir: join(dist, "assets"),
+  metafile: true,
+  logLevel: "warning",
+});
+
+const outputs = Object.entries(result.metafile.outputs);
+const named = (entry) => {
+  const found = outputs.find(([, meta]) => meta.entryPoint?.endsWith(entry));
+  if (!found) throw new Error(`no output for ${entry}`);
+  return `/assets/${basename(found[0])}`;
+};
+const page = (await readFile(join(here, "static/index.html"), "utf8"))
+  .replace("%APP_JS%", named("src/main.ts"))
+  .replace("%APP_CSS%", named("static/app.css"));
+await writeFile(join(dist, "index.html"), page);
+await copyFile(join(here, "static/favicon.svg"), join(dist, "favicon.svg"));
+console.log(`built ${dist}: ${outputs.length} assets`);

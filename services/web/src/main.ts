@@ -1,0 +1,145 @@
+// The website: load the stage's config, sign in (OIDC + PKCE), then route between the library, a
+// video and the profile with the History API. Views are built with ../dom (text is never HTML).
+import { Api } from "./api";
+import type { App, View } from "./app";
+import { Auth } from "./auth";
+import { loadConfig } from "./config";
+import { byId, h, replace } from "./dom";
+import { Uploads } from "./uploads";
+import { libraryView } from "./views/library";
+import { profileView } from "./views/profile";
+import { watchView } from "./views/watch";
+
+const main = byId("main");
+const nav = byId("nav");
+
+function fatal(message: string): void {
+  replace(main, h("div", { class: "error", role: "alert" }, h("h1", {}, "The site could not start"), h("p", {}, message)));
+}
+
+async function boot(): Promise<void> {
+  const config = await loadConfig();
+  const auth = new Auth(config.oidc);
+  const api = new Api(config, auth);
+  const uploads = new Uploads(api);
+  let current: View | null = null;
+  let displayName: string | null = null;
+  let expiredShown = false;
+
+  const notices = h("div", { class: "notices", "aria-live": "polite" });
+  document.body.insertBefore(notices, main);
+
+  const app: App = {
+    config,
+    api,
+    auth,
+    uploads,
+    navigate(path, options = {}) {
+      if (options.replace) history.replaceState(null, "", path);
+      else history.pushState(null, "", path);
+      void route();
+    },
+    notify(message, kind = "info") {
+      const note = h("p", { class: `note note-${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+      notices.append(note);
+      window.setTimeout(() => note.remove(), 6000);
+    },
+  };
+
+  auth.onExpired(() => {
+    if (expiredShown) return;
+    expiredShown = true;
+    const here = location.pathname + location.search;
+    if (!uploads.active()) {
+      void auth.signIn(here); // nothing in flight: straight back through sign-in, then here
+      return;
+    }
+    // uploads are going straight to S3: let them finish, and offer to sign in when the person is ready
+    notices.append(
+      h(
+        "div",
+        { class: "note note-error", role: "alert" },
+        "Your session has expired. Uploads in progress carry on; ",
+        h("button", { type: "button", onclick: () => void auth.signIn(here) }, "Sign in again"),
+      ),
+    );
+  });
+
+  async function renderNav(): Promise<void> {
+    const user = await auth.user();
+    if (!user) {
+      replace(nav, h("button", { type: "button", onclick: () => void auth.signIn(location.pathname + location.search) }, "Sign in"));
+      return;
+    }
+    const name = displayName ?? String(user.profile.preferred_username ?? user.profile.name ?? user.profile.email ?? "you");
+    replace(
+      nav,
+      h("a", { href: "/", "data-link": true }, "My videos"),
+      h("a", { href: "/profile", "data-link": true, class: "who", "aria-label": `Profile of ${name}` }, name),
+      h("button", { type: "button", class: "secondary", onclick: () => void auth.signOut() }, "Sign out"),
+    );
+  }
+
+  function show(view: View): void {
+    current?.stop?.();
+    current = view;
+    document.title = `${view.title} · 24-Hour Video`;
+    replace(main, view.element);
+  }
+
+  async function route(): Promise<void> {
+    const path = location.pathname;
+    if (path === "/callback") {
+      try {
+        const back = await auth.completeSignIn();
+        expiredShown = false;
+        history.replaceState(null, "", back);
+      } catch (problem) {
+        history.replaceState(null, "", "/");
+        app.notify(`Sign-in did not complete: ${problem instanceof Error ? problem.message : String(problem)}`, "error");
+      }
+      return route();
+    }
+    await renderNav();
+    const user = await auth.user();
+    if (!user) {
+      if (path !== "/") return auth.signIn(path + location.search); // a deep link: sign in, then come back
+      show({
+        title: "Welcome",
+        element: h(
+          "section",
+          { class: "welcome" },
+          h("h1", {}, "Your videos, anywhere"),
+          h("p", {}, "Upload videos of any length, watch them stream in the quality your connection allows. Only you can see them."),
+          h("button", { type: "button", onclick: () => void auth.signIn("/") }, "Sign in to start"),
+        ),
+      });
+      return;
+    }
+    if (displayName === null) {
+      displayName = "";
+      void api.getMe().then((me) => {
+        displayName = me.display_name || null;
+        void renderNav();
+      }).catch(() => undefined);
+    }
+    const video = /^\/videos\/([^/]+)$/.exec(path);
+    if (path === "/") show(libraryView(app));
+    else if (video?.[1]) show(watchView(app, decodeURIComponent(video[1])));
+    else if (path === "/profile") show(profileView(app, (name) => { displayName = name; void renderNav(); }));
+    else show({ title: "Not found", element: h("section", {}, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to my videos"))) });
+    main.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = (event.target as Element | null)?.closest?.("a[data-link]");
+    if (!(link instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.origin !== location.origin) return;
+    event.preventDefault();
+    app.navigate(link.pathname + link.search);
+  });
+  window.addEventListener("popstate", () => void route());
+  await route();
+}
+
+boot().catch((problem) => fatal(problem instanceof Error ? problem.message : String(problem)));

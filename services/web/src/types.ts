@@ -1,0 +1,101 @@
+// The HTTP API's bodies (shared/src/contracts/api.py is the source; shared/openapi.json documents them).
+
+export type Status = "UPLOADED" | "PROCESSING" | "READY" | "FAILED" | "DELETED";
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(["READY", "FAILED", "DELETED"]);
+
+export interface SignedFile {
+  url: string | null;
+  width?: number | null;
+  height?: number | null;
+  size_bytes?: number | null;
+}
+
+export interface VideoSummary {
+  video_id: string;
+  title: string | null;
+  status: Status;
+  created_at: string | null;
+  duration_seconds?: number | null;
+  progress?: number | null;
+  poster?: SignedFile | null;
+}
+
+export interface VideoPage {
+  videos: VideoSummary[];
+  next_cursor: string | null;
+}
+
+export interface MediaSummary {
+  duration_seconds?: number | null;
+  width?: number | null;
+  height?: number | null;
+  frame_rate?: number | null;
+  video_codec?: string | null;
+  audio_codec?: string | null;
+  bitrate?: number | null;
+  size_bytes?: number | null;
+  [other: string]: unknown;
+}
+
+export interface RenditionView extends SignedFile {
+  name: string;
+  metadata?: MediaSummary | null;
+}
+
+export interface StreamRung {
+  name: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+}
+
+export interface VideoDetails extends VideoSummary {
+  uploaded_at?: string | null;
+  ready_at?: string | null;
+  failure?: { code: string; reason: string; chunk?: { index: number; start_seconds: number; end_seconds: number } | null } | null;
+  metadata?: MediaSummary | null;
+  stream?: { renditions: StreamRung[]; audio: boolean; segment_seconds: number; duration_seconds: number } | null;
+  renditions: RenditionView[];
+  thumbnails?: { interval_seconds: number; width: number; height: number } | null;
+  playback?: { hls: string; thumbnails?: string | null; expires_at: string } | null;
+  urls_expire_at?: string | null;
+}
+
+export interface Profile {
+  sub: string;
+  email: string | null;
+  username: string | null;
+  display_name: string | null;
+}
+
+export interface UploadForm {
+  video_id: string;
+  url: string;
+  fields: Record<string, string>;
+  expires_in: number;
+  max_size: number;
+}
+
+export interface PartUrl {
+  part_number: number;
+  url: string;
+}
+
+export interface MultipartUpload {
+  video_id: string;
+  upload_id: string;
+  part_size: number;
+  parts: PartUrl[];
+  expires_in: number;
+}
+
+export interface UploadedPart {
+  part_number: number;
+  etag: string;
+  size: number;
+}
+
+export interface PartsAnswer {
+  uploaded: UploadedPart[];
+  parts: PartUrl[];
+}

@@ -1,0 +1,56 @@
+// Who I am (what the token proved) and the display name I choose.
+import { SessionExpired } from "../api";
+import type { App, View } from "../app";
+import { h, replace } from "../dom";
+
+export function profileView(app: App, onChanged: (name: string) => void): View {
+  const facts = h("dl", { class: "facts" });
+  const message = h("p", { class: "notice", role: "status" });
+  const input = h("input", { id: "display-name", name: "display_name", maxlength: 64, required: true, autocomplete: "nickname" });
+  const save = h("button", { type: "submit" }, "Save");
+  const form = h(
+    "form",
+    { class: "profile-form" },
+    h("label", { for: "display-name" }, "Display name"),
+    input,
+    save,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (!name) {
+      message.textContent = "A display name cannot be empty.";
+      return;
+    }
+    save.disabled = true;
+    try {
+      const profile = await app.api.putMe(name);
+      message.textContent = "Saved.";
+      onChanged(profile.display_name ?? name);
+    } catch (problem) {
+      if (!(problem instanceof SessionExpired)) message.textContent = problem instanceof Error ? problem.message : String(problem);
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  void app.api
+    .getMe()
+    .then((profile) => {
+      input.value = profile.display_name ?? "";
+      replace(
+        facts,
+        ...([
+          ["Display name", profile.display_name ?? "(not set)"],
+          ["User name", profile.username ?? "–"],
+          ["E-mail", profile.email ?? "–"],
+          ["User id", profile.sub],
+        ] as Array<[string, string]>).flatMap(([name, value]) => [h("dt", {}, name), h("dd", { "data-field": name }, value)]),
+      );
+    })
+    .catch((problem) => {
+      if (!(problem instanceof SessionExpired)) message.textContent = problem instanceof Error ? problem.message : String(problem);
+    });
+
+  return { element: h("section", { class: "profile" }, h("h1", {}, "Profile"), facts, form, message), title: "Profile" };
+}
