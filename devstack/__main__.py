@@ -41,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FUNCTION=N",
         help="worker processes for a queue-fed function, e.g. transcode-mediaTasks=3 (default 1; repeat for several)",
     )
+    up.add_argument(
+        "--site-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a website origin (e.g. http://127.0.0.1:5173) that may sign in through the local issuer: "
+        "its ORIGIN/callback and ORIGIN/ become allowed redirects (repeat for several)",
+    )
     up.add_argument("--ready-file", type=Path, help="once up, write a JSON description of the running stack here")
     token = commands.add_parser("token", help="print an access token for a user, signed by the local issuer")
     token.add_argument("user", help="user name (the same name always gets the same sub)")
@@ -77,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             log_dir=args.log_dir,
             params=dict(args.param),
             concurrency=dict(args.concurrency),
+            site_origins=args.site_origin,
         )
-    except ValueError as problem:  # a --concurrency for a function that is not there
+    except ValueError as problem:  # a --concurrency for a function that is not there, a --site-origin that is no origin
         up.error(str(problem))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as Ctrl-C does
     with local as stack:
@@ -100,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             f'\'{{"filename": "a.mp4", "content_type": "video/mp4", "size": 1000}}\' {stack.api}/uploads'
         )
         print(f"OpenAPI document of the API: {stack.api}/openapi.json")
+        web = stack.oidc.clients[0]
+        print(f"OpenID Connect discovery (local sign-in, development only): {stack.discovery_url}")
+        redirects = ", ".join(web.redirect_uris) or "none yet (--site-origin ORIGIN)"
+        print(f"  client {web.client_id}, redirect URIs: {redirects}")
         print(f"function logs: {stack.log_dir}/ ; Ctrl-C to stop", flush=True)
         try:
             if args.ready_file:

@@ -9,7 +9,8 @@ Like API Gateway, it puts the domain name (no port) in `requestContext.domainNam
 caller reached it in X-Forwarded-Proto / -Port / -For, and gives path parameters decoded; a greedy
 `{name+}` (the last segment of a path) takes the rest of the path, slashes included.
 It also serves JSON documents at fixed paths: the local issuer's JWKS at
-/.well-known/jwks.json and the API's OpenAPI document at /openapi.json.
+/.well-known/jwks.json and the API's OpenAPI document at /openapi.json; and pages, local
+endpoints that answer a path whatever the method (the local issuer's sign-in, devstack/signin.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Response:
     body: bytes
 
 
+Page = Callable[[str, str, dict[str, str], bytes], Response]  # (method, query string, headers, body) -> response
+
+
 def _json(status: int, message: str) -> Response:
     return Response(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
 
@@ -52,8 +56,11 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 
 class Gateway:
-    def __init__(self, invoke: Invoke, documents: dict[str, Document] | None = None) -> None:
+    def __init__(
+        self, invoke: Invoke, documents: dict[str, Document] | None = None, pages: dict[str, Page] | None = None
+    ) -> None:
         self._invoke, self._documents = invoke, dict(documents or {})  # GET path -> its JSON
+        self._pages = dict(pages or {})  # path -> its handler, for every method
         self._routes: list[tuple[Route, re.Pattern[str]]] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -104,6 +111,8 @@ class Gateway:
     # -- one request --------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         url = urlsplit(target)
+        if url.path in self._pages:
+            return self._pages[url.path](method, url.query, headers, body)
         if method == "GET" and url.path in self._documents:
             document = json.dumps(self._documents[url.path]()).encode()
             return Response(200, {"content-type": "application/json"}, document)

@@ -62,13 +62,17 @@ class Issuer:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
         return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
+    def subject(self, user: str) -> str:
+        """The `sub` of a user name: the same name always gets the same one."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}{user}"))
+
     def token(self, user: str, *, ttl: int = 3600) -> str:
         """A signed access token for `user` (its sub is stable per user name)."""
         now = int(time.time())
         payload = {
             "iss": self.issuer,
             "aud": self.audience,
-            "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}{user}")),
+            "sub": self.subject(user),
             "username": user,
             "email": f"{user}@example.com",
             "iat": now,

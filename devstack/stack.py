@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +24,8 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, OPENAPI_PATH, Gateway
 from devstack.issuer import Issuer
+from devstack.oidc import DISCOVERY_PATH, Provider, web_client
+from devstack.signin import pages
 from devstack.site import SiteServer, site_config
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
 from infra.provision import execute_state_machines, provision
@@ -42,15 +45,21 @@ class LocalStack:
         concurrency: dict[str, int] | None = None,
         site: Path | None = None,
         web_port: int = 0,
+        site_origins: Sequence[str] = (),
     ) -> None:
         self.stage, self._port, self._api_port, self._web_port = stage, port, api_port, web_port
         self.params = dict(params or {})  # the stage params; start() adds the local issuer's
         self.topology = load(stage)
         self.concurrency = self._checked_concurrency(concurrency or {})
         self.issuer = Issuer.load()
+        # the website's sign-in (development only): it may return to <origin>/callback of each site origin
+        self._site_origins = list(site_origins)
+        self.oidc = Provider(self.issuer, [web_client(site_origins)])
         openapi = ROOT / "shared" / "openapi.json"  # make openapi writes it; a contract test keeps it current
         self.gateway = Gateway(
-            self.invoke, documents={JWKS_PATH: self.issuer.jwks, OPENAPI_PATH: lambda: json.loads(openapi.read_text())}
+            self.invoke,
+            documents={JWKS_PATH: self.issuer.jwks, OPENAPI_PATH: lambda: json.loads(openapi.read_text())},
+            pages=pages(self.oidc),
         )
         self.api = ""
         self.site = SiteServer(site) if site else None  # the website (services/web/dist), when asked for
@@ -78,11 +87,13 @@ class LocalStack:
     def start(self) -> None:
         # The API first: its port goes into the authorizer's JWKS URL (a stage param, as compose would set it).
         self.api = self.gateway.start(self._api_port)
+        self.oidc.base_url = self.api
         self.params |= self.issuer_params()
         if self.site:  # its origin goes into the buckets' CORS rules (a stage param in AWS too)
             self.web = self.site.start(self._web_port)
             self.params |= {"webOrigin": self.web}
             self.site.config = site_config(self.api)
+            self.oidc.clients = [web_client([*self._site_origins, self.web])]  # it signs in through the local issuer
         self.topology = load(self.stage, params=self.params)
         self.gateway.set_routes(self.topology.routes)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
@@ -126,6 +137,10 @@ class LocalStack:
     def jwks_url(self) -> str:
         return f"{self.api}{JWKS_PATH}"
 
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.api}{DISCOVERY_PATH}"
+
     def description(self) -> dict[str, Any]:
         """What a client of the running stack needs to find and use it (`python -m devstack up --ready-file`)."""
         return {
@@ -145,6 +160,17 @@ class LocalStack:
                 "issuer": self.issuer.issuer,
                 "audience": self.issuer.audience,
                 "jwks_url": self.jwks_url,
+            },
+            "oidc": {
+                "discovery_url": self.discovery_url,
+                "clients": [
+                    {
+                        "client_id": c.client_id,
+                        "redirect_uris": list(c.redirect_uris),
+                        "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+                    }
+                    for c in self.oidc.clients
+                ],
             },
             "pid": os.getpid(),
         }
