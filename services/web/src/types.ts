@@ -26,15 +26,12 @@ export interface VideoPage {
 }
 
 export interface MediaSummary {
+  container?: string | null;
   duration_seconds?: number | null;
-  width?: number | null;
-  height?: number | null;
-  frame_rate?: number | null;
-  video_codec?: string | null;
-  audio_codec?: string | null;
-  bitrate?: number | null;
   size_bytes?: number | null;
-  [other: string]: unknown;
+  bitrate?: number | null;
+  video?: { codec: string | null; width: number | null; height: number | null; fps: number | null; bitrate: number | null } | null;
+  audio?: { codec: string | null; channels: number | null; sample_rate: number | null; bitrate: number | null } | null;
 }
 
 export interface RenditionView extends SignedFile {

@@ -81,7 +81,7 @@ export function libraryView(app: App): View {
       h(
         "a",
         { href: `/videos/${encodeURIComponent(video.video_id)}`, "data-link": true, class: "card-link" },
-        h("div", { class: "thumb" }, poster, h("span", { class: "duration" }, formatDuration(video.duration_seconds))),
+        h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
         h("h3", { class: "title" }, title),
       ),
       h("p", { class: "meta" }, statusBadge(video.status, video.progress), " ", h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at))),

@@ -2,9 +2,19 @@
 import { SessionExpired } from "../api";
 import type { App, View } from "../app";
 import { h, replace } from "../dom";
+import type { Profile } from "../types";
 
 export function profileView(app: App, onChanged: (name: string) => void): View {
   const facts = h("dl", { class: "facts" });
+  const show = (profile: Profile): void => {
+    const rows: Array<[string, string]> = [
+      ["Display name", profile.display_name ?? "(not set)"],
+      ["User name", profile.username ?? "–"],
+      ["E-mail", profile.email ?? "–"],
+      ["User id", profile.sub],
+    ];
+    replace(facts, ...rows.flatMap(([name, value]) => [h("dt", {}, name), h("dd", { "data-field": name }, value)]));
+  };
   const message = h("p", { class: "notice", role: "status" });
   const input = h("input", { id: "display-name", name: "display_name", maxlength: 64, required: true, autocomplete: "nickname" });
   const save = h("button", { type: "submit" }, "Save");
@@ -26,6 +36,7 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
     try {
       const profile = await app.api.putMe(name);
       message.textContent = "Saved.";
+      show(profile);
       onChanged(profile.display_name ?? name);
     } catch (problem) {
       if (!(problem instanceof SessionExpired)) message.textContent = problem instanceof Error ? problem.message : String(problem);
@@ -38,15 +49,7 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
     .getMe()
     .then((profile) => {
       input.value = profile.display_name ?? "";
-      replace(
-        facts,
-        ...([
-          ["Display name", profile.display_name ?? "(not set)"],
-          ["User name", profile.username ?? "–"],
-          ["E-mail", profile.email ?? "–"],
-          ["User id", profile.sub],
-        ] as Array<[string, string]>).flatMap(([name, value]) => [h("dt", {}, name), h("dd", { "data-field": name }, value)]),
-      );
+      show(profile);
     })
     .catch((problem) => {
       if (!(problem instanceof SessionExpired)) message.textContent = problem instanceof Error ? problem.message : String(problem);

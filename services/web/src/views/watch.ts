@@ -52,13 +52,15 @@ export function watchView(app: App, videoId: string): View {
 
   function details(video: VideoDetails): HTMLElement[] {
     const media = video.metadata ?? {};
+    const picture = media.video;
+    const sound = media.audio;
     const rows: Array<[string, string]> = [
       ["Duration", formatDuration(video.duration_seconds ?? media.duration_seconds)],
-      ["Resolution", media.width && media.height ? `${media.width} × ${media.height}` : "–"],
-      ["Frame rate", typeof media.frame_rate === "number" ? `${media.frame_rate.toFixed(2)} fps` : "–"],
-      ["Video codec", typeof media.video_codec === "string" ? media.video_codec : "–"],
-      ["Audio codec", typeof media.audio_codec === "string" ? media.audio_codec : "none"],
-      ["Size", formatBytes(typeof media.size_bytes === "number" ? media.size_bytes : null)],
+      ["Resolution", picture?.width && picture.height ? `${picture.width} × ${picture.height}` : "–"],
+      ["Frame rate", typeof picture?.fps === "number" ? `${Number(picture.fps.toFixed(3))} fps` : "–"],
+      ["Video", picture?.codec ?? "–"],
+      ["Audio", sound ? [sound.codec, sound.channels && `${sound.channels} ch`, sound.sample_rate && `${sound.sample_rate / 1000} kHz`].filter(Boolean).join(", ") : "none"],
+      ["Size", formatBytes(media.size_bytes)],
       ["Uploaded", formatDate(video.uploaded_at ?? video.created_at)],
       ["Ready", formatDate(video.ready_at)],
     ];
@@ -231,22 +233,30 @@ class Player {
         cues = parseThumbnails(text);
       })
       .catch(() => undefined); // no previews: the seek bar still works
-    range.addEventListener("pointermove", (event) => {
-      const box = range.getBoundingClientRect();
-      const share = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+    const show = (share: number): void => {
       const cue = cueAt(cues, share * duration);
       if (!cue) return;
+      const width = range.getBoundingClientRect().width;
       preview.hidden = false;
       preview.style.width = `${cue.w}px`;
       preview.style.height = `${cue.h}px`;
       preview.style.backgroundImage = `url("${cue.image.replace(/"/g, "%22")}")`;
       preview.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
-      preview.style.left = `${Math.min(Math.max(event.clientX - box.left - cue.w / 2, 0), box.width - cue.w)}px`;
+      preview.style.left = `${Math.min(Math.max(share * width - cue.w / 2, 0), Math.max(width - cue.w, 0))}px`;
       preview.dataset.time = formatDuration(share * duration);
-    });
-    range.addEventListener("pointerleave", () => {
+    };
+    const hide = (): void => {
       preview.hidden = true;
+    };
+    range.addEventListener("pointermove", (event) => {
+      const box = range.getBoundingClientRect();
+      show(Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1));
     });
+    range.addEventListener("pointerleave", hide);
+    // dragging or the arrow keys: the frame at the new position
+    range.addEventListener("input", () => show(Number(range.value) / duration));
+    range.addEventListener("change", hide);
+    range.addEventListener("blur", hide);
     return wrap;
   }
 
