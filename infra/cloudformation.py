@@ -5,6 +5,7 @@ applied to its definition."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -26,6 +27,16 @@ GENERATED_NAME_PROPERTY = {
     "AWS::IAM::Role": "RoleName",
     "AWS::Logs::LogGroup": "LogGroupName",
 }
+# Types whose id the service makes up on creation (a distribution's E2QWRUHAPOMQZL, an API's a1b2c3d4e5):
+# made up here from the stack and the logical id, so that every read gives the same one.
+SERVICE_ID = {
+    "AWS::CloudFront::Distribution": "E",
+    "AWS::CloudFront::OriginAccessControl": "E",
+    "AWS::CloudFront::PublicKey": "K",
+    "AWS::CloudFront::KeyGroup": "",
+    "AWS::CloudFront::ResponseHeadersPolicy": "",
+    "AWS::ApiGatewayV2::Api": "",
+}
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
 _NO_VALUE: Any = object()  # Ref AWS::NoValue: the property (or list item) is left out
 
@@ -40,10 +51,13 @@ class Template:
         exports: dict[str, str],
         functions: dict[str, str] | None = None,
         conditions: dict[str, Any] | None = None,
+        generated: dict[str, str] | None = None,
     ) -> None:
         self.name, self.resources, self.exports = name, resources, exports
         self.conditions = conditions or {}
         self.functions = functions or {}  # logical id (as Serverless names it) -> deployed function name
+        # logical id -> type of each resource that the framework adds to the template (HttpApi: the httpApi)
+        self.kinds = {lid: str(r.get("Type", "")) for lid, r in resources.items()} | (generated or {})
         self.pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
@@ -88,10 +102,22 @@ class Template:
                 return any(self._truth(v) for v in arg)
         raise TopologyError(f"{self.name}: {value!r} is not a condition the local stack can evaluate")
 
+    def service_id(self, logical_id: str) -> str:
+        """The id a service would give the resource: the type's prefix, then hex digits of its stack and name."""
+        prefix = SERVICE_ID[self.kinds[logical_id]]
+        digest = hashlib.sha256(f"{self.name}/{logical_id}".encode()).hexdigest()
+        if prefix:
+            return prefix + digest.upper()[:13]
+        return digest[:10]
+
     def ref(self, logical_id: str) -> str:
         if logical_id in self.pseudo:
             return self.pseudo[logical_id]
-        kind = self.resources.get(logical_id, {}).get("Type")
+        kind = self.kinds.get(logical_id, "")
+        if kind in SERVICE_ID:
+            return self.service_id(logical_id)
+        if kind == "AWS::CloudFront::Function":
+            return self.get_att(logical_id, "FunctionARN")
         if kind == "AWS::SNS::Topic":
             return topic_arn(self.names[logical_id])
         if kind == "AWS::SQS::Queue":
@@ -107,7 +133,14 @@ class Template:
     def get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id in self.functions and attribute == "Arn":
             return function_arn(self.functions[logical_id])
-        kind = self.resources.get(logical_id, {}).get("Type")
+        kind = self.kinds.get(logical_id, "")
+        if kind in SERVICE_ID and attribute == "Id":
+            return self.service_id(logical_id)
+        if kind == "AWS::CloudFront::Distribution" and attribute == "DomainName":
+            return f"d{self.service_id(logical_id).lower()[1:]}.cloudfront.net"
+        if kind == "AWS::CloudFront::Function" and attribute == "FunctionARN":
+            name = self.evaluate(self.resources[logical_id].get("Properties", {}).get("Name", logical_id))
+            return f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{name}"
         if logical_id not in self.names:
             raise TopologyError(f"{self.name}: cannot resolve GetAtt {logical_id}.{attribute}")
         name = self.names[logical_id]
@@ -116,6 +149,8 @@ class Template:
             ("AWS::SQS::Queue", "QueueName"): lambda: name,
             ("AWS::SQS::Queue", "QueueUrl"): lambda: queue_url(name),
             ("AWS::S3::Bucket", "Arn"): lambda: f"arn:aws:s3:::{name}",
+            ("AWS::S3::Bucket", "DomainName"): lambda: f"{name}.s3.amazonaws.com",
+            ("AWS::S3::Bucket", "RegionalDomainName"): lambda: f"{name}.s3.{REGION}.amazonaws.com",
             ("AWS::SNS::Topic", "TopicArn"): lambda: topic_arn(name),
             ("AWS::SNS::Topic", "TopicName"): lambda: name,
             ("AWS::DynamoDB::Table", "Arn"): lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",

@@ -19,6 +19,7 @@ from typing import Any
 
 from infra.account import REGION
 from infra.cloudformation import NAME_PROPERTY, Template, state_machine_definition
+from infra.cloudfront import response_headers
 from infra.serverless import (
     ROOT,
     TopologyError,
@@ -39,8 +40,10 @@ NOT_EMULATED = {
     "AWS::IAM::Role",  # moto does not enforce IAM: a state machine's role is only its ARN locally
     "AWS::IAM::Policy",
     "AWS::Logs::LogGroup",  # created on first write (the local stack's log shipper does)
-    # The playback CDN: locally, media is signed by S3 presigned URLs of the moto server instead
+    # The playback CDN: locally, media is signed by S3 presigned URLs of the moto server instead;
+    # the website's: a local server sends its files with the same headers (Topology.sites)
     "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::Function",
     "AWS::CloudFront::KeyGroup",
     "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudFront::PublicKey",
@@ -155,6 +158,16 @@ class Service:
     resources: dict[str, Any]  # logical id -> physical id (bucket/queue/table name, topic/state machine arn)
 
 
+@dataclass(frozen=True)
+class Site:
+    """A website: the directory its built files are in (the service's `custom.site.directory`) and the
+    headers CloudFront adds to every answer (its distribution's response headers policy), by name."""
+
+    service: str
+    directory: Path
+    headers: dict[str, str]
+
+
 @dataclass
 class Topology:
     stage: str
@@ -169,6 +182,7 @@ class Topology:
     invocables: dict[str, Invocable] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)
+    sites: list[Site] = field(default_factory=list)
 
     def physical(self, service: str, logical_id: str) -> str:
         return str(self.services[service].resources[logical_id])
@@ -208,6 +222,19 @@ def _subscription(properties: dict[str, Any]) -> Subscription:
     return Subscription(properties["TopicArn"], properties["Protocol"], properties["Endpoint"], attributes)
 
 
+def _site(service: str, directory: Path, settings: dict[str, Any], resources: dict[str, Any], stack: Template) -> Site:
+    """The site a service's `custom.site` publishes, with the headers of its distribution's default behaviour."""
+    policies = [
+        resource["Properties"]["DistributionConfig"]["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudFront::Distribution" and stack.exists(resource)
+    ]
+    if len(policies) != 1 or not isinstance(policies[0], dict) or "Ref" not in policies[0]:
+        raise TopologyError(f"{service}: custom.site needs one distribution with a response headers policy of its own")
+    policy = stack.evaluate(resources[policies[0]["Ref"]]["Properties"])["ResponseHeadersPolicyConfig"]
+    return Site(service, directory / settings["directory"], response_headers(policy))
+
+
 def _table(properties: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         k: properties[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in properties
@@ -237,7 +264,13 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
             function_logical_id(function): deployed_function_name(config["service"], stage, function)
             for function in (config.get("functions") or {})
         }
-        stack = Template(config["service"], resources, topology.exports, functions, conditions)
+        http_api = (config.get("provider") or {}).get("httpApi") or any(
+            "httpApi" in event
+            for function in (config.get("functions") or {}).values()
+            for event in function.get("events", [])
+        )
+        generated = {"HttpApi": "AWS::ApiGatewayV2::Api"} if http_api else {}  # the framework's, for its routes
+        stack = Template(config["service"], resources, topology.exports, functions, conditions, generated)
         service = Service(name, directory, {})
         for logical_id, resource in resources.items():
             kind = resource["Type"]
@@ -275,6 +308,8 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                         definition=state_machine_definition(f"{name}: {logical_id}", properties),
                     )
                 )
+        if (config.get("custom") or {}).get("site"):
+            topology.sites.append(_site(name, directory, config["custom"]["site"], resources, stack))
         provider = config.get("provider") or {}
         provider_env = provider.get("environment") or {}
         authorizers = (provider.get("httpApi") or {}).get("authorizers") or {}

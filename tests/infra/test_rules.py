@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from contracts.events import TOMBSTONE_LIFETIME
-from tests.infra import workflow_rules
+from tests.infra import site_rules, workflow_rules
 from tests.infra.conftest import ROOT, Template, ref_target, statements
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -126,6 +126,16 @@ def test_the_uploads_bucket_expires_incomplete_multipart_uploads():
     assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") for r in rules)
 
 
+def test_the_uploads_bucket_lets_the_website_post_forms_put_parts_and_read_their_etags():
+    from tests.infra.conftest import load
+
+    [rule] = load("upload").props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
+    assert set(rule["AllowedMethods"]) == {"POST", "PUT"}
+    assert rule["AllowedHeaders"] == ["*"]
+    assert "ETag" in rule["ExposedHeaders"]  # POST /uploads/{video_id}/complete needs each part's ETag
+    assert rule["AllowedOrigins"] == ["*"]  # the webOrigin param's default
+
+
 def test_one_role_per_function_and_no_wildcard_actions(template: Template):
     roles = [ref_target(f["Properties"]["Role"]) for f in template.of_type("AWS::Lambda::Function").values()]
     assert len(roles) == len(set(roles)), f"{template.service}: functions share a role"
@@ -185,6 +195,9 @@ CFN_LINT_IGNORED = {
     # The notification e-mail is a Serverless stage param, resolved when packaging, so the condition
     # that adds the e-mail subscription compares two constants. That is the point: per stage, yes or no.
     "W8003": "condition on a stage param resolved at package time",
+    # The website's SiteConfig output is config.json, built from the HTTP APIs' URLs that their services
+    # export; W6001 warns of an output made of imports (a re-export), which this is not (it exports nothing).
+    "W6001": "the website's config.json output is made of the APIs' imported URLs",
 }
 
 
@@ -247,3 +260,27 @@ def test_the_example_workflow_packages_and_keeps_the_rules_and_cfn_lint(tmp_path
     assert [problem for rule in workflow_rules.RULES for problem in rule(template)] == []
     linted = cfn_lint(path)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+# --- Buckets and CloudFront distributions (tests/infra/site_rules.py; each rule has unit tests in tests/unit) ---
+
+
+@pytest.mark.parametrize("rule", site_rules.RULES, ids=lambda rule: rule.__name__)
+def test_every_bucket_and_distribution_keeps_the_site_rules(template: Template, rule: Callable[[Template], list[str]]):
+    assert rule(template) == [], f"{template.service}: {rule.__doc__}"
+
+
+def test_the_website_is_one_private_bucket_behind_one_site_distribution_with_its_headers():
+    """What the site rules are about is there (a rule over nothing holds too)."""
+    from tests.infra.conftest import load
+
+    web = load("web")
+    [(site, config)] = site_rules.sites(web).items()
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    assert ref_target(origin["OriginAccessControlId"]) in web.of_type(site_rules.ORIGIN_ACCESS_CONTROL)
+    assert {path for path, _ in site_rules.behaviours(config)} == {"default", "/index.html", "/config.json"}
+    assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" for _, b in site_rules.behaviours(config))
+    [read] = [s for s in statements(web.props("SiteBucketPolicy")["PolicyDocument"]) if s["Effect"] == "Allow"]
+    assert read["Principal"] == site_rules.CLOUDFRONT and read["Action"] == "s3:GetObject"
+    assert f"distribution/${{{site}}}" in read["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]

@@ -1,0 +1,124 @@
+"""The website in the deployment model: where its build is, and the headers CloudFront would send, read from
+services/web/serverless.yml for a stage and its params (the local stack's server sends the same ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra import ROOT, Site, TopologyError, load
+from infra.cloudfront import response_headers
+from tests.infra.site_rules import csp_directives
+
+pytestmark = pytest.mark.service("tools")
+
+# What a local stack would pass: its gateway, moto server, WebSocket server and issuer on loopback.
+LOCAL = {
+    "apiOrigins": "http://127.0.0.1:8080",
+    "storageOrigins": "http://127.0.0.1:5000",
+    "pushOrigins": "ws://127.0.0.1:8081",
+    "identityOrigins": "http://127.0.0.1:8090",
+    "playbackOrigins": "",
+}
+
+
+def site(**params: str) -> Site:
+    [found] = load("local", params=params).sites
+    return found
+
+
+def test_the_site_is_the_web_services_dist_folder_with_its_security_headers():
+    found = site()
+    assert (found.service, found.directory) == ("web", ROOT / "services" / "web" / "dist")
+    assert found.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    assert found.headers["X-Content-Type-Options"] == "nosniff"
+    assert found.headers["X-Frame-Options"] == "DENY"
+    assert found.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_by_default_the_csp_allows_the_aws_endpoints_of_the_stacks_region():
+    csp = csp_directives(site().headers["Content-Security-Policy"])
+    assert csp["script-src"] == ["'self'"]
+    assert "https://*.execute-api.us-east-1.amazonaws.com" in csp["connect-src"]
+    assert "wss://*.execute-api.us-east-1.amazonaws.com" in csp["connect-src"]
+    assert {"https://*.s3.amazonaws.com", "https://*.s3.us-east-1.amazonaws.com"} <= set(csp["media-src"])
+    assert "https://issuer.video24.local" in csp["form-action"]
+
+
+def test_params_put_the_local_origins_in_the_csp_in_place_of_the_aws_ones():
+    # when
+    csp = csp_directives(site(**LOCAL).headers["Content-Security-Policy"])
+    # then
+    assert csp["connect-src"] == [
+        "'self'",
+        *(LOCAL[p] for p in ("apiOrigins", "pushOrigins", "storageOrigins")),
+        LOCAL["identityOrigins"],
+    ]
+    assert csp["media-src"] == ["'self'", "blob:", LOCAL["apiOrigins"], LOCAL["storageOrigins"]]
+    assert csp["img-src"] == ["'self'", "data:", "blob:", LOCAL["apiOrigins"], LOCAL["storageOrigins"]]
+    assert csp["form-action"] == ["'self'", LOCAL["identityOrigins"]]
+    assert csp["worker-src"] == ["'self'", "blob:"]
+    # and what keeps script out stays as it is
+    assert csp["script-src"] == ["'self'"]
+    assert csp["object-src"] == csp["frame-ancestors"] == ["'none'"]
+    assert not [s for sources in csp.values() for s in sources if "amazonaws.com" in s]
+
+
+def test_a_playback_cdn_param_lets_media_and_posters_come_from_it():
+    csp = csp_directives(
+        site(playbackOrigins="https://d111111abcdef8.cloudfront.net").headers["Content-Security-Policy"]
+    )
+    for directive in ("media-src", "img-src", "connect-src"):
+        assert "https://d111111abcdef8.cloudfront.net" in csp[directive]
+
+
+def test_response_headers_are_written_as_cloudfront_writes_them():
+    policy = {
+        "SecurityHeadersConfig": {
+            "StrictTransportSecurity": {
+                "AccessControlMaxAgeSec": "31536000",
+                "IncludeSubdomains": "true",
+                "Preload": True,
+                "Override": True,
+            },
+            "XSSProtection": {"Protection": True, "ModeBlock": True, "Override": True},
+            "FrameOptions": {"FrameOption": "SAMEORIGIN", "Override": True},
+        },
+        "CustomHeadersConfig": {"Items": [{"Header": "Permissions-Policy", "Value": "camera=()", "Override": True}]},
+    }
+    assert response_headers(policy) == {
+        "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
+        "X-Frame-Options": "SAMEORIGIN",
+        "X-XSS-Protection": "1; mode=block",
+        "Permissions-Policy": "camera=()",
+    }
+    assert response_headers({"SecurityHeadersConfig": {"XSSProtection": {"Protection": False}}}) == {
+        "X-XSS-Protection": "0"
+    }
+
+
+SITE_WITHOUT_HEADERS = """
+service: video24-flow
+custom:
+  site:
+    directory: dist
+provider:
+  name: aws
+resources:
+  Resources:
+    Site:
+      Type: AWS::CloudFront::Distribution
+      Properties:
+        DistributionConfig:
+          DefaultCacheBehavior:
+            ViewerProtocolPolicy: redirect-to-https
+"""
+
+
+def test_a_site_without_a_response_headers_policy_of_its_own_is_refused(tmp_path: Path):
+    (tmp_path / "services" / "flow").mkdir(parents=True)
+    (tmp_path / "serverless-compose.yml").write_text("services:\n  flow:\n    path: services/flow\n")
+    (tmp_path / "services" / "flow" / "serverless.yml").write_text(SITE_WITHOUT_HEADERS)
+    with pytest.raises(TopologyError, match=r"custom\.site needs one distribution with a response headers policy"):
+        load("dev", root=tmp_path)
