@@ -105,6 +105,8 @@ class LocalStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
         execute_state_machines(self.endpoint)  # before provisioning: moto keeps each mode's machines apart
         provision(self.topology, self.session, self.endpoint)
+        if self.site:
+            self.site.headers = self._site_headers()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:
             for worker in self.worker_names(function.key):
@@ -112,6 +114,21 @@ class LocalStack:
         for invocable in self.invoked_directly():
             self._start_worker(invocable, invocable.key)
         self._wait_for_workers()
+
+    def _site_headers(self) -> dict[str, str]:
+        """The headers CloudFront sends with the site, its CSP naming the local origins instead of AWS's."""
+        origins = {
+            "apiOrigins": self.api,
+            "identityOrigins": self.api,  # the local issuer is on the API's port
+            "storageOrigins": self.endpoint,  # signed S3 URLs: moto
+            "pushOrigins": "",
+            "playbackOrigins": "",
+        }
+        self.params |= origins
+        sites = load(self.stage, params=self.params).sites
+        if len(sites) != 1:
+            raise RuntimeError(f"expected one website among the services, found {len(sites)}")
+        return sites[0].headers
 
     def _checked_concurrency(self, concurrency: dict[str, int]) -> dict[str, int]:
         """Worker processes per queue-fed function (1 unless given)."""
