@@ -21,6 +21,7 @@ from infra.account import (
 from infra.serverless import ROOT, TopologyError, compose_order, load_yaml
 from infra.topology import (
     Bucket,
+    Cors,
     Function,
     Invocable,
     Queue,
@@ -38,6 +39,7 @@ __all__ = [
     "REGION",
     "ROOT",
     "Bucket",
+    "Cors",
     "Function",
     "Invocable",
     "Queue",
