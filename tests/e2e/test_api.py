@@ -124,10 +124,10 @@ def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: 
     assert video_id not in [
         v["video_id"] for v in requests.get(f"{api}/videos", headers=bob, timeout=10).json()["videos"]
     ]
-    # Alice lists it, and its signed link works
-    assert video_id in [
-        v["video_id"] for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]
-    ]
+    # Alice lists it, with a poster link that works, and its signed download works
+    listed = {v["video_id"]: v for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]}
+    assert listed[video_id]["status"] == "READY" and listed[video_id]["progress"] is None
+    assert requests.get(listed[video_id]["poster"]["url"], timeout=10).status_code == 200
     assert requests.get(video["renditions"][0]["url"], timeout=10).status_code == 200
 
     # When alice deletes it

@@ -73,12 +73,23 @@ class ApiError(_Body):
     message: str
 
 
+class SignedFile(_Body):
+    url: str | None = Field(description="Signed GET URL, only once READY; expires with `urls_expire_at`.")
+    width: int | None = None
+    height: int | None = None
+    size_bytes: int | None = None
+
+
 class VideoSummary(_Body):
     video_id: str
     title: str | None
     status: str
     created_at: str | None
     duration_seconds: float | None = None
+    progress: float | None = Field(
+        None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
+    )
+    poster: SignedFile | None = Field(None, description="The poster image, only once READY: `url` is valid 15 minutes.")
 
 
 class VideoPage(_Body):
@@ -86,13 +97,6 @@ class VideoPage(_Body):
 
     videos: list[VideoSummary]
     next_cursor: str | None
-
-
-class SignedFile(_Body):
-    url: str | None = Field(description="Signed GET URL, only once READY; expires with `urls_expire_at`.")
-    width: int | None = None
-    height: int | None = None
-    size_bytes: int | None = None
 
 
 class RenditionView(SignedFile):
