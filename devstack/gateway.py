@@ -10,7 +10,15 @@ caller reached it in X-Forwarded-Proto / -Port / -For, and gives path parameters
 `{name+}` (the last segment of a path) takes the rest of the path, slashes included.
 It also serves JSON documents at fixed paths: the local issuer's JWKS at
 /.well-known/jwks.json and the API's OpenAPI document at /openapi.json; and pages, local
-endpoints that answer a path whatever the method (the local issuer's sign-in, devstack/signin.py).
+endpoints that answer a path whatever the method (the local issuer's sign-in, devstack/signin.py,
+which answers its own CORS).
+
+CORS is each route's API's (`Route.cors`, from the service's `provider.httpApi.cors`), applied as
+API Gateway does: a preflight (OPTIONS with Origin and Access-Control-Request-Method) to a path that
+has a route is answered 204 by the gateway itself, without the authorizer or a function (unless a
+route takes OPTIONS itself); a request with an Origin gets Access-Control-Allow-Origin (and the
+exposed headers) on every answer, the gateway's own 401, 403, 404 and 500 included, and the
+function's own CORS headers are dropped. The fixed documents are public: `*` for any origin.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
-from infra import Route
+from infra import Cors, Route
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]  # (function key, event) -> {"result"} | {"error"}
 JWKS_PATH = "/.well-known/jwks.json"
@@ -49,6 +57,71 @@ def _json(status: int, message: str) -> Response:
     return Response(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
 
 
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def _is_preflight(method: str, headers: dict[str, str]) -> bool:
+    return (
+        method == "OPTIONS"
+        and bool(_header(headers, "origin"))
+        and bool(_header(headers, "access-control-request-method"))
+    )
+
+
+def _allowed_origin(cors: Cors, origin: str | None) -> str | None:
+    """What Access-Control-Allow-Origin says to this origin, or None when the API does not allow it."""
+    if not origin:
+        return None  # not a CORS request: API Gateway adds nothing
+    if "*" in cors.allow_origins and not cors.allow_credentials:
+        return "*"
+    for allowed in cors.allow_origins:
+        scheme_wide = allowed.endswith("://*") and origin.lower().startswith(allowed[:-1].lower())
+        if allowed == "*" or scheme_wide or allowed.lower() == origin.lower():
+            return origin
+    return None
+
+
+def _with_cors(response: Response, cors: Cors | None, origin: str | None) -> Response:
+    """The answer as API Gateway sends it: the API's CORS headers instead of any the function set."""
+    if cors is None:
+        return response
+    headers = {k: v for k, v in response.headers.items() if not k.lower().startswith("access-control-")}
+    allowed = _allowed_origin(cors, origin)
+    if allowed:
+        headers["access-control-allow-origin"] = allowed
+        if allowed != "*":
+            headers["vary"] = "Origin"
+        if cors.allow_credentials:
+            headers["access-control-allow-credentials"] = "true"
+        if cors.expose_headers:
+            headers["access-control-expose-headers"] = ",".join(cors.expose_headers)
+    return Response(response.status, headers, response.body)
+
+
+def _preflight(cors: Cors, origin: str | None) -> Response:
+    """API Gateway's own answer to a preflight; the browser compares it with what it is about to send."""
+    allowed = _allowed_origin(cors, origin)
+    if not allowed:
+        return Response(204, {}, b"")
+    headers = {
+        "access-control-allow-origin": allowed,
+        "access-control-allow-methods": ",".join(cors.allow_methods),
+        "access-control-allow-headers": ",".join(cors.allow_headers),
+    }
+    if allowed != "*":
+        headers["vary"] = "Origin"
+    if cors.max_age is not None:
+        headers["access-control-max-age"] = str(cors.max_age)
+    if cors.allow_credentials:
+        headers["access-control-allow-credentials"] = "true"
+    return Response(204, headers, b"")
+
+
+# the fixed documents (the JWKS the browser's OIDC library fetches, the OpenAPI document) are public
+PUBLIC = Cors(allow_origins=("*",), allow_headers=("Content-Type",), allow_methods=("GET", "OPTIONS"), max_age=3600)
+
+
 def _pattern(path: str) -> re.Pattern[str]:
     regex = re.sub(r"\\{(\w+)\\\+\\}", r"(?P<\1>.+)", re.escape(path))
     regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", regex)
@@ -62,10 +135,15 @@ class Gateway:
         self._invoke, self._documents = invoke, dict(documents or {})  # GET path -> its JSON
         self._pages = dict(pages or {})  # path -> its handler, for every method
         self._routes: list[tuple[Route, re.Pattern[str]]] = []
+        self._unrouted_cors: Cors | None = None
         self._server: ThreadingHTTPServer | None = None
 
     def set_routes(self, routes: list[Route]) -> None:
         self._routes = [(route, _pattern(route.path)) for route in routes]
+        # a path no route has belongs to no API: it gets the CORS every API agrees on, if they all do
+        answers = {(r.cors.allow_origins, r.cors.expose_headers, r.cors.allow_credentials) if r.cors else None
+                   for r in routes}  # fmt: skip
+        self._unrouted_cors = routes[0].cors if len(answers) == 1 else None
 
     # -- the server ---------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -113,9 +191,20 @@ class Gateway:
         url = urlsplit(target)
         if url.path in self._pages:
             return self._pages[url.path](method, url.query, headers, body)
-        if method == "GET" and url.path in self._documents:
+        origin = _header(headers, "origin")
+        if url.path in self._documents and (method == "GET" or _is_preflight(method, headers)):
+            if method != "GET":
+                return _preflight(PUBLIC, origin)
             document = json.dumps(self._documents[url.path]()).encode()
-            return Response(200, {"content-type": "application/json"}, document)
+            return Response(200, {"content-type": "application/json", "access-control-allow-origin": "*"}, document)
+        routes = [route for route, pattern in self._routes if pattern.match(url.path)]  # any method
+        cors = routes[0].cors if routes else self._unrouted_cors
+        takes_options = any(route.method in ("OPTIONS", "*", "ANY") for route in routes)
+        if routes and cors and _is_preflight(method, headers) and not takes_options:
+            return _preflight(cors, origin)
+        return _with_cors(self._route(method, url, headers, body), cors, origin)
+
+    def _route(self, method: str, url: SplitResult, headers: dict[str, str], body: bytes) -> Response:
         matched = self._match(method, url.path)
         if matched is None:
             return _json(404, "Not Found")

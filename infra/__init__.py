@@ -21,6 +21,7 @@ from infra.account import (
 from infra.serverless import ROOT, TopologyError, compose_order, load_yaml
 from infra.topology import (
     Bucket,
+    Cors,
     Function,
     Invocable,
     Queue,
@@ -39,6 +40,7 @@ __all__ = [
     "REGION",
     "ROOT",
     "Bucket",
+    "Cors",
     "Function",
     "Invocable",
     "Queue",

@@ -141,14 +141,28 @@ class Function(Invocable):
 
 
 @dataclass(frozen=True)
+class Cors:
+    """The CORS configuration of a service's HTTP API (`provider.httpApi.cors`), as the framework writes it
+    into the API's `CorsConfiguration`: API Gateway answers preflights with it and adds it to every response."""
+
+    allow_origins: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
 class Route:
-    """An httpApi route, with the authorizer (a function key) that guards it, if any."""
+    """An httpApi route, with the authorizer (a function key) that guards it, if any, and its API's CORS."""
 
     method: str
     path: str
     function: str
     authorizer: str | None = None
     identity_source: str | None = None
+    cors: Cors | None = None
 
 
 @dataclass
@@ -249,10 +263,49 @@ def _table(properties: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+# What the framework puts in the API when `cors: true` (or leaves a field out): its own defaults, and the
+# methods of the service's routes (all of them for an ANY route), OPTIONS first.
+FRAMEWORK_CORS_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token",
+                          "X-Amz-User-Agent", "X-Amzn-Trace-Id")  # fmt: skip
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "OPTIONS", "HEAD", "DELETE")
+_CORS_FIELDS = {"allowedOrigins", "allowedHeaders", "allowedMethods", "exposedResponseHeaders", "maxAge",
+                "allowCredentials"}  # fmt: skip
+
+
+def api_cors(setting: Any, route_methods: list[str], where: str) -> Cors | None:
+    """A service's `provider.httpApi.cors` (true, or the framework's object form) as the API's CORS."""
+    if not setting:
+        return None
+    options: dict[str, Any] = {} if setting is True else setting
+    if not isinstance(options, dict) or set(options) - _CORS_FIELDS:
+        raise TopologyError(f"{where}: provider.httpApi.cors must be true or an object of {sorted(_CORS_FIELDS)}")
+
+    def listed(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = options.get(name)
+        if not value:
+            return default
+        return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+    filled = ["OPTIONS"]
+    for method in route_methods:
+        for one in HTTP_METHODS if method in ("ANY", "*") else (method,):
+            if one not in filled:
+                filled.append(one)
+    return Cors(
+        allow_origins=listed("allowedOrigins", ("*",)),
+        allow_headers=listed("allowedHeaders", FRAMEWORK_CORS_HEADERS),
+        allow_methods=listed("allowedMethods", tuple(filled)),
+        expose_headers=listed("exposedResponseHeaders", ()),
+        max_age=int(options["maxAge"]) if options.get("maxAge") is not None else None,
+        allow_credentials=bool(options.get("allowCredentials")),
+    )
+
+
 def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None = None) -> Topology:
     """The topology for a stage; `params` override the services' default params (as compose would)."""
     topology = Topology(stage=stage)
     pending_routes: list[tuple[str, dict[str, Any], str, Any]] = []
+    apis: dict[str, Cors | None] = {}  # service -> its HTTP API's CORS
     for name, directory in compose_order(root):
         raw = load_yaml(directory / "serverless.yml")
         defaults = (raw.get("params") or {}).get("default", {})
@@ -346,19 +399,28 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                         reports_batch_failures=sqs.get("functionResponseType") == "ReportBatchItemFailures",
                     )
                 )
+        methods = [_method_and_path(route)[0] for _, route, owner, _ in pending_routes if owner == name]
+        apis[name] = api_cors((provider.get("httpApi") or {}).get("cors"), methods, name)
         for output in ((config.get("resources") or {}).get("Outputs") or {}).values():
             if "Export" in output and stack.exists(output):
                 topology.exports[stack.evaluate(output["Export"]["Name"])] = stack.evaluate(output["Value"])
         topology.services[name] = service
     for function_key, route, service_name, authorizer in pending_routes:
-        topology.routes.append(_route(topology, function_key, route, service_name, authorizer))
+        topology.routes.append(_route(topology, function_key, route, service_name, authorizer, apis[service_name]))
     return topology
 
 
-def _route(topology: Topology, function_key: str, route: Any, service: str, authorizer: Any) -> Route:
+def _method_and_path(route: Any) -> tuple[str, str]:
     method, path = (route["method"], route["path"]) if isinstance(route, dict) else route.split(" ", 1)
+    return str(method).upper(), str(path)
+
+
+def _route(
+    topology: Topology, function_key: str, route: Any, service: str, authorizer: Any, cors: Cors | None
+) -> Route:
+    method, path = _method_and_path(route)
     if authorizer is None:
-        return Route(method.upper(), path, function_key)
+        return Route(method, path, function_key, cors=cors)
     if authorizer.get("type") != "request" or not authorizer.get("enableSimpleResponses"):
         raise TopologyError(f"{function_key}: only request authorizers with simple responses run locally")
     if "functionName" in authorizer:
@@ -369,4 +431,4 @@ def _route(topology: Topology, function_key: str, route: Any, service: str, auth
         raise TopologyError(f"{function_key}: authorizer {authorizer} is not a function of any service")
     source = authorizer.get("identitySource")
     source = source[0] if isinstance(source, list) else source
-    return Route(method.upper(), path, function_key, guard, source)
+    return Route(method, path, function_key, guard, source, cors)

@@ -13,6 +13,7 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.service("upload", "metadata", "auth")
 
 VIDEO = {"filename": "clip.mp4", "content_type": "video/mp4", "size": 1000}
+SITE = "http://127.0.0.1:5173"  # the website, on an origin of its own
 
 
 def test_no_token_or_a_bad_token_is_401_and_never_reaches_the_route(stack: Stack):
@@ -30,9 +31,36 @@ def test_unknown_routes_are_404(stack: Stack):
     assert response.status_code == 404
 
 
-def test_the_jwks_is_served_for_the_authorizer(stack: Stack):
-    keys = requests.get(f"{stack.api}/.well-known/jwks.json", timeout=10).json()["keys"]
-    assert keys == stack.forge.jwks()["keys"]  # exactly the issuer key's public half, under its kid
+def test_the_jwks_is_served_for_the_authorizer_and_the_browser(stack: Stack):
+    served = requests.get(f"{stack.api}/.well-known/jwks.json", headers={"Origin": SITE}, timeout=10)
+    assert served.json()["keys"] == stack.forge.jwks()["keys"]  # exactly the issuer key's public half, under its kid
+    assert served.headers["Access-Control-Allow-Origin"] == "*"  # the website's OIDC library reads it
+
+
+def test_a_website_on_another_origin_may_call_the_api_as_api_gateways_cors_allows(stack: Stack):
+    api, token = stack.api, stack.forge.token("alice")
+    # When the browser asks before a cross-origin call with a token: the gateway answers, for any route's path
+    for path, method in (("/uploads", "POST"), ("/videos/0123456789abcdef", "DELETE"), ("/me", "PUT")):
+        asks = {"Origin": SITE, "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+        preflight = requests.options(f"{api}{path}", headers=asks, timeout=10)
+        assert preflight.status_code == 204, (path, preflight.text)
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert method in preflight.headers["Access-Control-Allow-Methods"].split(",")
+        assert {"authorization", "content-type"} <= set(
+            preflight.headers["Access-Control-Allow-Headers"].lower().split(",")
+        )
+    # Then the answers it may read carry the API's CORS: the route's, and the authorizer's 401 and the gateway's 404
+    mine = requests.get(f"{api}/videos", headers={"Origin": SITE, "Authorization": f"Bearer {token}"}, timeout=10)
+    refused = requests.get(f"{api}/videos", headers={"Origin": SITE}, timeout=10)
+    missing = requests.get(f"{api}/nope", headers={"Origin": SITE, "Authorization": f"Bearer {token}"}, timeout=10)
+    assert [r.status_code for r in (mine, refused, missing)] == [200, 401, 404]
+    assert all(r.headers["Access-Control-Allow-Origin"] == "*" for r in (mine, refused, missing))
+    # And a preflight to a path no route has is a 404, as any request there
+    nowhere = requests.options(
+        f"{api}/nope", headers={"Origin": SITE, "Access-Control-Request-Method": "GET"}, timeout=10
+    )
+    assert nowhere.status_code == 404
 
 
 def test_the_openapi_document_is_served_and_names_every_route(stack: Stack):
@@ -96,10 +124,10 @@ def test_only_the_owner_sees_and_deletes_and_deleting_removes_everything(stack: 
     assert video_id not in [
         v["video_id"] for v in requests.get(f"{api}/videos", headers=bob, timeout=10).json()["videos"]
     ]
-    # Alice lists it, and its signed link works
-    assert video_id in [
-        v["video_id"] for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]
-    ]
+    # Alice lists it, with a poster link that works, and its signed download works
+    listed = {v["video_id"]: v for v in requests.get(f"{api}/videos", headers=alice, timeout=10).json()["videos"]}
+    assert listed[video_id]["status"] == "READY" and listed[video_id]["progress"] is None
+    assert requests.get(listed[video_id]["poster"]["url"], timeout=10).status_code == 200
     assert requests.get(video["renditions"][0]["url"], timeout=10).status_code == 200
 
     # When alice deletes it

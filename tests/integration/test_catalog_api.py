@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -116,3 +117,24 @@ def test_the_list_is_mine_newest_first_and_paginated(aws: Aws, catalog_api):
     _, first = page()
     assert page(first["next_cursor"], sub="bob")[0] == 400
     assert page("not-a-cursor")[0] == 400
+
+
+def test_the_list_signs_a_ready_videos_poster_and_shows_a_processing_videos_progress(aws: Aws, catalog_api):
+    # Given alice's READY video and her PROCESSING one, a quarter encoded
+    ready = put_video(aws, "alice", "2026-11-21T10:00:00+00:00")
+    processing = put_video(aws, "alice", "2026-11-22T10:00:00+00:00", status="PROCESSING")
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table(aws.name("metadata", "CatalogTable"))
+    table.update_item(Key={"video_id": processing}, UpdateExpression="SET progress = :p",
+                      ExpressionAttributeValues={":p": Decimal("0.25")})  # fmt: skip
+    # When she lists her videos
+    status, body = catalog_api.list({}, "alice")
+    # Then the PROCESSING one has its progress and no poster, the READY one a poster link of 15 minutes at most
+    assert status == 200
+    videos = {v["video_id"]: v for v in body["videos"]}
+    assert (videos[processing]["progress"], videos[processing]["poster"]) == (0.25, None)
+    assert videos[ready]["progress"] is None
+    poster = videos[ready]["poster"]
+    assert (poster["width"], poster["height"], poster["size_bytes"]) == (1280, 720, 10)
+    parts = urlsplit(poster["url"])
+    assert parts.path.endswith(f"/videos/{ready}/poster.jpg")
+    assert 0 < int(parse_qs(parts.query)["X-Amz-Expires"][0]) <= 15 * 60

@@ -1,10 +1,12 @@
-"""POST /uploads against moto: the form's policy pins what the user may upload, and where."""
+"""The upload routes against moto: the form's policy pins what the user may upload, and where; a multipart
+upload is resumed, completed or cancelled only by its owner."""
 
 from __future__ import annotations
 
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -33,6 +35,32 @@ def complete_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
         event = api_event("POST", f"/uploads/{video_id}/complete", sub=sub, body=body,
                           path_parameters={"video_id": video_id})  # fmt: skip
         return answer(complete_upload.handler(event, None))
+
+    return call
+
+
+@pytest.fixture
+def resume_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from intake.handlers import resume_upload
+
+    def call(sub: str, video_id: str, body: dict) -> tuple[int, dict]:
+        use_function_env(monkeypatch, aws.topology.invocables["upload-resumeUpload"])
+        event = api_event("POST", f"/uploads/{video_id}/parts", sub=sub, body=body,
+                          path_parameters={"video_id": video_id})  # fmt: skip
+        return answer(resume_upload.handler(event, None))
+
+    return call
+
+
+@pytest.fixture
+def abort_upload(aws: Aws, monkeypatch: pytest.MonkeyPatch):
+    from intake.handlers import abort_upload
+
+    def call(sub: str, video_id: str, query: dict[str, str]) -> tuple[int, dict | None]:
+        use_function_env(monkeypatch, aws.topology.invocables["upload-abortUpload"])
+        event = api_event("DELETE", f"/uploads/{video_id}", sub=sub, query=query,
+                          path_parameters={"video_id": video_id})  # fmt: skip
+        return answer(abort_upload.handler(event, None))
 
     return call
 
@@ -168,3 +196,68 @@ def test_parts_s3_refuses_are_a_400_that_names_s3s_reason(
     wrong = [parts[0], {"part_number": 2, "etag": '"0123456789abcdef0123456789abcdef"'}, parts[2]]
     status, error = complete_upload("alice", started["video_id"], {"upload_id": started["upload_id"], "parts": wrong})
     assert status == 400 and "InvalidPart" in error["message"]
+
+
+def test_the_owner_resumes_her_upload_with_the_parts_s3_has_and_fresh_urls_then_completes_it(
+    aws: Aws, create_upload, resume_upload, complete_upload, monkeypatch: pytest.MonkeyPatch
+):
+    # Given alice's 20 MiB multipart upload, of which only the first part reached S3 before her page reloaded
+    started = start_multipart(aws, monkeypatch, create_upload, 20 * 1024**2)
+    video_id, upload_id = started["video_id"], started["upload_id"]
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    [upload] = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    first = s3.upload_part(Bucket=bucket, Key=upload["Key"], UploadId=upload_id, PartNumber=1,
+                           Body=b"v" * 8 * 1024**2)["ETag"]  # fmt: skip
+    # When she asks to carry on, with fresh URLs for the two parts still to send
+    status, resumed = resume_upload("alice", video_id, {"upload_id": upload_id, "part_numbers": [3, 2]})
+    # Then she learns what S3 has, and gets a URL per missing part, signed for her upload's key, for an hour
+    assert status == 200
+    assert resumed["uploaded"] == [{"part_number": 1, "etag": first, "size": 8 * 1024**2}]
+    assert [p["part_number"] for p in resumed["parts"]] == [2, 3] and resumed["expires_in"] == 3600
+    for part in resumed["parts"]:
+        query = parse_qs(urlsplit(part["url"]).query)
+        assert query["partNumber"] == [str(part["part_number"])] and query["uploadId"] == [upload_id]
+        assert urlsplit(part["url"]).path.endswith(quote(upload["Key"]))
+        assert 0 < int(query["X-Amz-Expires"][0]) <= 3600
+    # And bob, another video id or another upload id find nothing
+    assert resume_upload("bob", video_id, {"upload_id": upload_id})[0] == 404
+    assert resume_upload("alice", "fedcba9876543210", {"upload_id": upload_id})[0] == 404
+    assert resume_upload("alice", video_id, {"upload_id": "not-this-one"})[0] == 404
+    # And what she sends wrong is a 400
+    for bad in ({"upload_id": upload_id, "part_numbers": [0]}, {"upload_id": upload_id, "part_numbers": [10001]},
+                {"upload_id": upload_id, "part_numbers": list(range(1, 1002))},
+                {"part_numbers": [1]}, {"upload_id": upload_id, "parts": []}):  # fmt: skip
+        assert resume_upload("alice", video_id, bad)[0] == 400, bad
+    # When the rest is sent, the ETags S3 reports complete the upload
+    for number, length in ((2, 8 * 1024**2), (3, 4 * 1024**2)):
+        s3.upload_part(Bucket=bucket, Key=upload["Key"], UploadId=upload_id, PartNumber=number, Body=b"v" * length)
+    _, now = resume_upload("alice", video_id, {"upload_id": upload_id})
+    parts = [{"part_number": p["part_number"], "etag": p["etag"]} for p in now["uploaded"]]
+    assert [p["part_number"] for p in parts] == [1, 2, 3] and now["parts"] == []
+    assert complete_upload("alice", video_id, {"upload_id": upload_id, "parts": parts})[0] == 200
+    # And once completed there is nothing to resume: a clear 404
+    status, error = resume_upload("alice", video_id, {"upload_id": upload_id})
+    assert status == 404 and "no upload in progress" in error["message"]
+
+
+def test_the_owner_cancels_her_upload_and_nobody_else_can(
+    aws: Aws, create_upload, abort_upload, monkeypatch: pytest.MonkeyPatch
+):
+    # Given alice's multipart upload with one part in S3
+    started = start_multipart(aws, monkeypatch, create_upload, 20 * 1024**2)
+    video_id, upload_id = started["video_id"], started["upload_id"]
+    upload_parts(aws, started, [8 * 1024**2])
+    s3, bucket = aws.client("s3"), aws.name("upload", "UploadsBucket")
+    # When bob tries to cancel it, or alice forgets the upload id or names another video
+    assert abort_upload("bob", video_id, {"upload_id": upload_id})[0] == 404
+    assert abort_upload("alice", "fedcba9876543210", {"upload_id": upload_id})[0] == 404
+    status, error = abort_upload("alice", video_id, {})
+    assert status == 400 and "upload_id" in error["message"]
+    # Then it is still in progress
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])] == [upload_id]
+    # When alice cancels it
+    assert abort_upload("alice", video_id, {"upload_id": upload_id}) == (204, None)
+    # Then S3 has no upload in progress and no object; cancelling again finds nothing
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert aws.keys(bucket) == []
+    assert abort_upload("alice", video_id, {"upload_id": upload_id})[0] == 404

@@ -22,7 +22,7 @@ from catalog.logic.records import (
     record_upload,
 )
 from catalog.logic.streams import stream_summary
-from catalog.logic.views import DeleteDeps, DetailsDeps, delete_video, video_details
+from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps, delete_video, list_videos, video_details
 from contracts import (
     ChunkRef,
     FailureReason,
@@ -38,6 +38,7 @@ from contracts import (
     stable_event_id,
     upload_of,
 )
+from contracts.api import PageQuery
 from contracts.events import TOMBSTONE_LIFETIME
 from lambdakit.refusals import NotFound
 from tests.unit import shapes
@@ -718,3 +719,50 @@ def test_note_progress_is_conditional_on_a_lower_progress_and_a_rank_at_most_pro
     assert Rank.PROCESSING < Rank.FAILED < Rank.READY < Rank.DELETED
     assert _value_of(request, "status") == "PROCESSING"
     assert _assignments(request)["title"].startswith("if_not_exists(")
+
+
+class FakeIndex:
+    """The by-owner index over a list of items, newest first; one page."""
+
+    def __init__(self, *items: dict[str, Any]) -> None:
+        self.items = list(items)
+
+    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+        mine = sorted((i for i in self.items if i["owner"] == owner), key=lambda i: i["created_at"], reverse=True)
+        return mine[:limit], None
+
+
+def _listed(video_id: str, status: str, **values: Any) -> dict[str, Any]:
+    poster = {"bucket": "out", "key": f"videos/{video_id}/poster.jpg", "width": 1280, "height": 720, "size_bytes": 9}
+    return {"video_id": video_id, "owner": "alice", "created_at": f"2026-11-2{len(video_id) % 10}", "status": status,
+            "title": f"{video_id}.mp4", "poster": poster} | values  # fmt: skip
+
+
+def test_the_list_shows_progress_while_processing_and_a_signed_poster_once_ready() -> None:
+    # Given alice's videos in every state, each with a poster in the item (a FAILED one kept an earlier poster)
+    index = FakeIndex(
+        _listed("uploaded1", "UPLOADED", poster=None),
+        _listed("processing1", "PROCESSING", progress=Decimal("0.25"), poster=None),
+        _listed("ready0001", "READY", metadata={"duration_seconds": Decimal("12.5")}),
+        _listed("failed01", "FAILED", progress=Decimal("0.5")),
+        _listed("elsewhere1", "READY", poster={"bucket": "out", "key": "videos/someone-else/poster.jpg"}),
+        _listed("deleted1", "DELETED"),
+    )
+    signer = FakeSigner()
+
+    # When she lists them
+    page = list_videos("alice", PageQuery(), ListDeps(index=index, signer=signer))
+
+    # Then progress is there only while PROCESSING, a poster only once READY, signed for 15 minutes
+    videos = {v.video_id: v for v in page.videos}
+    assert set(videos) == {"uploaded1", "processing1", "ready0001", "failed01", "elsewhere1"}  # no tombstone
+    assert {k: v.progress for k, v in videos.items()} == {k: 0.25 if k == "processing1" else None for k in videos}
+    ready = videos["ready0001"]
+    assert ready.poster is not None and ready.duration_seconds == 12.5
+    assert ready.poster.url == "https://out.example/videos/ready0001/poster.jpg?expires=900"
+    assert (ready.poster.width, ready.poster.height, ready.poster.size_bytes) == (1280, 720, 9)
+    assert all(videos[k].poster is None for k in ("uploaded1", "processing1", "failed01"))
+    # And a poster outside the video's own prefix is never signed
+    elsewhere = videos["elsewhere1"].poster
+    assert elsewhere is not None and elsewhere.url is None
+    assert signer.signed == [("out", "videos/ready0001/poster.jpg")]

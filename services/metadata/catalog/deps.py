@@ -7,9 +7,9 @@ from functools import cache
 from typing import Any
 
 from catalog.logic.playback import GrantDeps, PlaybackDeps
-from catalog.logic.ports import MediaSigner, OwnerIndex
+from catalog.logic.ports import MediaSigner
 from catalog.logic.records import CatalogDeps, UploadDeps
-from catalog.logic.views import DeleteDeps, DetailsDeps
+from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps
 from catalog.settings import settings
 
 
@@ -70,10 +70,11 @@ def record_video_event() -> CatalogDeps:
 
 
 @cache
-def list_videos() -> OwnerIndex:
+def list_videos() -> ListDeps:
     from catalog.adapters.dynamo import OwnerIndexQuery
+    from catalog.adapters.signer import S3UrlSigner
 
-    return OwnerIndexQuery(_table())
+    return ListDeps(index=OwnerIndexQuery(_table()), signer=S3UrlSigner(_s3()))
 
 
 @cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from intake.logic.ports import MultipartUploads
 from intake.logic.uploads import CompleteDeps, DeleteDeps, StartDeps, UploadLimits
 from intake.settings import settings
 
@@ -35,6 +36,20 @@ def complete_upload() -> CompleteDeps:
     from intake.adapters.s3 import S3MultipartUploads
 
     return CompleteDeps(S3MultipartUploads(_s3(), settings().uploads_bucket), max_size=settings().max_upload_bytes)
+
+
+@cache
+def resume_upload() -> MultipartUploads:
+    from intake.adapters.s3 import S3MultipartUploads
+
+    return S3MultipartUploads(_s3(), settings().uploads_bucket)
+
+
+@cache
+def abort_upload() -> MultipartUploads:
+    from intake.adapters.s3 import S3MultipartUploads
+
+    return S3MultipartUploads(_s3(), settings().uploads_bucket)
 
 
 @cache

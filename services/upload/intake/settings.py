@@ -7,6 +7,7 @@ from functools import cache
 from lambdakit.settings import Setting, Settings, positive
 
 SINGLE_POST_LIMIT = 5 * 1024**3  # S3 takes at most 5 GiB in one POST
+MULTIPART_THRESHOLD = 100 * 1024**2  # above it a browser sends parts in parallel, and can resume
 
 
 def _at_most_one_post(value: int) -> None:
@@ -20,7 +21,7 @@ class UploadSettings(Settings):
     max_upload_bytes = Setting("MAX_UPLOAD_BYTES", int, default=SINGLE_POST_LIMIT, check=positive)
     # above this a form becomes a multipart upload; never above S3's single-POST limit
     multipart_threshold_bytes = Setting(
-        "MULTIPART_THRESHOLD_BYTES", int, default=SINGLE_POST_LIMIT, check=_at_most_one_post
+        "MULTIPART_THRESHOLD_BYTES", int, default=MULTIPART_THRESHOLD, check=_at_most_one_post
     )
 
 

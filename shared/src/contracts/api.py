@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import VideoId
 from contracts.media import MediaSummary
 
 MAX_PAGE = 50
+MAX_PARTS = 10_000  # S3's part numbers are 1 to 10,000
+PartNumber = Annotated[int, Field(ge=1, le=MAX_PARTS)]
+MAX_PARTS_SIGNED = 1000  # part URLs signed in one request: a few seconds of a small Lambda's CPU at most
 
 
 class _Body(BaseModel):
@@ -30,6 +35,13 @@ class UploadRef(_Params):
     """/uploads/{video_id}/..."""
 
     video_id: VideoId
+
+
+class MultipartRef(_Params):
+    """DELETE /uploads/{video_id}?upload_id="""
+
+    video_id: VideoId
+    upload_id: str = Field(min_length=1, max_length=1024, description="`upload_id` of the multipart upload")
 
 
 class PageQuery(_Params):
@@ -61,12 +73,23 @@ class ApiError(_Body):
     message: str
 
 
+class SignedFile(_Body):
+    url: str | None = Field(description="Signed GET URL, only once READY; expires with `urls_expire_at`.")
+    width: int | None = None
+    height: int | None = None
+    size_bytes: int | None = None
+
+
 class VideoSummary(_Body):
     video_id: str
     title: str | None
     status: str
     created_at: str | None
     duration_seconds: float | None = None
+    progress: float | None = Field(
+        None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
+    )
+    poster: SignedFile | None = Field(None, description="The poster image, only once READY: `url` is valid 15 minutes.")
 
 
 class VideoPage(_Body):
@@ -74,13 +97,6 @@ class VideoPage(_Body):
 
     videos: list[VideoSummary]
     next_cursor: str | None
-
-
-class SignedFile(_Body):
-    url: str | None = Field(description="Signed GET URL, only once READY; expires with `urls_expire_at`.")
-    width: int | None = None
-    height: int | None = None
-    size_bytes: int | None = None
 
 
 class RenditionView(SignedFile):
@@ -212,7 +228,7 @@ class MultipartUpload(_Body):
 
 
 class CompletedPart(_Body):
-    part_number: int = Field(ge=1, le=10000)
+    part_number: PartNumber
     etag: str = Field(min_length=1, max_length=128)
 
 
@@ -226,4 +242,36 @@ class CompleteUpload(_Body):
     """POST /uploads/{video_id}/complete."""
 
     upload_id: str = Field(min_length=1, max_length=1024)
-    parts: list[CompletedPart] = Field(min_length=1, max_length=10000)
+    parts: list[CompletedPart] = Field(min_length=1, max_length=MAX_PARTS)
+
+
+class ResumeUpload(_Body):
+    """POST /uploads/{video_id}/parts: to carry on with a multipart upload (after a reload, a lost connection, or
+    once its part URLs have expired)."""
+
+    upload_id: str = Field(min_length=1, max_length=1024)
+    part_numbers: list[PartNumber] = Field(
+        default_factory=list,
+        max_length=MAX_PARTS_SIGNED,
+        description="The parts to sign a fresh URL for: none to only ask what S3 has, at most 1,000 a request.",
+    )
+
+
+class UploadedPart(_Body):
+    """A part S3 has: its ETag is what POST /uploads/{video_id}/complete needs."""
+
+    part_number: int
+    etag: str
+    size: int = Field(description="bytes")
+
+
+class UploadParts(_Body):
+    """POST /uploads/{video_id}/parts: the parts S3 already has, and fresh signed URLs for the parts asked for.
+
+    The part size is the `part_size` POST /uploads gave: keep it with the `upload_id`."""
+
+    video_id: str
+    upload_id: str
+    uploaded: list[UploadedPart] = Field(description="By part number.")
+    parts: list[PartUrl] = Field(description="One signed PUT URL per part number asked for, by part number.")
+    expires_in: int = Field(description="seconds the part URLs stay valid")

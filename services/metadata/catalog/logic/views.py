@@ -34,6 +34,12 @@ URL_LIFETIME = timedelta(minutes=15)
 
 
 @dataclass
+class ListDeps:
+    index: OwnerIndex
+    signer: UrlSigner  # signs locally: a page of posters costs no request
+
+
+@dataclass
 class DetailsDeps:
     store: CatalogStore
     signer: UrlSigner
@@ -66,21 +72,44 @@ def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
     return start
 
 
-def list_videos(owner: str, query: PageQuery, index: OwnerIndex) -> VideoPage:
-    """The owner's videos, newest first, a page at a time (tombstones are not in the index: no created_at)."""
-    items, last_key = index.page(owner, query.limit, decode_cursor(query.cursor, owner))
-    items = [item for item in items if item.get("status") != Status.DELETED]
+def _signed(signer: UrlSigner, video_id: str, ready: bool, file: dict[str, Any] | None) -> str | None:
+    """A short-lived link to one of a READY video's own files; None before READY or for anything else."""
+    if not ready or not file or not file["key"].startswith(video_prefix(video_id)):
+        return None
+    return signer.url(file["bucket"], file["key"], int(URL_LIFETIME.total_seconds()))
+
+
+def _poster(signer: UrlSigner, video_id: str, ready: bool, poster: dict[str, Any] | None) -> SignedFile | None:
+    if not poster:
+        return None
+    return SignedFile(
+        url=_signed(signer, video_id, ready, poster),
+        width=poster.get("width"),
+        height=poster.get("height"),
+        size_bytes=poster.get("size_bytes"),
+    )
+
+
+def _summary(item: dict[str, Any], signer: UrlSigner) -> VideoSummary:
+    status = item.get("status", Status.UPLOADED)
+    ready = status == Status.READY
+    return VideoSummary(
+        video_id=item["video_id"],
+        title=item.get("title"),
+        status=status,
+        created_at=item.get("created_at"),
+        duration_seconds=(item.get("metadata") or {}).get("duration_seconds"),
+        progress=item.get("progress") if status == Status.PROCESSING else None,
+        poster=_poster(signer, item["video_id"], ready, item.get("poster")) if ready else None,
+    )
+
+
+def list_videos(owner: str, query: PageQuery, deps: ListDeps) -> VideoPage:
+    """The owner's videos, newest first, a page at a time (tombstones are not in the index: no created_at), each
+    with its progress while PROCESSING and a 15-minute link to its poster once READY."""
+    items, last_key = deps.index.page(owner, query.limit, decode_cursor(query.cursor, owner))
     return VideoPage(
-        videos=[
-            VideoSummary(
-                video_id=item["video_id"],
-                title=item.get("title"),
-                status=item.get("status", Status.UPLOADED),
-                created_at=item.get("created_at"),
-                duration_seconds=(item.get("metadata") or {}).get("duration_seconds"),
-            )
-            for item in items
-        ],
+        videos=[_summary(item, deps.signer) for item in items if item.get("status") != Status.DELETED],
         next_cursor=encode_cursor(last_key),
     )
 
@@ -123,17 +152,10 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
     signer, clock = deps.signer, deps.clock
     status = item.get("status", Status.UPLOADED)
     ready = status == Status.READY
-    seconds = int(URL_LIFETIME.total_seconds())
-    prefix = video_prefix(video_id)
-
-    def signed(file: dict[str, Any]) -> str | None:
-        # Only this video's own objects are ever signed.
-        return signer.url(file["bucket"], file["key"], seconds) if ready and file["key"].startswith(prefix) else None
-
     renditions = [
         RenditionView(
             name=r["name"],
-            url=signed(r),
+            url=_signed(signer, video_id, ready, r),
             width=r.get("width"),
             height=r.get("height"),
             size_bytes=r.get("size_bytes"),
@@ -141,7 +163,6 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
         )
         for r in item.get("renditions", [])
     ]
-    poster = item.get("poster")
     return VideoDetails(
         video_id=video_id,
         title=item.get("title"),
@@ -155,14 +176,7 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
         metadata=item.get("metadata"),
         stream=_stream(item.get("stream")),
         renditions=renditions,
-        poster=SignedFile(
-            url=signed(poster),
-            width=poster.get("width"),
-            height=poster.get("height"),
-            size_bytes=poster.get("size_bytes"),
-        )
-        if poster
-        else None,
+        poster=_poster(signer, video_id, ready, item.get("poster")),
         thumbnails=_thumbnails(item.get("thumbnails")),
         playback=playback_for(item, base_url, deps.grants) if ready and deps.grants and item.get("stream") else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,

@@ -5,11 +5,12 @@ S3's errors become the logic's own exceptions here; the logic never sees botocor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from intake.logic.ports import PartsRefused, SignedForm, UploadGone, UploadPlan
+from intake.logic.ports import PartsRefused, SignedForm, StoredPart, UploadGone, UploadPlan
 
 
 def _code(exc: ClientError) -> str:
@@ -44,14 +45,14 @@ class S3MultipartUploads:
         started = self._s3.create_multipart_upload(Bucket=self._bucket, Key=plan.key, ContentType=plan.content_type)
         return str(started["UploadId"])
 
-    def part_urls(self, key: str, upload_id: str, count: int, expires_in: int) -> list[str]:
+    def part_urls(self, key: str, upload_id: str, numbers: Sequence[int], expires_in: int) -> list[str]:
         return [
             self._s3.generate_presigned_url(
                 "upload_part",
                 Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
                 ExpiresIn=expires_in,
             )
-            for number in range(1, count + 1)
+            for number in numbers
         ]
 
     def find(self, prefix: str, upload_id: str) -> str | None:
@@ -61,9 +62,21 @@ class S3MultipartUploads:
                     return str(upload["Key"])
         return None
 
-    def uploaded_bytes(self, key: str, upload_id: str) -> int:
+    def parts(self, key: str, upload_id: str) -> list[StoredPart]:
         pages = self._s3.get_paginator("list_parts").paginate(Bucket=self._bucket, Key=key, UploadId=upload_id)
-        return sum(int(part["Size"]) for page in pages for part in page.get("Parts", []))
+        try:
+            return sorted(
+                (
+                    StoredPart(number=int(part["PartNumber"]), etag=str(part["ETag"]), size=int(part["Size"]))
+                    for page in pages
+                    for part in page.get("Parts", [])
+                ),
+                key=lambda part: part.number,
+            )
+        except ClientError as exc:
+            if _code(exc) == "NoSuchUpload":
+                raise UploadGone(upload_id) from None
+            raise
 
     def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
         try:
@@ -81,7 +94,12 @@ class S3MultipartUploads:
             raise  # S3 itself failed: a retry may work, the caller sees a 500
 
     def abort(self, key: str, upload_id: str) -> None:
-        self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if _code(exc) == "NoSuchUpload":
+                raise UploadGone(upload_id) from None
+            raise
 
 
 class S3SourceObjects:

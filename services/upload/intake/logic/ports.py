@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,15 @@ class UploadPlan:
 class SignedForm:
     url: str
     fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """A part S3 has of a multipart upload."""
+
+    number: int
+    etag: str
+    size: int
 
 
 class PartsRefused(Exception):
@@ -45,19 +55,25 @@ class MultipartUploads(Protocol):
         """A new multipart upload for the plan's key; its upload id."""
         ...
 
-    def part_urls(self, key: str, upload_id: str, count: int, expires_in: int) -> list[str]: ...
+    def part_urls(self, key: str, upload_id: str, numbers: Sequence[int], expires_in: int) -> list[str]:
+        """A signed PUT URL for each part number, in the same order (signed locally: no request to S3)."""
+        ...
 
     def find(self, prefix: str, upload_id: str) -> str | None:
         """The key of the upload in progress with this id under `prefix`, if there is one."""
         ...
 
-    def uploaded_bytes(self, key: str, upload_id: str) -> int: ...
+    def parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        """The parts S3 has so far, by number; UploadGone when the upload is no longer in progress."""
+        ...
 
     def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
         """Assemble the parts (number, ETag); PartsRefused or UploadGone when S3 will not."""
         ...
 
-    def abort(self, key: str, upload_id: str) -> None: ...
+    def abort(self, key: str, upload_id: str) -> None:
+        """Cancel the upload and free its parts; UploadGone when it is no longer in progress."""
+        ...
 
 
 class SourceObjects(Protocol):

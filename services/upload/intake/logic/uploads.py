@@ -1,5 +1,6 @@
 """Uploads: the server chooses the key under the caller's own prefix, the file name is made safe, the size
-is capped; a file above the single-POST limit goes multipart; a deleted video's source is removed."""
+is capped; a large file goes multipart, which its owner can resume (fresh part URLs, the parts S3 has), complete
+or cancel; a deleted video's source is removed."""
 
 from __future__ import annotations
 
@@ -7,10 +8,21 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from contracts import VideoDeleted, parse_upload_key, upload_key, upload_prefix
-from contracts.api import CompleteUpload, CreateUpload, MultipartUpload, PartUrl, UploadCompleted, UploadForm
+from contracts.api import (
+    CompleteUpload,
+    CreateUpload,
+    MultipartUpload,
+    PartUrl,
+    ResumeUpload,
+    UploadCompleted,
+    UploadedPart,
+    UploadForm,
+    UploadParts,
+)
 from intake.logic.ports import FormSigner, MultipartUploads, PartsRefused, SourceObjects, UploadGone, UploadPlan
 from lambdakit.refusals import Conflict, Invalid, NotFound, TooLarge
 
@@ -18,6 +30,7 @@ FORM_EXPIRES_SECONDS = 600  # ten minutes
 PART_URL_EXPIRES_SECONDS = 3600  # a large file needs longer than a form; each URL names one part of one upload
 MIN_PART, MAX_PARTS = 8 * 1024**2, 10_000
 _UNSAFE = re.compile(r"[^\w .()+-]", re.UNICODE)
+NO_UPLOAD = "no upload in progress for this video"
 
 
 @dataclass(frozen=True)
@@ -83,12 +96,13 @@ def start_upload(request: CreateUpload, *, owner: str, deps: StartDeps) -> Uploa
     if plan.size > limits.multipart_threshold:
         part_size = part_size_for(plan.size)
         upload_id = deps.multipart.start(plan)
-        urls = deps.multipart.part_urls(plan.key, upload_id, part_count(plan.size, part_size), PART_URL_EXPIRES_SECONDS)
+        numbers = range(1, part_count(plan.size, part_size) + 1)
+        urls = deps.multipart.part_urls(plan.key, upload_id, numbers, PART_URL_EXPIRES_SECONDS)
         return MultipartUpload(
             video_id=plan.video_id,
             upload_id=upload_id,
             part_size=part_size,
-            parts=[PartUrl(part_number=n, url=url) for n, url in enumerate(urls, start=1)],
+            parts=[PartUrl(part_number=n, url=url) for n, url in zip(numbers, urls, strict=True)],
             expires_in=PART_URL_EXPIRES_SECONDS,
         )
     form = deps.forms.form(plan, max_size=limits.max_size, expires_in=FORM_EXPIRES_SECONDS)
@@ -101,18 +115,57 @@ def start_upload(request: CreateUpload, *, owner: str, deps: StartDeps) -> Uploa
     )
 
 
-def complete_upload(video_id: str, request: CompleteUpload, *, owner: str, deps: CompleteDeps) -> UploadCompleted:
-    """Finish the owner's own multipart upload of this video, if its parts are within the maximum size."""
+def owned_upload(uploads: MultipartUploads, owner: str, video_id: str, upload_id: str) -> str:
+    """The key of the owner's own multipart upload of this video, in progress; another user's looks like none."""
     try:
         prefix = upload_prefix(owner, video_id)
     except ValueError:
-        raise NotFound("no upload in progress for this video") from None
-    uploads = deps.multipart
-    key = uploads.find(prefix, request.upload_id)
+        raise NotFound(NO_UPLOAD) from None
+    key = uploads.find(prefix, upload_id)
     if key is None:
-        raise NotFound("no upload in progress for this video")
-    if uploads.uploaded_bytes(key, request.upload_id) > deps.max_size:
-        uploads.abort(key, request.upload_id)
+        raise NotFound(NO_UPLOAD)
+    return key
+
+
+def resume_upload(video_id: str, request: ResumeUpload, *, owner: str, uploads: MultipartUploads) -> UploadParts:
+    """What S3 has of the owner's own multipart upload of this video, and fresh signed URLs for the parts asked
+    for: the upload carries on after a reload, a lost connection or expired URLs, without sending a part twice."""
+    key = owned_upload(uploads, owner, video_id, request.upload_id)
+    try:
+        stored = uploads.parts(key, request.upload_id)
+    except UploadGone:
+        raise NotFound(NO_UPLOAD) from None  # completed or cancelled since it was found
+    numbers = sorted(set(request.part_numbers))
+    urls = uploads.part_urls(key, request.upload_id, numbers, PART_URL_EXPIRES_SECONDS)
+    return UploadParts(
+        video_id=video_id,
+        upload_id=request.upload_id,
+        uploaded=[UploadedPart(part_number=p.number, etag=p.etag, size=p.size) for p in stored],
+        parts=[PartUrl(part_number=n, url=url) for n, url in zip(numbers, urls, strict=True)],
+        expires_in=PART_URL_EXPIRES_SECONDS,
+    )
+
+
+def abort_upload(video_id: str, upload_id: str, *, owner: str, uploads: MultipartUploads) -> None:
+    """Cancel the owner's own multipart upload of this video: S3 frees the parts, no video is made."""
+    key = owned_upload(uploads, owner, video_id, upload_id)
+    try:
+        uploads.abort(key, upload_id)
+    except UploadGone:
+        raise NotFound(NO_UPLOAD) from None
+
+
+def complete_upload(video_id: str, request: CompleteUpload, *, owner: str, deps: CompleteDeps) -> UploadCompleted:
+    """Finish the owner's own multipart upload of this video, if its parts are within the maximum size."""
+    uploads = deps.multipart
+    key = owned_upload(uploads, owner, video_id, request.upload_id)
+    try:
+        uploaded = sum(part.size for part in uploads.parts(key, request.upload_id))
+    except UploadGone:
+        raise Conflict("the upload is no longer in progress (completed or cancelled meanwhile)") from None
+    if uploaded > deps.max_size:
+        with suppress(UploadGone):  # cancelled meanwhile: what matters is that it is gone
+            uploads.abort(key, request.upload_id)
         raise TooLarge(f"the uploaded parts are over the maximum of {deps.max_size} bytes; the upload was cancelled")
     try:
         uploads.complete(key, request.upload_id, [(p.part_number, p.etag) for p in request.parts])
