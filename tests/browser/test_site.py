@@ -1,0 +1,202 @@
+"""The website as a person uses it, in Chromium, against the local stack (make up's site and API).
+
+Sign in through the local issuer (OIDC code + PKCE), upload two clips at once (a small one by the
+presigned POST form, a bigger one multipart) and watch the progress advance, see both become READY
+on screen without a reload, play one through hls.js and switch its quality, delete it; a hostile
+display name and file name shown as text; an expired session sent back through sign-in to the
+page it was on. Each test leaves a screenshot in .demo/screens/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import FileChooser, Page, expect
+
+from tests.browser.conftest import SCREENS
+from tests.e2e.conftest import Stack
+from tests.media import make_clip
+
+pytestmark = pytest.mark.service("web")
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+READY_TIMEOUT_MS = 150_000
+
+
+@pytest.fixture(scope="module")
+def browser_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("browser-clips")
+    bitrate = ("-b:v", "6M", "-maxrate", "6M", "-bufsize", "12M")
+    return {
+        # about 2 MB, over the stack's 1 MiB multipart threshold: one part PUT with its ETag read back
+        "big": make_clip(folder / "Harbour at dawn.mp4", width=1280, height=720, seconds=3, extra=bitrate),
+        "small": make_clip(folder / "street.mp4", width=640, height=360, seconds=2, extra=("-b:v", "300k")),
+    }
+
+
+def sign_in(page: Page, site: Stack, user: str, *, lifetime: int | None = None) -> None:
+    """From the welcome page through the local issuer's sign-in form and back."""
+    page.goto(site.web or "")
+    page.get_by_role("button", name="Sign in to start").click()
+    fill_sign_in(page, user, lifetime=lifetime)
+    expect(page.get_by_role("heading", name="My videos")).to_be_visible()
+
+
+def fill_sign_in(page: Page, user: str, *, lifetime: int | None = None) -> None:
+    expect(page).to_have_title(re.compile("sign-in", re.IGNORECASE))
+    page.get_by_label("User name").fill(user)
+    if lifetime is not None:
+        page.get_by_label(re.compile("lifetime", re.IGNORECASE)).fill(str(lifetime))
+    page.get_by_role("button", name="Sign in").click()
+
+
+def wait_until(page: Page, expression: str, timeout: float = 20) -> None:
+    """Poll a JavaScript expression until it is true (page.wait_for_function evals, which the site's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.1)
+
+
+def throttle_uploads(page: Page, bytes_per_second: int) -> None:
+    """DevTools' network throttling, uploads only: the progress bar has time to move."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second},
+    )
+
+
+def test_sign_in_and_out(page: Page, site: Stack) -> None:
+    page.goto(site.web or "")
+    expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    sign_in(page, site, "browser-bea")
+    expect(page.get_by_text("No videos yet")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Profile of browser-bea"))).to_be_visible()
+    page.screenshot(path=str(SCREENS / "library-empty.png"))
+
+    # the keyboard reaches the file picker, and Space opens it (listening first: interception is then on)
+    choosers: list[FileChooser] = []
+    page.on("filechooser", choosers.append)
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "file-input":
+            break
+    assert page.evaluate("document.activeElement.id") == "file-input", "the file picker is not reachable by Tab"
+    page.keyboard.press("Space")
+    deadline = time.monotonic() + 10
+    while not choosers and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert choosers and choosers[0].is_multiple(), "Space on the file picker opened no file chooser"
+
+    # a phone: nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(SCREENS / "library-phone.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    page.goto(f"{site.web}/profile")  # a deep link while signed out: through sign-in, then there
+    fill_sign_in(page, "browser-bea")
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page).to_have_url(f"{site.web}/profile")
+
+
+def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clips: dict[str, Path]) -> None:
+    sign_in(page, site, "browser-ada")
+    throttle_uploads(page, 1_000_000)
+    page.locator("#file-input").set_input_files([browser_clips["big"], browser_clips["small"]])
+
+    big = page.locator(".upload", has_text="Harbour at dawn.mp4")
+    expect(big).to_be_visible()
+    # the bar moves: a value strictly between 0 and 100 with a speed and time left, then done
+    wait_until(
+        page,
+        """[...document.querySelectorAll('.upload')].some(row =>
+             row.textContent.includes('Harbour at dawn.mp4') &&
+             row.querySelector('progress').value > 0 && row.querySelector('progress').value < 100 &&
+             /\\d+% · .+\\/s · /.test(row.querySelector('.details').textContent))""",
+    )
+    page.screenshot(path=str(SCREENS / "upload-progress.png"))
+    expect(big).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(page.locator(".upload", has_text="street.mp4")).to_have_attribute("data-state", "done")
+
+    # both in the library at once, then READY without a reload
+    cards = page.locator(".card")
+    expect(cards).to_have_count(2)
+    for title in ("Harbour at dawn.mp4", "street.mp4"):
+        card = page.locator(".card", has_text=title)
+        expect(card).to_have_attribute("data-status", "READY", timeout=READY_TIMEOUT_MS)
+    expect(page.locator(".card", has_text="Harbour at dawn.mp4").locator("img")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "library-ready.png"))
+
+    page.locator(".card", has_text="Harbour at dawn.mp4").get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Harbour at dawn.mp4")).to_be_visible()
+    quality = page.get_by_label("Quality")
+    expect(quality.locator("option")).to_have_count(3)  # Auto, 720p, 480p
+    page.evaluate("document.querySelector('video').muted = true; document.querySelector('video').play()")
+    wait_until(page, "document.querySelector('video').currentTime > 0.5", timeout=20)
+
+    quality.select_option(label="480p")
+    wait_until(page, "document.querySelector('video').videoHeight === 480", timeout=20)
+    page.evaluate("document.querySelector('video').currentTime = 0; document.querySelector('video').play()")
+    wait_until(page, "document.querySelector('video').currentTime > 0.5", timeout=20)
+    assert page.evaluate("document.querySelector('video').error") is None
+    quality.select_option(label="720p")
+    wait_until(page, "document.querySelector('video').videoHeight === 720", timeout=20)
+
+    # seek-bar preview: the sprite region of the frame under the pointer
+    seek = page.get_by_label("Seek")
+    box = seek.bounding_box()
+    assert box
+    seek.hover(position={"x": box["width"] * 0.5, "y": box["height"] / 2})
+    preview = page.locator(".preview")
+    expect(preview).to_be_visible()
+    assert "url(" in preview.evaluate("element => element.style.backgroundImage")
+    expect(page.get_by_role("link", name="720p")).to_have_attribute("href", re.compile("^http"))
+    page.screenshot(path=str(SCREENS / "watch.png"))
+
+    page.get_by_role("button", name="Delete video").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Harbour at dawn.mp4")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="My videos")).to_be_visible()
+    expect(page.locator(".card", has_text="Harbour at dawn.mp4")).to_have_count(0)
+    expect(page.locator(".card", has_text="street.mp4")).to_have_count(1)
+
+
+def test_hostile_names_are_shown_as_text(
+    page: Page, site: Stack, tmp_path: Path, browser_clips: dict[str, Path]
+) -> None:
+    sign_in(page, site, "browser-eve")
+    page.get_by_role("link", name=re.compile("Profile of")).click()
+    page.get_by_label("Display name").fill(HOSTILE)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("#nav .who")).to_have_text(HOSTILE)
+    expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
+
+    hostile_file = tmp_path / f"{HOSTILE}.mp4"
+    hostile_file.write_bytes(browser_clips["small"].read_bytes())
+    page.get_by_role("link", name="My videos").click()
+    page.locator("#file-input").set_input_files(hostile_file)
+    expect(page.locator(".upload .name")).to_contain_text(f"{HOSTILE}.mp4")
+    expect(page.locator(".upload")).to_have_attribute("data-state", "done", timeout=30_000)
+    assert page.locator("img[src='x']").count() == 0  # nothing was parsed as markup
+    page.screenshot(path=str(SCREENS / "hostile-names.png"))
+
+
+def test_expired_session_goes_back_through_sign_in(page: Page, site: Stack) -> None:
+    sign_in(page, site, "browser-tim", lifetime=4)
+    page.get_by_role("link", name=re.compile("Profile of")).click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    # the access token expires: the site goes to sign in, and comes back to the profile afterwards
+    expect(page).to_have_title(re.compile("sign-in", re.IGNORECASE), timeout=15_000)
+    fill_sign_in(page, "browser-tim")
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page).to_have_url(f"{site.web}/profile")
