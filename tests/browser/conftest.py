@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright, sync_playwright
 
 from infra import ROOT
 from tests.e2e.conftest import Stack, local_stack
@@ -105,13 +105,18 @@ class Console:
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
+        self.leave_prompts = 0  # "leave the page?" (beforeunload): answered yes, not an error
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("dialog", self._dialog)
 
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(getattr(dialog, "message", "?"))
-        dialog.dismiss()  # type: ignore[attr-defined]
+    def _dialog(self, dialog: Dialog) -> None:
+        if dialog.type == "beforeunload":
+            self.leave_prompts += 1
+            dialog.accept()
+            return
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ page it was on. Each test leaves a screenshot in .demo/screens/.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -75,6 +76,9 @@ def throttle_uploads(page: Page, bytes_per_second: int) -> None:
 def test_sign_in_and_out(page: Page, site: Stack) -> None:
     page.goto(site.web or "")
     expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    page.get_by_role("button", name="Sign in to start").click()
+    expect(page).to_have_title(re.compile("sign-in", re.IGNORECASE))
+    page.screenshot(path=str(SCREENS / "local-sign-in.png"))
     sign_in(page, site, "browser-bea")
     expect(page.get_by_text("No videos yet")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Profile of browser-bea"))).to_be_visible()
@@ -82,7 +86,7 @@ def test_sign_in_and_out(page: Page, site: Stack) -> None:
 
     # the keyboard reaches the file picker, and Space opens it (listening first: interception is then on)
     choosers: list[FileChooser] = []
-    page.on("filechooser", choosers.append)
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     for _ in range(12):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "file-input":
@@ -135,6 +139,7 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     expect(page.locator(".card", has_text="Harbour at dawn.mp4").locator("img")).to_be_visible()
     page.screenshot(path=str(SCREENS / "library-ready.png"))
 
+    page.set_viewport_size({"width": 1280, "height": 1000})  # the player, its seek bar and menu in one screen
     page.locator(".card", has_text="Harbour at dawn.mp4").get_by_role("link").click()
     expect(page.get_by_role("heading", name="Harbour at dawn.mp4")).to_be_visible()
     quality = page.get_by_label("Quality")
@@ -200,3 +205,58 @@ def test_expired_session_goes_back_through_sign_in(page: Page, site: Stack) -> N
     fill_sign_in(page, "browser-tim")
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     expect(page).to_have_url(f"{site.web}/profile")
+
+
+def test_an_interrupted_multipart_upload_resumes(page: Page, site: Stack, tmp_path: Path) -> None:
+    """Reloaded mid-upload: the same file added again sends only the parts S3 does not have."""
+    mib = 1024 * 1024
+    part_size = 8 * mib  # the upload service's smallest part: 17 MiB is parts of 8, 8 and 1 MiB
+    file = tmp_path / "long take.mp4"
+    file.write_bytes(os.urandom(2 * part_size + mib))  # not a video: the upload is what is tested
+    bucket = site.name("upload", "UploadsBucket")
+    sign_in(page, site, "browser-res")
+    throttle_uploads(page, 3_000_000)
+    page.locator("#file-input").set_input_files(file)
+
+    def in_progress() -> list[dict]:
+        return site.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+    def parts_done() -> list[dict]:
+        uploads = in_progress()
+        if not uploads:
+            return []
+        listed = site.s3.list_parts(Bucket=bucket, Key=uploads[0]["Key"], UploadId=uploads[0]["UploadId"])
+        return listed.get("Parts", [])
+
+    deadline = time.monotonic() + 30
+    while not parts_done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = parts_done()
+    assert first, "no part reached S3"
+    upload = in_progress()[0]
+    page.reload()  # the page asks "leave?", then the upload stops
+    assert page.console.leave_prompts == 1  # type: ignore[attr-defined]
+    throttle_uploads(page, -1)
+    expect(page.get_by_role("heading", name="My videos")).to_be_visible()
+    sent_again: list[int] = []  # the part numbers PUT after the reload
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "PUT"
+            and "partNumber=" in request.url
+            and sent_again.append(int(re.search(r"partNumber=(\d+)", request.url)[1]))
+        ),  # type: ignore[index]
+    )
+    page.locator("#file-input").set_input_files(file)
+    row = page.locator(".upload", has_text="long take.mp4")
+    expect(row).to_have_attribute("data-state", "done", timeout=30_000)
+
+    assert not in_progress()
+    had = {part["PartNumber"] for part in first}
+    assert sent_again and not had & set(sent_again), f"S3 had parts {had}; sent again: {sent_again}"
+    key = upload["Key"]
+    assert site.s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == file.stat().st_size
+    assert site.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == file.read_bytes()
+    # the same upload finished, not a second one: its video id is the first attempt's
+    video_id = key.split("/")[2]
+    expect(page.locator(f'.card[data-video-id="{video_id}"]')).to_have_count(1)
