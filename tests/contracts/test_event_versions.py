@@ -15,9 +15,12 @@ from contracts import (
     UnreadableMessage,
     VideoDeleted,
     VideoReady,
+    VideoStatus,
+    VideoStatusChanged,
     VideoTranscodedV1,
     VideoTranscodeFailedV1,
     open_video_event,
+    status_sequence,
 )
 from contracts.schemas import schema_version_of
 from tests.unit import shapes
@@ -36,6 +39,17 @@ def _samples() -> list[DomainEvent]:
         shapes.progress(VIDEO_ID, 2, 5),
         VideoReady(correlation_id="c", video_id=VIDEO_ID, owner="alice", title="t", duration_seconds=2, renditions=[]),
         VideoDeleted(correlation_id="c", video_id=VIDEO_ID, owner="alice", source=None),
+        VideoStatusChanged(
+            correlation_id="c",
+            video_id=VIDEO_ID,
+            owner="alice",
+            status=VideoStatus.FAILED,
+            rank=3,
+            progress=None,
+            reason="the file has no video stream",
+            title="t",
+            sequence=status_sequence(3, None),
+        ),
     ]
 
 

@@ -69,19 +69,34 @@ def _workflow_failure() -> DomainEvent:
 TRANSCODER_EVENTS["VideoTranscodeFailed (the workflow's fail task)"] = _workflow_failure()
 
 
-def _catalog_output(transcoded: VideoTranscoded | VideoTranscodedV1) -> DomainEvent:
+def _catalog_output(transcoded: VideoTranscoded | VideoTranscodedV1) -> list[DomainEvent]:
     publisher = FakePublisher()
     deps = CatalogDeps(store=FakeCatalog(), prober=FakeProber(), publisher=publisher)
     record_transcoded(transcoded, deps)
-    (event,) = publisher.published
-    return event
+    return list(publisher.published)
+
+
+def _catalog_status_changes() -> dict[str, DomainEvent]:
+    """What the catalog publishes as VideoStatusChanged: PROCESSING with progress, FAILED with its reason."""
+    changes: dict[str, DomainEvent] = {}
+    for name in ("VideoTranscodeProgress", "VideoTranscodeFailed v2"):
+        publisher = FakePublisher()
+        deps = CatalogDeps(store=FakeCatalog(), prober=FakeProber(), publisher=publisher)
+        event = TRANSCODER_EVENTS[name]
+        (record_progress if isinstance(event, VideoTranscodeProgress) else record_failed)(event, deps)  # type: ignore[operator]
+        (change,) = publisher.published
+        changes[f"VideoStatusChanged (from {name})"] = change
+    return changes
 
 
 def _produced() -> dict[str, DomainEvent]:
-    ready_from = {
-        name: e for name, e in TRANSCODER_EVENTS.items() if isinstance(e, VideoTranscoded | VideoTranscodedV1)
-    }
-    return TRANSCODER_EVENTS | {f"VideoReady (from {name})": _catalog_output(e) for name, e in ready_from.items()}
+    produced = dict(TRANSCODER_EVENTS)
+    for name, e in TRANSCODER_EVENTS.items():
+        if isinstance(e, VideoTranscoded | VideoTranscodedV1):
+            for out in _catalog_output(e):
+                label = f"{out.event_type} {getattr(out, 'status', '')}".strip()
+                produced[f"{label} (from {name})"] = out
+    return produced | _catalog_status_changes()
 
 
 PRODUCED = _produced()
@@ -115,6 +130,41 @@ def _catalog_subscription_filter() -> dict[str, list[str]]:
         if s.topic_arn == topic and s.endpoint.endswith(":video24-metadata-test-video-events")
     ]
     return json.loads(subscription.attributes.get("FilterPolicy", "{}"))
+
+
+def _catalog_events_subscriptions() -> dict[str, dict[str, list[str]]]:
+    """Each subscription to `catalog-events` (queue name or e-mail) -> its filter policy."""
+    topology = load("test")
+    topic = topology.physical("metadata", "CatalogEventsTopic")
+    return {
+        s.endpoint.rsplit(":", 1)[-1]: json.loads(s.attributes.get("FilterPolicy", "{}"))
+        for s in topology.subscriptions
+        if s.topic_arn == topic
+    }
+
+
+# The consumers of catalog-events, by queue, and the event types each reads.
+CATALOG_EVENTS_CONSUMERS = {
+    "video24-upload-test-deletions": {"VideoDeleted"},
+    "video24-transcode-test-deletions": {"VideoDeleted"},
+    "video24-notify-test-notifier": {"VideoStatusChanged"},
+}
+
+
+def test_each_catalog_events_subscriber_gets_only_the_events_it_reads() -> None:
+    # Given every subscription to catalog-events and the catalog's events
+    subscriptions = _catalog_events_subscriptions()
+    published = {e.event_type for e in PRODUCED.values() if e.event_type.startswith(("VideoReady", "VideoStatus"))}
+    published |= {"VideoDeleted"}
+
+    # When SNS filters each of them on its event_type attribute
+    passes = {
+        queue: {t for t in published if t in policy.get("event_type", [t])} for queue, policy in subscriptions.items()
+    }
+
+    # Then each consumer gets exactly the types it reads (a consumer that cannot parse one never sees it)
+    assert passes == CATALOG_EVENTS_CONSUMERS
+    assert all(set(policy) == {"event_type"} for policy in subscriptions.values())
 
 
 @pytest.mark.parametrize("sample", list(TRANSCODER_EVENTS))

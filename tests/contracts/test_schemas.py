@@ -18,7 +18,7 @@ from contracts.events import (
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
 )
-from contracts.schemas import breaking_changes, generate, schema_file_name, write
+from contracts.schemas import PUSH_MESSAGES, breaking_changes, generate, push_schema_file_name, schema_file_name, write
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 
@@ -233,10 +233,25 @@ def test_write_creates_every_schema_and_is_then_up_to_date(tmp_path: Path) -> No
     first, second = write(folder), write(folder)
 
     # Then the first run wrote one file per event, equal to the model, and the second changed nothing
-    assert len(first) == len(EVENT_TYPES)
+    assert len(first) == len(EVENT_TYPES) + len(PUSH_MESSAGES)
     assert second == []
     for event in EVENT_TYPES:
         assert json.loads((folder / schema_file_name(event)).read_text()) == generate(event)
+    for message in PUSH_MESSAGES:
+        assert json.loads((folder / push_schema_file_name(message)).read_text()) == generate(message)
+
+
+@pytest.mark.parametrize("message", PUSH_MESSAGES, ids=[m.__name__ for m in PUSH_MESSAGES])
+def test_committed_push_schema_matches_the_model(message: type[BaseModel]) -> None:
+    # Given the schema committed for a message the notifier pushes to browsers
+    path = SCHEMAS / push_schema_file_name(message)
+    assert path.exists(), f"{path} is missing: run `make schemas`"
+
+    # Then it is the model's, and only the push messages' schemas are in its folder
+    assert json.loads(path.read_text()) == generate(message)
+    assert sorted(p.name for p in path.parent.glob("*.json")) == sorted(
+        push_schema_file_name(m).rsplit("/", 1)[1] for m in PUSH_MESSAGES
+    )
 
 
 def test_write_refuses_to_change_a_published_version_incompatibly(tmp_path: Path) -> None:

@@ -108,12 +108,16 @@ class Stack:
     def final_item(self, video_id: str) -> dict[str, Any]:
         return self.wait_for(f"video {video_id} READY or FAILED", lambda: final(self.item(video_id)))
 
-    def tap(self, topic_arn: str) -> str:
-        """A queue that gets every message published to a topic (raw delivery)."""
+    def tap(self, topic_arn: str, *, event_types: list[str] | None = None) -> str:
+        """A queue that gets every message published to a topic (raw delivery), or those of `event_types`."""
         url = self.sqs.create_queue(QueueName=f"tap-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.client("sns").subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"}
+            | ({"FilterPolicy": json.dumps({"event_type": event_types})} if event_types else {}),
         )
         return url
 

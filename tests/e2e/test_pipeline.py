@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Stack
+from tests.integration.conftest import ANNOUNCEMENTS
 
 pytestmark = pytest.mark.service("upload", "transcode", "metadata")
 
 
 def test_an_upload_becomes_a_ready_video(stack: Stack, hd_clip: Path):
     # Given subscribers of the catalog's events
-    ready_tap = stack.tap(stack.name("metadata", "CatalogEventsTopic"))
+    ready_tap = stack.tap(stack.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
 
     # When a 720p clip is uploaded under a name with spaces, '+', '%', unicode and several dots
     video_id = stack.upload(hd_clip, "Ünïcode holiday+100%.final.v2.mp4")
@@ -39,7 +40,7 @@ def test_an_upload_becomes_a_ready_video(stack: Stack, hd_clip: Path):
 def test_the_same_upload_event_three_times_changes_nothing(stack: Stack, small_clip: Path):
     # Given a finished video, and the exact S3 event its upload produced
     uploads_tap = stack.tap(stack.name("upload", "UploadsTopic"))
-    ready_tap = stack.tap(stack.name("metadata", "CatalogEventsTopic"))
+    ready_tap = stack.tap(stack.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
     video_id = stack.upload(small_clip, "twice.mp4")
     stack.final_item(video_id)
     stack.wait_for("VideoReady", lambda: stack.messages(ready_tap))

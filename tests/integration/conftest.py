@@ -28,6 +28,17 @@ from tests.wiring import forget_wiring
 TEST_PARAMS = {"retrySeconds": "0,0", "chunkSeconds": "6"}
 
 
+ANNOUNCEMENTS = ["VideoReady", "VideoDeleted"]  # catalog-events without the status changes
+
+
+def tap_attributes(event_types: list[str] | None) -> dict[str, str]:
+    """A tap's subscription: raw delivery, and only these event types if given."""
+    attributes = {"RawMessageDelivery": "true"}
+    if event_types:
+        attributes["FilterPolicy"] = json.dumps({"event_type": event_types})
+    return attributes
+
+
 @dataclass
 class Aws:
     topology: Topology
@@ -44,13 +55,13 @@ class Aws:
     def queue_url(self, name: str) -> str:
         return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
-    def tap(self, topic_arn: str) -> str:
-        """A queue that receives every message published to a topic (raw delivery)."""
+    def tap(self, topic_arn: str, *, event_types: list[str] | None = None) -> str:
+        """A queue that receives every message published to a topic (raw delivery), or those of `event_types`."""
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=f"tap-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.client("sns").subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=tap_attributes(event_types)
         )
         return url
 

@@ -19,7 +19,7 @@ from contracts import (
     VideoTranscodedV1,
     VideoTranscodeFailed,
 )
-from tests.integration.conftest import Aws, Context, sqs_event
+from tests.integration.conftest import ANNOUNCEMENTS, Aws, Context, sqs_event
 from tests.integration.pipeline import ALL_DONE, DownloadingProber, catalog_handlers, s3_upload_event
 from tests.unit import shapes
 
@@ -72,7 +72,7 @@ def test_upload_event_creates_one_uploaded_item_however_often_it_arrives(aws: Aw
 
 def test_transcoded_makes_ready_with_rendition_metadata_and_announces_once(aws: Aws, catalog, small_clip: Path):
     # Given an uploaded video and its VideoTranscoded event
-    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
     video_id = uuid.uuid4().hex
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/a b.mp4")), Context())
     event = transcoded(aws, video_id, small_clip)
@@ -159,7 +159,7 @@ def test_a_failure_is_kept_with_its_chunk_and_a_repeated_upload_event_changes_no
 
 def test_failed_then_transcoded_ends_ready_with_one_announcement(aws: Aws, catalog, small_clip: Path):
     # Given a video the transcoder gave up on
-    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
     video_id = uuid.uuid4().hex
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/a b.mp4")), Context())
     catalog.on_video_event(
@@ -216,7 +216,7 @@ def test_v2_with_a_download_is_ready_with_its_probe_and_the_stream_and_duplicate
     aws: Aws, catalog, small_clip: Path
 ):
     # Given an uploaded video and its VideoTranscoded v2 with one MP4 download
-    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
     video_id = uuid.uuid4().hex
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/a b.mp4")), Context())
     event = transcoded_v2(aws, video_id, small_clip)
@@ -238,7 +238,7 @@ def test_v2_with_a_download_is_ready_with_its_probe_and_the_stream_and_duplicate
 
 def test_v2_without_downloads_is_ready_with_metadata_from_the_event(aws: Aws, catalog):
     # Given an uploaded long video whose VideoTranscoded v2 has no MP4 download
-    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+    tap = aws.tap(aws.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
     video_id = uuid.uuid4().hex
     catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/a b.mp4")), Context())
 

@@ -212,7 +212,10 @@ def test_a_video_deleted_while_its_workflow_runs_leaves_nothing_behind(
     rerun(aws, lambdas, upload)
 
     # Then nothing of it is left anywhere, it is never listed, and only its deletion (and the chunk's progress, which
-    # the catalog ignores for a deleted video) was announced
+    # the catalog ignores for a deleted video) was announced; its owner's pages saw it go, and never READY
     assert_gone_for_good(aws, upload, lambdas)
-    assert {e["event_type"] for e in upload.published} <= {"VideoDeleted", "VideoTranscodeProgress"}
+    published = {e["event_type"] for e in upload.published}
+    assert published <= {"VideoDeleted", "VideoTranscodeProgress", "VideoStatusChanged"}
+    statuses = {e["status"] for e in upload.published if e["event_type"] == "VideoStatusChanged"}
+    assert "DELETED" in statuses and statuses <= {"UPLOADED", "PROCESSING", "DELETED"}
     assert lambdas.failures(START) == 0 and lambdas.failures(TASKS) == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from contracts.keys import VIDEO_ID_RE, derived_video_id
-from tests.integration.conftest import Aws, Context, moto_stack, sqs_event
+from tests.integration.conftest import ANNOUNCEMENTS, Aws, Context, moto_stack, sqs_event
 from tests.integration.pipeline import (
     ALL_DONE,
     Catalog,
@@ -306,7 +306,7 @@ def test_the_same_upload_event_three_times_has_one_effect(
 ):
     # Given an upload (a video, or a PDF that will fail), and a tap on the catalog's announcements
     source = tiny_clip if kind == "video" else hostile_file("pdf", tmp_path)
-    announced = aws.tap(aws.name("metadata", "CatalogEventsTopic"))
+    announced = aws.tap(aws.name("metadata", "CatalogEventsTopic"), event_types=ANNOUNCEMENTS)
 
     # When its S3 event reaches each consumer three times, and so does every event the transcoder published
     run = pipeline.upload(source, "clip.mp4", copies=3)

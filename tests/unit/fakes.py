@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.logic.ports import Rank, Status
-from contracts import AnyVideoEvent, RenditionFile, Upload
+from contracts import AnyVideoEvent, RenditionFile, Upload, VideoStatusChanged
 from contracts.events import ChunkRef
 from contracts.media import AudioTrack, MediaSummary, Probe, VideoTrack
 from mediatools import MediaToolError
@@ -109,19 +109,28 @@ class FakeTombstones:
 
 
 class FakePublisher:
-    """Records what was published; `failures` makes the next N publish calls raise."""
+    """Records what was published; `failures` makes the next N publish calls (of event type `only`) raise."""
 
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
+    def __init__(self, failures: int = 0, only: str | None = None) -> None:
+        self.failures, self.only = failures, only
         self.attempts: list[AnyVideoEvent] = []
         self.published: list[AnyVideoEvent] = []
 
     def publish(self, event: AnyVideoEvent) -> None:
         self.attempts.append(event)
-        if self.failures:
+        if self.failures and self.only in (None, event.event_type):
             self.failures -= 1
             raise ConnectionError("SNS is unreachable")
         self.published.append(event)
+
+    @property
+    def announced(self) -> list[AnyVideoEvent]:
+        """What was published besides the status changes (VideoReady, VideoDeleted)."""
+        return [e for e in self.published if e.event_type != "VideoStatusChanged"]
+
+    @property
+    def status_changes(self) -> list[VideoStatusChanged]:
+        return [e for e in self.published if isinstance(e, VideoStatusChanged)]
 
 
 class FakeMedia:

@@ -116,7 +116,13 @@ class Catalog:
 def _catalog(publisher: FakePublisher | None = None) -> Catalog:
     store, prober, publisher = FakeCatalog(), FakeProber(), publisher or FakePublisher()
     deps = CatalogDeps(store=store, prober=prober, publisher=publisher, clock=lambda: NOW)
-    return Catalog(store, prober, publisher, deps, UploadDeps(store, uploads_bucket="uploads", clock=lambda: NOW))
+    return Catalog(
+        store,
+        prober,
+        publisher,
+        deps,
+        UploadDeps(store, uploads_bucket="uploads", publisher=publisher, clock=lambda: NOW),
+    )
 
 
 @pytest.fixture
@@ -165,7 +171,7 @@ def test_video_transcoded_makes_it_ready_and_announces_it(catalog: Catalog) -> N
 
     # Then it is READY with each rendition's metadata, and one VideoReady is published
     assert isinstance(ready, VideoReady)
-    assert catalog.publisher.published == [ready]
+    assert catalog.publisher.announced == [ready]
     assert (ready.video_id, ready.owner, ready.title) == (VIDEO_ID, "alice", "holiday clip.mp4")
     assert ready.renditions == ["720p", "480p"]
     assert ready.duration_seconds == 12.5
@@ -189,7 +195,7 @@ def test_video_transcoded_delivered_three_times_announces_once(catalog: Catalog)
     # Then the first delivery made it READY and the others did nothing
     assert isinstance(results[0], VideoReady)
     assert results[1:] == [None, None]
-    assert catalog.publisher.published == [results[0]]
+    assert catalog.publisher.announced == [results[0]]
     assert catalog.item["status"] == Status.READY
 
 
@@ -207,7 +213,7 @@ def test_transcoded_before_uploaded_ends_ready(catalog: Catalog) -> None:
     assert (after["owner"], after["title"]) == ("alice", "holiday clip.mp4")
     assert {k: after[k] for k in before} == before
     assert set(after) - set(before) == {"uploaded_at", "correlation_id"}
-    assert len(catalog.publisher.published) == 1
+    assert len(catalog.publisher.announced) == 1
 
 
 def test_video_transcode_failed_marks_it_failed(catalog: Catalog) -> None:
@@ -222,7 +228,7 @@ def test_video_transcode_failed_marks_it_failed(catalog: Catalog) -> None:
     item = catalog.item
     assert item["status"] == Status.FAILED
     assert item["failure"] == {"code": "NO_VIDEO_STREAM", "reason": "the file has no video stream"}
-    assert catalog.publisher.published == []
+    assert catalog.publisher.announced == []
 
 
 def test_failed_then_transcoded_ends_ready_and_announces_once(catalog: Catalog) -> None:
@@ -236,7 +242,7 @@ def test_failed_then_transcoded_ends_ready_and_announces_once(catalog: Catalog) 
 
     # Then the video is READY and VideoReady went out exactly once
     assert isinstance(results[0], VideoReady) and results[1:] == [None, None]
-    assert catalog.publisher.published == [results[0]]
+    assert catalog.publisher.announced == [results[0]]
     assert (catalog.item["status"], catalog.item["status_rank"]) == (Status.READY, Rank.READY)
     # And the details show no failure any more
     details = video_details("alice", VIDEO_ID, DetailsDeps(catalog.store, signer=FakeSigner()))
@@ -259,7 +265,7 @@ def test_ready_then_failed_stays_ready(catalog: Catalog) -> None:
 
 def test_a_failed_announcement_is_retried_exactly_once_more() -> None:
     # Given SNS that fails once, after the READY write
-    catalog = _catalog(FakePublisher(failures=1))
+    catalog = _catalog(FakePublisher(failures=1, only="VideoReady"))
     record_upload(upload_record(), catalog.uploads)
     with pytest.raises(ConnectionError):
         record_transcoded(transcoded(), catalog.deps)
@@ -272,8 +278,8 @@ def test_a_failed_announcement_is_retried_exactly_once_more() -> None:
 
     # Then the retry published VideoReady with the same event id, exactly once, and marked it published
     assert retried is not None
-    assert retried.event_id == catalog.publisher.attempts[0].event_id
-    assert catalog.publisher.published == [retried]
+    assert retried.event_id == next(e for e in catalog.publisher.attempts if isinstance(e, VideoReady)).event_id
+    assert catalog.publisher.announced == [retried]
     assert catalog.item["ready_published"] is True
     assert third is None
 
@@ -438,7 +444,7 @@ def test_a_deleted_video_leaves_a_tombstone_that_expires_after_the_dlq_retention
     deleted = _deleted(catalog)
 
     # Then VideoDeleted names its source, and only a tombstone is left, with no created_at (not in the list index)
-    assert catalog.publisher.published[-1] == deleted and deleted.source == SOURCE
+    assert catalog.publisher.announced[-1] == deleted and deleted.source == SOURCE
     assert catalog.item == {
         "video_id": VIDEO_ID,
         "owner": "alice",
@@ -459,7 +465,7 @@ def test_no_late_or_duplicate_event_brings_a_deleted_video_back(catalog: Catalog
     record_upload(upload_record(), catalog.uploads)
     _deleted(catalog)
     tombstone = catalog.item
-    published = len(catalog.publisher.published)
+    published = len(catalog.publisher.announced)
 
     # When the upload event, VideoTranscoded (v1 and v2), VideoTranscodeFailed and progress arrive (3 times each)
     for _ in range(3):
@@ -472,7 +478,7 @@ def test_no_late_or_duplicate_event_brings_a_deleted_video_back(catalog: Catalog
     # Then the tombstone is unchanged: nothing probed, nothing announced
     assert catalog.item == tombstone
     assert catalog.prober.probed == []
-    assert len(catalog.publisher.published) == published
+    assert len(catalog.publisher.announced) == published
 
 
 # Version 2 of VideoTranscoded (the chunked workflow: an HLS package, MP4 downloads where they fit), progress.
@@ -492,7 +498,7 @@ def test_video_transcoded_v2_stores_the_stream_package_and_announces_its_rungs(c
 
     # Then each download was probed (best first), and VideoReady names the stream's rungs and the event's duration
     assert [r.name for r in catalog.prober.probed] == ["720p", "480p"]
-    assert ready is not None and catalog.publisher.published == [ready]
+    assert ready is not None and catalog.publisher.announced == [ready]
     assert (ready.renditions, ready.duration_seconds) == (["720p", "480p"], 12.25)
     # And the item keeps the package, downloads with their metadata, poster, thumbnails, chunks and duration
     item = catalog.item
@@ -583,7 +589,7 @@ def test_progress_moves_an_uploaded_video_to_processing_and_only_increases(catal
         [],
         None,
     )
-    assert catalog.publisher.published == []
+    assert catalog.publisher.announced == []
 
 
 def test_progress_before_the_upload_event_makes_a_processing_video_that_the_upload_completes(

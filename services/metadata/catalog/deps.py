@@ -55,7 +55,7 @@ def _publisher() -> Any:
 
 @cache
 def record_upload() -> UploadDeps:
-    return UploadDeps(store=_catalog(), uploads_bucket=settings().uploads_bucket)
+    return UploadDeps(store=_catalog(), uploads_bucket=settings().uploads_bucket, publisher=_publisher())
 
 
 @cache

@@ -23,14 +23,18 @@ from contracts.events import (
     Thumbnails,
     VideoDeleted,
     VideoReady,
+    VideoStatus,
+    VideoStatusChanged,
     VideoTranscoded,
     VideoTranscodedV1,
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
     stable_event_id,
+    status_sequence,
 )
 from contracts.keys import UploadKey, parse_upload_key, poster_key, rendition_key, upload_key, upload_prefix
+from contracts.push import StatusPush, status_push
 from contracts.s3 import S3Event, S3EventRecord, S3TestEvent
 from contracts.uploads import Upload, upload_of
 
@@ -47,6 +51,7 @@ __all__ = [
     "S3EventRecord",
     "S3TestEvent",
     "SourceObject",
+    "StatusPush",
     "StreamPackage",
     "StreamRendition",
     "Thumbnails",
@@ -55,6 +60,8 @@ __all__ = [
     "UploadKey",
     "VideoDeleted",
     "VideoReady",
+    "VideoStatus",
+    "VideoStatusChanged",
     "VideoTranscodeFailed",
     "VideoTranscodeFailedV1",
     "VideoTranscodeProgress",
@@ -69,6 +76,8 @@ __all__ = [
     "poster_key",
     "rendition_key",
     "stable_event_id",
+    "status_push",
+    "status_sequence",
     "upload_key",
     "upload_of",
     "upload_prefix",

@@ -229,6 +229,41 @@ class VideoDeleted(DomainEvent):
     source: SourceObject | None = Field(description="The uploaded object, for the upload service to delete.")
 
 
+class VideoStatus(StrEnum):
+    """A video's status in the catalog."""
+
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+    DELETED = "DELETED"
+
+
+def status_sequence(rank: int, progress: float | None) -> int:
+    """The order of a video's changes as one integer: the catalog's conditional writes only raise the status rank,
+    and within PROCESSING only raise the progress (kept to 4 decimals), so (rank, progress) never repeats and never
+    goes back; this packs it (no progress < any progress)."""
+    return rank * 100_000 + (round(progress * 10_000) + 1 if progress is not None else 0)
+
+
+class VideoStatusChanged(DomainEvent):
+    """The catalog changed a video's status or progress (published once per change; a duplicate input changes
+    nothing and publishes nothing, a retried publish repeats the same event_id).
+
+    Order a video's changes by `sequence` (not `occurred_at`: it comes from the clocks of different functions).
+    """
+
+    event_type: Literal["VideoStatusChanged"] = "VideoStatusChanged"
+    video_id: VideoId
+    owner: str | None
+    status: VideoStatus
+    rank: int = Field(ge=1, le=9, description="The catalog's status rank: a status only moves to a higher rank.")
+    progress: float | None = Field(ge=0, le=1, description="Share of the chunks encoded, only while PROCESSING.")
+    reason: str | None = Field(max_length=2000, description="Why it FAILED, in words; None otherwise.")
+    title: str | None
+    sequence: int = Field(ge=0, description="Grows with every change of this video: status_sequence(rank, progress).")
+
+
 AnyVideoEvent = (
     VideoTranscoded
     | VideoTranscodedV1
@@ -237,6 +272,7 @@ AnyVideoEvent = (
     | VideoTranscodeProgress
     | VideoReady
     | VideoDeleted
+    | VideoStatusChanged
 )
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoTranscoded,
@@ -246,6 +282,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoTranscodeProgress,
     VideoReady,
     VideoDeleted,
+    VideoStatusChanged,
 )
 
 
@@ -267,7 +304,8 @@ VideoEvent = Annotated[
     | Annotated[VideoTranscodeFailedV1, Tag("VideoTranscodeFailed/v1")]
     | Annotated[VideoTranscodeProgress, Tag("VideoTranscodeProgress/v1")]
     | Annotated[VideoReady, Tag("VideoReady/v1")]
-    | Annotated[VideoDeleted, Tag("VideoDeleted/v1")],
+    | Annotated[VideoDeleted, Tag("VideoDeleted/v1")]
+    | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v1")],
     Discriminator(_event_tag),
 ]
 VIDEO_EVENT: TypeAdapter[AnyVideoEvent] = TypeAdapter(VideoEvent)

@@ -17,10 +17,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from contracts.events import EVENT_TYPES, DomainEvent
+from contracts.push import StatusPush
+
+# Messages to browsers (not domain events): `shared/schemas/push/{Model}.v{N}.json`, under the same rule.
+PUSH_MESSAGES: tuple[type[BaseModel], ...] = (StatusPush,)
+PUSH_FOLDER = "push"
 
 
-def schema_version_of(event: type[DomainEvent]) -> int:
+def schema_version_of(event: type[BaseModel]) -> int:
     return int(event.model_fields["schema_version"].default)
 
 
@@ -33,7 +40,11 @@ def schema_file_name(event: type[DomainEvent]) -> str:
     return f"{event_type_of(event)}.v{schema_version_of(event)}.json"
 
 
-def generate(event: type[DomainEvent]) -> dict[str, Any]:
+def push_schema_file_name(message: type[BaseModel]) -> str:
+    return f"{PUSH_FOLDER}/{message.__name__}.v{schema_version_of(message)}.json"
+
+
+def generate(event: type[BaseModel]) -> dict[str, Any]:
     return event.model_json_schema(mode="serialization")
 
 
@@ -101,9 +112,10 @@ def breaking_changes(
 def write(folder: Path) -> list[str]:
     """Write each event's schema; refuse to rewrite a published version incompatibly."""
     messages = []
-    folder.mkdir(parents=True, exist_ok=True)
-    for event in EVENT_TYPES:
-        target = folder / schema_file_name(event)
+    (folder / PUSH_FOLDER).mkdir(parents=True, exist_ok=True)
+    named = [(schema_file_name(e), e) for e in EVENT_TYPES] + [(push_schema_file_name(m), m) for m in PUSH_MESSAGES]
+    for name, event in named:
+        target = folder / name
         schema = generate(event)
         if target.exists():
             problems = breaking_changes(json.loads(target.read_text()), schema)

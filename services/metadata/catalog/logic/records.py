@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from catalog.logic.ports import CatalogStore, Publisher, RenditionProber, Status
+from catalog.logic.status import announce
 from catalog.logic.streams import stream_summary
 from contracts import (
     SourceObject,
@@ -30,10 +31,11 @@ from contracts.events import utc_now
 
 @dataclass
 class UploadDeps:
-    """What recording an upload needs: the table, and which bucket's uploads are ours."""
+    """What recording an upload needs: the table, which bucket's uploads are ours, and where changes are told."""
 
     store: CatalogStore
     uploads_bucket: str
+    publisher: Publisher
     clock: Callable[[], datetime] = utc_now
 
 
@@ -74,6 +76,12 @@ def record_upload(upload: Upload, deps: UploadDeps) -> None:
         deps.store.note_upload(upload.video_id, first, latest=latest, sequence=upload.sequence)
     else:
         deps.store.note_upload(upload.video_id, first | latest)
+    _announce(upload.video_id, upload.correlation_id, deps)
+
+
+def _announce(video_id: str, correlation_id: str, deps: UploadDeps | CatalogDeps) -> None:
+    """Tell the catalog's subscribers what the write changed (nothing, if it changed nothing)."""
+    announce(video_id, correlation_id=correlation_id, store=deps.store, publisher=deps.publisher, clock=deps.clock)
 
 
 def record_progress(event: VideoTranscodeProgress, deps: CatalogDeps) -> bool:
@@ -88,7 +96,9 @@ def record_progress(event: VideoTranscodeProgress, deps: CatalogDeps) -> bool:
         "progress_at": _iso(event.occurred_at),
     }
     first = _first_values(event.source, event.owner, event.occurred_at)
-    return deps.store.note_progress(event.video_id, round(event.progress, 4), values, first)
+    moved = deps.store.note_progress(event.video_id, round(event.progress, 4), values, first)
+    _announce(event.video_id, event.correlation_id, deps)
+    return moved
 
 
 def record_failed(event: VideoTranscodeFailed | VideoTranscodeFailedV1, deps: CatalogDeps) -> bool:
@@ -101,7 +111,9 @@ def record_failed(event: VideoTranscodeFailed | VideoTranscodeFailedV1, deps: Ca
         failure["chunk"] = event.chunk.model_dump(mode="json")
     values = {"failure": failure, "failed_at": _iso(event.occurred_at)}
     first = _first_values(event.source, event.owner, event.occurred_at)
-    return deps.store.advance(event.video_id, Status.FAILED, values, first)
+    moved = deps.store.advance(event.video_id, Status.FAILED, values, first)
+    _announce(event.video_id, event.correlation_id, deps)
+    return moved
 
 
 def _nothing_left_to_do(item: dict[str, Any] | None) -> bool:
@@ -154,9 +166,11 @@ def record_transcoded(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogD
     """
     store = deps.store
     if _nothing_left_to_do(store.get(event.video_id)):
+        _announce(event.video_id, event.correlation_id, deps)  # READY announced, its status change maybe not
         return None
     first = _first_values(event.source, event.owner, event.occurred_at)
     store.advance(event.video_id, Status.PROCESSING, {"transcoded_at": _iso(event.occurred_at)}, first)
+    _announce(event.video_id, event.correlation_id, deps)  # PROCESSING while the downloads are probed
 
     started = deps.clock()
     downloads = _downloads(event, deps)
@@ -186,8 +200,10 @@ def record_transcoded(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogD
         # Already final: READY by an earlier delivery whose announcement may not have gone out.
         item = store.get(event.video_id) or {}
         if item.get("status") != Status.READY or item.get("ready_published"):
+            _announce(event.video_id, event.correlation_id, deps)
             return None
         ready = ready.model_copy(update={"event_id": item.get("ready_event_id", ready.event_id)})
     deps.publisher.publish(ready)
     store.set_values(event.video_id, {"ready_published": True})  # False if deleted since: nothing to mark
+    _announce(event.video_id, event.correlation_id, deps)
     return ready

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.logic.playback import GrantDeps, playback_for
-from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Status, UrlSigner
+from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Rank, Status, UrlSigner
+from catalog.logic.status import status_changed
 from contracts import SourceObject, VideoDeleted, stable_event_id
 from contracts.api import (
     Failure,
@@ -191,7 +192,8 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
 
 
 def delete_video(owner: str, video_id: str, *, correlation_id: str, deps: DeleteDeps) -> VideoDeleted:
-    """Announce the deletion, then leave only a tombstone: if that fails, a retry announces again (same id).
+    """Announce the deletion (VideoDeleted, and the status change DELETED), then leave only a tombstone: if that
+    fails, a retry announces again (same ids).
 
     The tombstone (status DELETED, expiring after TOMBSTONE_LIFETIME) makes every writer's
     condition refuse the video, so no late, duplicate or redriven event brings it back.
@@ -207,5 +209,7 @@ def delete_video(owner: str, video_id: str, *, correlation_id: str, deps: Delete
     )
     deps.publisher.publish(deleted)
     now = deps.clock()
+    tombstone = item | {"status": Status.DELETED.value, "status_rank": int(Rank.DELETED)}
+    deps.publisher.publish(status_changed(tombstone, correlation_id=correlation_id, at=now))  # the owner's pages
     deps.store.bury(video_id, owner, deleted_at=now, expires_at=now + TOMBSTONE_LIFETIME)
     return deleted

@@ -1,0 +1,62 @@
+"""Tell the catalog's subscribers (the notifier) about every change of a video's status or progress, once.
+
+A change is announced after the write that made it, from the item as stored, and marked announced; an input
+that changed nothing finds it announced and publishes nothing. If the publish fails, the input is retried, its
+write changes nothing, and the change not yet marked is announced then (the same event id: at least once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from catalog.logic.ports import CatalogStore, Publisher, Rank, Status
+from contracts import VideoStatus, VideoStatusChanged, stable_event_id, status_sequence
+
+
+def status_changed(item: dict[str, Any], *, correlation_id: str, at: datetime) -> VideoStatusChanged:
+    """The item's status as an event: progress only while PROCESSING, the reason only when FAILED."""
+    status = item["status"]
+    rank = int(item.get("status_rank") or Rank[status])
+    progress = item.get("progress") if status == Status.PROCESSING else None
+    failure = item.get("failure") or {}
+    sequence = status_sequence(rank, progress)
+    return VideoStatusChanged(
+        event_id=stable_event_id("VideoStatusChanged", item["video_id"], str(sequence)),
+        correlation_id=correlation_id,
+        occurred_at=at,
+        video_id=item["video_id"],
+        owner=item.get("owner"),
+        status=VideoStatus(status),
+        rank=rank,
+        progress=progress,
+        reason=failure.get("reason") if status == Status.FAILED else None,
+        title=item.get("title"),
+        sequence=sequence,
+    )
+
+
+def announce(
+    video_id: str,
+    *,
+    correlation_id: str,
+    store: CatalogStore,
+    publisher: Publisher,
+    clock: Callable[[], datetime],
+) -> VideoStatusChanged | None:
+    """Publish the video's current status unless it was announced already; the event, or None.
+
+    A tombstone is left alone: the deletion announces DELETED itself, before it buries the item.
+    """
+    item = store.get(video_id)
+    if not item or item.get("status") in (None, Status.DELETED):
+        return None
+    change = status_changed(item, correlation_id=correlation_id, at=clock())
+    if change.sequence <= int(item.get("announced_sequence", -1)):
+        return None
+    publisher.publish(change)
+    # Two concurrent writers may both publish and mark (a later mark may be the lower one): then an input that
+    # changes nothing publishes the current status again, with the same event id; clients order by sequence.
+    store.set_values(video_id, {"announced_sequence": change.sequence})
+    return change
