@@ -144,3 +144,63 @@ def test_the_policy_needs_an_issuer_and_an_audience():
         TokenPolicy(issuer="", audience="a")
     with pytest.raises(ValueError):
         TokenPolicy(issuer=ISSUER)
+
+
+# The WebSocket API's $connect: a REQUEST authorizer with the token in the query string, answering an IAM policy.
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/ci/$connect"
+
+
+def connect(query: dict | None) -> dict:
+    event = {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "headers": {"Sec-WebSocket-Version": "13"},
+        "queryStringParameters": query,
+        "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c-1"},
+    }
+    return authorizer.handler(event, None)
+
+
+def test_a_websocket_connect_with_a_valid_token_gets_a_policy_for_that_route_and_the_same_context():
+    # Given a token from the issuer in the query string of a WebSocket $connect
+    token = ISSUING.token("alice", admin=True)
+    # When the authorizer checks it
+    result = connect({"token": token})
+    # Then it allows invoking exactly that route, for the token's subject, with the HTTP API's context
+    assert result["principalId"] == result["context"]["sub"]
+    assert result["policyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}],
+    }
+    assert result["context"] == call(f"Bearer {token}")["context"]
+    assert "isAuthorized" not in result
+
+
+WEBSOCKET_REFUSED = {
+    "no query string": None,
+    "no token": {"other": "x"},
+    "empty token": {"token": " "},
+    "a Bearer header instead": {},
+    **{
+        name: {"token": value.removeprefix("Bearer ")}
+        for name, value in REFUSED.items()
+        if value and value != "Bearer "
+    },
+}
+
+
+@pytest.mark.parametrize("query", WEBSOCKET_REFUSED.values(), ids=WEBSOCKET_REFUSED.keys())
+def test_a_websocket_connect_with_a_bad_token_is_refused_with_unauthorized(query):
+    # When a $connect brings a token that proves nothing (or none)
+    with pytest.raises(authorizer.Unauthorized) as refused:
+        connect(query)
+    # Then it raises exactly "Unauthorized": API Gateway refuses the connection with 401, nothing opens
+    assert str(refused.value) == "Unauthorized"
+
+
+def test_a_bearer_header_does_not_authorize_a_websocket_connect():
+    # Given a $connect with a valid token only in an Authorization header (the route's identity is the query string)
+    event = {"type": "REQUEST", "methodArn": METHOD_ARN, "headers": {"Authorization": f"Bearer {ISSUING.token('a')}"}}
+    # Then it is refused
+    with pytest.raises(authorizer.Unauthorized):
+        authorizer.handler(event, None)
