@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
 LAMBDA_PYTHON ?= $(shell for p in $$(command -v python3.12) $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	[ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 STAGE ?= ci
-SERVICES := auth upload transcode metadata web
+SERVICES := auth upload transcode metadata notify web
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

@@ -1,7 +1,7 @@
 """Fixtures shared by every test layer (short clips made with the bundled ffmpeg), and `--service`.
 
 Every test module says which services it is about with `pytestmark = pytest.mark.service(...)`:
-a service's name (upload, transcode, metadata, auth), `shared` for the package every service ships
+a service's name (upload, transcode, metadata, auth, notify), `shared` for the package every service ships
 (contracts, lambdakit, mediatools), or `tools` for the local stack, replay and the build tools.
 `pytest --service upload` (`make test SERVICE=upload`) runs that service's tests, the shared
 package's and every contract test (tests/contracts), so a team can work on its service alone.
@@ -15,7 +15,7 @@ import pytest
 
 from tests.media import make_clip
 
-SERVICES = ("upload", "transcode", "metadata", "auth", "web")
+SERVICES = ("upload", "transcode", "metadata", "auth", "notify", "web")
 SUBJECTS = (*SERVICES, "shared", "tools")
 ALWAYS = ("contracts", "infra")  # folders under tests/ whose modules belong to every team
 

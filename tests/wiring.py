@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SERVICE_PACKAGES = ("intake", "transcode", "catalog", "identity")
+SERVICE_PACKAGES = ("intake", "transcode", "catalog", "identity", "push")
 
 
 def wiring_of(package: str) -> tuple[ModuleType, ModuleType]:

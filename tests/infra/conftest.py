@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "upload", "transcode", "metadata", "web")
+SERVICES = ("auth", "upload", "transcode", "metadata", "notify", "web")
 
 
 class Template:

@@ -16,7 +16,7 @@ from infra import Invocable, load
 from lambdakit.settings import Settings
 from tests.wiring import forget, wiring_of
 
-pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth")
+pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth", "notify")
 
 # Read by Powertools itself, not by the services' settings.
 PLATFORM = {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth", "shared")
+pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth", "notify", "shared")
 
 ROOT = Path(__file__).resolve().parents[2]
 

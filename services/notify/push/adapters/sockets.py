@@ -1,0 +1,26 @@
+"""API Gateway's @connections management API: post a message to one WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from push.logic.ports import ConnectionGone, PostFailed
+
+
+class ManagementApiSockets:
+    def __init__(self, client: Any) -> None:
+        self._client = client  # boto3.client("apigatewaymanagementapi", endpoint_url=...)
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except ClientError as exc:
+            error = exc.response.get("Error", {}).get("Code")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if error == "GoneException" or status == 410:
+                raise ConnectionGone(connection_id) from None
+            raise PostFailed(f"{connection_id}: {error or status}") from exc
+        except BotoCoreError as exc:  # the endpoint could not be reached, timed out...
+            raise PostFailed(f"{connection_id}: {type(exc).__name__}") from exc

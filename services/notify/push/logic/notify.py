@@ -1,0 +1,64 @@
+"""Post each change of a video to its owner's open WebSockets, and to no one else's.
+
+At least once: a change whose post to a live connection failed is retried as a whole (the SQS message comes
+back), so connections that already had it get it again; the page keeps the highest `sequence` per video and
+ignores the rest (contracts.push.StatusPush). A closed connection (410) is forgotten and is not a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts import VideoStatusChanged, status_push
+from contracts.events import utc_now
+from push.logic.ports import ConnectionGone, Connections, PostFailed, Sockets
+
+
+@dataclass
+class NotifyDeps:
+    connections: Connections
+    sockets: Sockets
+    clock: Callable[[], datetime] = utc_now
+
+
+@dataclass
+class Delivery:
+    """What became of one change: the connections that got it, were gone (and forgotten), or failed."""
+
+    sent: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class DeliveryFailed(Exception):
+    """A live connection did not get the change: the message is retried (then its DLQ keeps it)."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        super().__init__(f"{len(delivery.failed)} of the owner's connections did not get the change")
+        self.delivery = delivery
+
+
+def push_change(change: VideoStatusChanged, deps: NotifyDeps) -> Delivery:
+    """Post the change to every open connection of the video's owner; one failing never stops the others.
+
+    Raises DeliveryFailed, after trying every connection, if a post to a live one failed.
+    """
+    delivery = Delivery()
+    if not change.owner:
+        return delivery  # nobody to tell
+    data = status_push(change).model_dump_json().encode()
+    for connection_id in deps.connections.of_owner(change.owner, deps.clock()):
+        try:
+            deps.sockets.post(connection_id, data)
+        except ConnectionGone:
+            deps.connections.delete(connection_id)
+            delivery.gone.append(connection_id)
+        except PostFailed:
+            delivery.failed.append(connection_id)
+        else:
+            delivery.sent.append(connection_id)
+    if delivery.failed:
+        raise DeliveryFailed(delivery)
+    return delivery

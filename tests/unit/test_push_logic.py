@@ -1,0 +1,157 @@
+"""The notifier's logic with fakes: connections by owner, a push per change, 410 forgets, a failure retries."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contracts import StatusPush, VideoStatus, VideoStatusChanged, status_sequence
+from push.logic.connections import ConnectDeps, DisconnectDeps, NoOwner, connect, disconnect
+from push.logic.notify import DeliveryFailed, NotifyDeps, push_change
+from push.logic.ports import Connection, ConnectionGone, PostFailed
+
+pytestmark = pytest.mark.service("notify")
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+class FakeConnections:
+    def __init__(self) -> None:
+        self.items: dict[str, Connection] = {}
+
+    def put(self, connection: Connection) -> None:
+        self.items[connection.connection_id] = connection
+
+    def delete(self, connection_id: str) -> None:
+        self.items.pop(connection_id, None)
+
+    def of_owner(self, owner: str, now: datetime) -> list[str]:
+        return sorted(c.connection_id for c in self.items.values() if c.owner == owner and c.expires_at > now)
+
+
+class FakeSockets:
+    """Records each post; `gone` connections answer 410, `failing` ones fail (each time)."""
+
+    def __init__(self, gone: set[str] = frozenset(), failing: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.gone, self.failing = set(gone), set(failing)
+        self.posted: list[tuple[str, dict]] = []
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        if connection_id in self.gone:
+            raise ConnectionGone(connection_id)
+        if connection_id in self.failing:
+            raise PostFailed(connection_id)
+        self.posted.append((connection_id, json.loads(data)))
+
+
+def change(owner: str, video_id: str = "vid00001", status: str = "PROCESSING", progress: float | None = 0.5):
+    rank = {"UPLOADED": 1, "PROCESSING": 2, "FAILED": 3, "READY": 4, "DELETED": 5}[status]
+    return VideoStatusChanged(
+        correlation_id="c",
+        video_id=video_id,
+        owner=owner,
+        status=VideoStatus(status),
+        rank=rank,
+        progress=progress,
+        reason="the file has no video stream" if status == "FAILED" else None,
+        title="a b.mp4",
+        sequence=status_sequence(rank, progress),
+    )
+
+
+def _connected(*pairs: tuple[str, str]) -> FakeConnections:
+    connections = FakeConnections()
+    deps = ConnectDeps(connections, lifetime=timedelta(hours=2), clock=lambda: NOW)
+    for connection_id, owner in pairs:
+        connect(connection_id, owner, deps)
+    return connections
+
+
+def test_connect_keeps_the_owner_and_expires_after_two_hours():
+    # When alice's socket connects
+    connections = _connected(("c1", "alice"))
+    # Then it is hers, until API Gateway would have closed it anyway
+    assert connections.items["c1"] == Connection("c1", "alice", NOW, NOW + timedelta(hours=2))
+
+
+@pytest.mark.parametrize("owner", [None, ""])
+def test_connect_without_a_verified_user_is_refused(owner):
+    with pytest.raises(NoOwner):
+        connect("c1", owner, ConnectDeps(FakeConnections(), lifetime=timedelta(hours=2)))
+
+
+def test_disconnect_forgets_the_connection_and_an_unknown_one_is_fine():
+    connections = _connected(("c1", "alice"))
+    disconnect("c1", DisconnectDeps(connections))
+    disconnect("c1", DisconnectDeps(connections))
+    assert connections.items == {}
+
+
+def test_a_change_goes_only_to_its_owners_connections_as_a_status_push():
+    # Given two sockets of alice and one of bob
+    connections, sockets = _connected(("a1", "alice"), ("a2", "alice"), ("b1", "bob")), FakeSockets()
+    # When one of alice's videos changes
+    delivery = push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW))
+    # Then both of alice's sockets get the StatusPush, and bob's nothing
+    assert delivery.sent == ["a1", "a2"] and delivery.gone == delivery.failed == []
+    assert [c for c, _ in sockets.posted] == ["a1", "a2"]
+    push = StatusPush.model_validate(sockets.posted[0][1])
+    assert (push.video_id, push.status, push.progress, push.rank, push.title) == (
+        "vid00001",
+        "PROCESSING",
+        0.5,
+        2,
+        "a b.mp4",
+    )
+    assert push.sequence == status_sequence(2, 0.5) and "owner" not in sockets.posted[0][1]
+
+
+def test_an_expired_connection_gets_nothing():
+    connections = _connected(("a1", "alice"))
+    sockets = FakeSockets()
+    push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW + timedelta(hours=3)))
+    assert sockets.posted == []
+
+
+def test_a_gone_connection_is_forgotten_and_the_others_still_get_the_change():
+    # Given alice's three sockets, the first closed without a $disconnect
+    connections = _connected(("a1", "alice"), ("a2", "alice"), ("a3", "alice"))
+    sockets = FakeSockets(gone={"a1"})
+    # When a change is pushed
+    delivery = push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW))
+    # Then a1 is forgotten, the others got it, and that is no failure
+    assert (delivery.gone, delivery.sent) == (["a1"], ["a2", "a3"])
+    assert sorted(connections.items) == ["a2", "a3"]
+
+
+def test_a_failing_connection_does_not_stop_the_others_and_fails_the_change():
+    # Given alice's three sockets, the middle one failing (throttled, say)
+    connections = _connected(("a1", "alice"), ("a2", "alice"), ("a3", "alice"))
+    sockets = FakeSockets(failing={"a2"}, gone={"a3"})
+    # When a change is pushed
+    with pytest.raises(DeliveryFailed) as failed:
+        push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW))
+    # Then every connection was tried, the gone one forgotten, and the failure says which one failed
+    assert [c for c, _ in sockets.posted] == ["a1"]
+    assert (failed.value.delivery.sent, failed.value.delivery.failed, failed.value.delivery.gone) == (
+        ["a1"],
+        ["a2"],
+        ["a3"],
+    )
+    assert sorted(connections.items) == ["a1", "a2"]
+
+
+def test_a_change_without_an_owner_goes_nowhere():
+    connections, sockets = _connected(("a1", "alice")), FakeSockets()
+    assert push_change(change(None), NotifyDeps(connections, sockets)).sent == []  # type: ignore[arg-type]
+    assert sockets.posted == []
+
+
+def test_sequence_orders_a_videos_life_and_never_repeats():
+    # Given every state a video can be announced in, in the order the catalog allows
+    life = [(1, None), (2, None), (2, 0.0), (2, 0.3333), (2, 0.6667), (2, 1.0), (3, None), (4, None), (5, None)]
+    # Then their sequence numbers only grow
+    numbers = [status_sequence(rank, progress) for rank, progress in life]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
