@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 
-.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e lint schemas openapi bench bench-scale layer clean
+.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ test-integration: $(STAMP) ## handlers against moto (mock_aws)
 
 test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 	@$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+test-browser: $(STAMP) ## the website in Chromium (Playwright) against the local stack
+	@$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 test-infra: package ## package every service, then check the infrastructure rules on the templates
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)

@@ -135,7 +135,7 @@ def stack_env() -> dict[str, str]:
 def local_stack(folder: Path, params: dict[str, str], workers: int) -> Iterator[dict[str, Any]]:
     """`python -m devstack up` on free ports until the block ends; yields its ready file."""
     ready_file, output = folder / "ready.json", folder / "stack.out"
-    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0"]
+    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0", "--ws-port", "0"]
     command += ["--log-dir", str(folder / "logs"), "--ready-file", str(ready_file)]
     command += [token for name, value in params.items() for token in ("--param", f"{name}={value}")]
     command += ["--concurrency", f"{MEDIA_TASKS}={workers}"]

@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=4566, help="moto's port on 127.0.0.1 (default 4566)")
     up.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port on 127.0.0.1 (default 8080)")
     up.add_argument("--web-port", type=int, default=8081, help="the website's port on 127.0.0.1 (default 8081)")
+    up.add_argument(
+        "--ws-port", type=int, default=8082, help="the WebSocket API's port on 127.0.0.1, if any (default 8082)"
+    )
     up.add_argument("--no-site", action="store_true", help="do not build and serve the website")
     up.add_argument("--log-dir", type=Path, help="where each function's log file goes (default .demo/logs)")
     up.add_argument(
@@ -86,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             params=dict(args.param),
             concurrency=dict(args.concurrency),
             site_origins=args.site_origin,
+            ws_port=args.ws_port,
         )
     except ValueError as problem:  # a --concurrency for a function that is not there, a --site-origin that is no origin
         up.error(str(problem))
@@ -97,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  AWS_ENDPOINT_URL={stack.endpoint} (any access key; region us-east-1)")
         for route in stack.topology.routes:
             print(f"  {route.method:<6} {route.path:<16} -> {route.function}")
+        if stack.websocket:
+            print(f"  WebSocket API {stack.websocket} (@connections: {stack.websocket_management})")
+            for socket in stack.topology.websocket_routes:
+                print(f"  {socket.route_key:<23} -> {socket.function}")
         for service in stack.topology.services.values():
             for logical_id, physical in service.resources.items():
                 print(f"  {service.name:<10} {logical_id:<28} {physical}")

@@ -3,6 +3,8 @@
 moto runs the state machines' executions (infra.provision.execute_state_machines); a queue-fed
 function may run as several worker processes on its queue (`concurrency`), as Lambda scales an
 SQS event source mapping: each its own process and log file ({key}.log, {key}.2.log, ...).
+When the services declare `websocket` routes, the local WebSocket API (devstack.sockets) serves them and
+their @connections management endpoint, which the functions reach through WEBSOCKET_MANAGEMENT_URL.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from devstack.issuer import Issuer
 from devstack.oidc import DISCOVERY_PATH, Provider, web_client
 from devstack.signin import pages
 from devstack.site import SiteServer, site_config
-from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, load, local_session
+from devstack.sockets import SocketApi
+from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Topology, WebSocketRoute, load, local_session
 from infra.provision import execute_state_machines, provision
 
 
@@ -46,10 +49,13 @@ class LocalStack:
         site: Path | None = None,
         web_port: int = 0,
         site_origins: Sequence[str] = (),
+        ws_port: int = 0,
+        root: Path = ROOT,
     ) -> None:
         self.stage, self._port, self._api_port, self._web_port = stage, port, api_port, web_port
+        self._ws_port, self.root = ws_port, root  # root: the repository whose services run (tests use others)
         self.params = dict(params or {})  # the stage params; start() adds the local issuer's
-        self.topology = load(stage)
+        self.topology = load(stage, root=root)
         self.concurrency = self._checked_concurrency(concurrency or {})
         self.issuer = Issuer.load()
         # the website's sign-in (development only): it may return to <origin>/callback of each site origin
@@ -64,6 +70,9 @@ class LocalStack:
         self.api = ""
         self.site = SiteServer(site) if site else None  # the website (services/web/dist), when asked for
         self.web = ""
+        self.sockets: SocketApi | None = None  # the WebSocket API, when the services declare websocket routes
+        self.websocket = ""  # its ws:// URL
+        self.websocket_management = ""  # its @connections endpoint: the functions' WEBSOCKET_MANAGEMENT_URL
         self._invoke_ports: dict[str, int] = {}
         self.log_dir = log_dir or ROOT / ".demo" / "logs"
         self._server: ThreadedMotoServer | None = None
@@ -92,10 +101,16 @@ class LocalStack:
         if self.site:  # its origin goes into the buckets' CORS rules (a stage param in AWS too)
             self.web = self.site.start(self._web_port)
             self.params |= {"webOrigin": self.web}
-            self.site.config = site_config(self.api)
             self.oidc.clients = [web_client([*self._site_origins, self.web])]  # it signs in through the local issuer
-        self.topology = load(self.stage, params=self.params)
+        self.topology = load(self.stage, root=self.root, params=self.params)
         self.gateway.set_routes(self.topology.routes)
+        self.sockets = self._socket_api(self.topology)
+        if self.sockets:
+            self.websocket = self.sockets.start(self._ws_port)
+            self.websocket_management = self.sockets.management_url
+            logging.getLogger("websockets").setLevel(logging.CRITICAL)  # a client going away is no error
+        if self.site:
+            self.site.config = site_config(self.api, push_url=self.websocket or None)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
@@ -121,14 +136,37 @@ class LocalStack:
             "apiOrigins": self.api,
             "identityOrigins": self.api,  # the local issuer is on the API's port
             "storageOrigins": self.endpoint,  # signed S3 URLs: moto
-            "pushOrigins": "",
+            "pushOrigins": self.websocket,
             "playbackOrigins": "",
         }
         self.params |= origins
-        sites = load(self.stage, params=self.params).sites
+        sites = load(self.stage, root=self.root, params=self.params).sites
         if len(sites) != 1:
             raise RuntimeError(f"expected one website among the services, found {len(sites)}")
         return sites[0].headers
+
+    def _socket_api(self, topology: Topology) -> SocketApi | None:
+        """The local WebSocket API of the services' websocket routes (all on one port, as the HTTP routes are)."""
+        if not topology.websocket_routes:
+            return None
+        apis = topology.websocket_apis
+        if len(apis) != 1:
+            raise RuntimeError(
+                f"the local stack serves one WebSocket API; {', '.join(a.service for a in apis)} declare one"
+            )
+        return SocketApi(
+            self.invoke, topology.websocket_routes, route_selection=apis[0].route_selection, stage=self.stage
+        )
+
+    def function_environment(self, function: Invocable) -> dict[str, str]:
+        """A function's environment as declared, with the WebSocket API's management URL made the local one."""
+        environment = dict(function.environment)
+        if self.websocket_management:
+            aws = {api.management_url for api in self.topology.websocket_apis}
+            for name, value in environment.items():
+                if name == "WEBSOCKET_MANAGEMENT_URL" or value in aws:
+                    environment[name] = self.websocket_management
+        return environment
 
     def _checked_concurrency(self, concurrency: dict[str, int]) -> dict[str, int]:
         """Worker processes per queue-fed function (1 unless given)."""
@@ -167,6 +205,8 @@ class LocalStack:
             "region": REGION,
             "api": self.api,
             "web": self.web or None,
+            "websocket": self.websocket or None,
+            "websocket_management": self.websocket_management or None,
             "log_dir": str(self.log_dir),
             "logs": {worker: str(self.log_path(worker)) for worker in self._workers},
             "concurrency": self.concurrency,
@@ -193,8 +233,9 @@ class LocalStack:
         }
 
     def invoked_directly(self) -> list[Invocable]:
-        """The functions behind API routes and their authorizers."""
-        keys = {r.function for r in self.topology.routes} | {r.authorizer for r in self.topology.routes if r.authorizer}
+        """The functions behind API routes (HTTP and WebSocket) and their authorizers."""
+        routes: list[Route | WebSocketRoute] = [*self.topology.routes, *self.topology.websocket_routes]
+        keys = {r.function for r in routes} | {r.authorizer for r in routes if r.authorizer}
         return [self.topology.invocables[key] for key in sorted(keys)]
 
     def invoke(self, key: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +249,9 @@ class LocalStack:
         return answer
 
     def stop(self) -> None:
+        if self.sockets:  # first: its connections close while the functions are still there
+            self.sockets.stop()
+            self.sockets = None
         for worker in self._workers.values():
             with suppress(ProcessLookupError):
                 worker.terminate()
@@ -239,7 +283,7 @@ class LocalStack:
         spec = asdict(function) | {"service_dir": str(function.service_dir)}
         log = self.log_path(worker).open("wb")
         self._logs.append(log)
-        env = self.worker_env() | function.environment | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
+        env = self.worker_env() | self.function_environment(function) | {"AWS_LAMBDA_FUNCTION_NAME": function.key}
         self._workers[worker] = subprocess.Popen(
             [sys.executable, "-m", "devstack.worker", json.dumps(spec)],
             cwd=ROOT,

@@ -31,6 +31,8 @@ from infra.topology import (
     StateMachine,
     Subscription,
     Topology,
+    WebSocketApi,
+    WebSocketRoute,
     load,
 )
 
@@ -51,6 +53,8 @@ __all__ = [
     "Subscription",
     "Topology",
     "TopologyError",
+    "WebSocketApi",
+    "WebSocketRoute",
     "compose_order",
     "function_arn",
     "load",

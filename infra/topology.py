@@ -165,6 +165,29 @@ class Route:
     cors: Cors | None = None
 
 
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """A `websocket` event: its route key ($connect, $disconnect, $default or an action), its function (a key),
+    and on $connect the authorizer (a function key) with its identity sources (`route.request.header.Auth`,
+    `route.request.querystring.token`: API Gateway's names, the framework's default being the first)."""
+
+    route_key: str
+    function: str
+    authorizer: str | None = None
+    identity_source: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    """A service's WebSocket API (the framework's `WebsocketsApi`): its id as Ref gives it, its route selection
+    expression, and the management (@connections) URL its stage has in AWS, which the local stack replaces."""
+
+    service: str
+    api_id: str
+    route_selection: str
+    management_url: str
+
+
 @dataclass
 class Service:
     name: str
@@ -195,6 +218,8 @@ class Topology:
     functions: list[Function] = field(default_factory=list)
     invocables: dict[str, Invocable] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
+    websocket_apis: list[WebSocketApi] = field(default_factory=list)
+    websocket_routes: list[WebSocketRoute] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)
     sites: list[Site] = field(default_factory=list)
 
@@ -305,6 +330,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
     """The topology for a stage; `params` override the services' default params (as compose would)."""
     topology = Topology(stage=stage)
     pending_routes: list[tuple[str, dict[str, Any], str, Any]] = []
+    pending_websocket: list[tuple[str, Any, str, Any]] = []  # (function key, event, service, evaluated authorizer)
     apis: dict[str, Cors | None] = {}  # service -> its HTTP API's CORS
     for name, directory in compose_order(root):
         raw = load_yaml(directory / "serverless.yml")
@@ -322,7 +348,14 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
             for function in (config.get("functions") or {}).values()
             for event in function.get("events", [])
         )
+        websocket_api = any(
+            "websocket" in event
+            for function in (config.get("functions") or {}).values()
+            for event in function.get("events", [])
+        )
         generated = {"HttpApi": "AWS::ApiGatewayV2::Api"} if http_api else {}  # the framework's, for its routes
+        if websocket_api:
+            generated["WebsocketsApi"] = "AWS::ApiGatewayV2::Api"
         stack = Template(config["service"], resources, topology.exports, functions, conditions, generated)
         service = Service(name, directory, {})
         for logical_id, resource in resources.items():
@@ -386,9 +419,14 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                     spec = stack.evaluate(authorizers[authorizer]) if authorizer else None
                     pending_routes.append((invocable.key, route, name, spec))
                     continue
+                if "websocket" in event:
+                    socket = event["websocket"]
+                    guard = socket.get("authorizer") if isinstance(socket, dict) else None
+                    pending_websocket.append((invocable.key, socket, name, stack.evaluate(guard)))
+                    continue
                 sqs = event.get("sqs")
                 if not sqs:
-                    raise TopologyError(f"{name}.{function_name}: only sqs and httpApi events run locally")
+                    raise TopologyError(f"{name}.{function_name}: only sqs, httpApi and websocket events run locally")
                 sqs = sqs if isinstance(sqs, dict) else {"arn": sqs}
                 topology.functions.append(
                     Function(
@@ -399,6 +437,16 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                         reports_batch_failures=sqs.get("functionResponseType") == "ReportBatchItemFailures",
                     )
                 )
+        if websocket_api:
+            api_id = stack.ref("WebsocketsApi")
+            topology.websocket_apis.append(
+                WebSocketApi(
+                    service=name,
+                    api_id=api_id,
+                    route_selection=str(provider.get("websocketsApiRouteSelectionExpression", "$request.body.action")),
+                    management_url=f"https://{api_id}.execute-api.{REGION}.amazonaws.com/{stage}",
+                )
+            )
         methods = [_method_and_path(route)[0] for _, route, owner, _ in pending_routes if owner == name]
         apis[name] = api_cors((provider.get("httpApi") or {}).get("cors"), methods, name)
         for output in ((config.get("resources") or {}).get("Outputs") or {}).values():
@@ -407,6 +455,8 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
         topology.services[name] = service
     for function_key, route, service_name, authorizer in pending_routes:
         topology.routes.append(_route(topology, function_key, route, service_name, authorizer, apis[service_name]))
+    for function_key, socket, service_name, authorizer in pending_websocket:
+        topology.websocket_routes.append(_websocket_route(topology, function_key, socket, service_name, authorizer))
     return topology
 
 
@@ -432,3 +482,30 @@ def _route(
     source = authorizer.get("identitySource")
     source = source[0] if isinstance(source, list) else source
     return Route(method, path, function_key, guard, source, cors)
+
+
+# The framework's identity source for a websocket authorizer that names none
+DEFAULT_WEBSOCKET_IDENTITY = ("route.request.header.Auth",)
+
+
+def _websocket_route(
+    topology: Topology, function_key: str, socket: Any, service: str, authorizer: Any
+) -> WebSocketRoute:
+    """A `websocket` event (`route: $connect` or the short `websocket: $default`) with its authorizer resolved to a
+    function: `arn` (any service's function with that ARN; `name` is then only a label) or `name` (this service's)."""
+    route_key = str(socket["route"] if isinstance(socket, dict) else socket)
+    if authorizer is None:
+        return WebSocketRoute(route_key, function_key)
+    if route_key != "$connect":
+        raise TopologyError(f"{function_key}: API Gateway only authorizes $connect, not {route_key}")
+    if isinstance(authorizer, str):  # the framework's short form: an ARN, or a function of this service
+        authorizer = {"arn": authorizer} if ":" in authorizer else {"name": authorizer}
+    if "arn" in authorizer:
+        guard = next((k for k, f in topology.invocables.items() if f.arn == authorizer["arn"]), "")
+    else:
+        guard = f"{service}-{authorizer.get('name')}"
+    if guard not in topology.invocables:
+        raise TopologyError(f"{function_key}: websocket authorizer {authorizer} is not a function of any service")
+    sources = authorizer.get("identitySource") or DEFAULT_WEBSOCKET_IDENTITY
+    sources = (sources,) if isinstance(sources, str) else tuple(str(s) for s in sources)
+    return WebSocketRoute(route_key, function_key, guard, sources)

@@ -48,6 +48,7 @@ class Stack:
         self.ready = ready
         self.endpoint, self.api = ready["endpoint"], ready["api"]
         self.web: str | None = ready.get("web")  # the website, when the stack serves it
+        self.websocket: str | None = ready.get("websocket")  # the WebSocket API, when a service declares one
         self.topology = load(ready["stage"], params=ready["params"])
         self.session = local_session(ready["region"])
         issuer = ready["issuer"]
@@ -157,7 +158,7 @@ def local_stack(
 ) -> Iterator[Stack]:
     """`python -m devstack up` on free ports, until the block ends (with the website if `site`)."""
     ready_file, output = directory / "ready.json", directory / "stack.out"
-    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0"]
+    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0", "--ws-port", "0"]
     command += ["--web-port", "0"] if site else ["--no-site"]
     command += ["--log-dir", str(directory / "logs"), "--ready-file", str(ready_file)]
     for name, value in (params or {}).items():

@@ -1,6 +1,7 @@
 import type { Api } from "./api";
 import type { Auth } from "./auth";
 import type { SiteConfig } from "./config";
+import type { LiveUpdates } from "./push";
 import type { Uploads } from "./uploads";
 
 /** What a view gets: the API, the uploads, and a way to move or tell the person something. */
@@ -9,6 +10,7 @@ export interface App {
   api: Api;
   auth: Auth;
   uploads: Uploads;
+  live: LiveUpdates | null; // the push channel, when the stage has one
   navigate(path: string, options?: { replace?: boolean }): void;
   notify(message: string, kind?: "info" | "error"): void;
 }

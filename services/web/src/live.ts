@@ -1,8 +1,9 @@
-// Live status: until the push channel exists, ask again every few seconds while something on the
-// page can still change, and less often while the tab is hidden.
+// Live status by asking again: every few seconds while something on the page can still change, less
+// often while the tab is hidden, and only as a safety net while the push channel is connected.
 
 export const VISIBLE_MS = 3000;
 export const HIDDEN_MS = 30000;
+export const PUSHED_MS = 30000;
 
 export class Poller {
   private timer: number | undefined;
@@ -12,7 +13,10 @@ export class Poller {
   };
 
   /** `tick` says whether to keep going (something is still changing). */
-  constructor(private readonly tick: () => Promise<boolean>) {
+  constructor(
+    private readonly tick: () => Promise<boolean>,
+    private readonly pushed: () => boolean = () => false,
+  ) {
     document.addEventListener("visibilitychange", this.onVisibility);
   }
 
@@ -34,7 +38,7 @@ export class Poller {
     } catch {
       again = true; // the view shows the error; keep trying
     }
-    if (again) this.soon(document.hidden ? HIDDEN_MS : VISIBLE_MS);
+    if (again) this.soon(document.hidden ? HIDDEN_MS : this.pushed() ? PUSHED_MS : VISIBLE_MS);
   }
 
   stop(): void {

@@ -5,6 +5,7 @@ import type { App, View } from "./app";
 import { Auth } from "./auth";
 import { loadConfig } from "./config";
 import { byId, h, replace } from "./dom";
+import { LiveUpdates } from "./push";
 import { Uploads } from "./uploads";
 import { libraryView } from "./views/library";
 import { profileView } from "./views/profile";
@@ -34,6 +35,7 @@ async function boot(): Promise<void> {
     api,
     auth,
     uploads,
+    live: config.push_url ? new LiveUpdates(config.push_url, auth) : null,
     navigate(path, options = {}) {
       if (options.replace) history.replaceState(null, "", path);
       else history.pushState(null, "", path);
@@ -76,7 +78,7 @@ async function boot(): Promise<void> {
       nav,
       h("a", { href: "/", "data-link": true }, "My videos"),
       h("a", { href: "/profile", "data-link": true, class: "who", "aria-label": `Profile of ${name}` }, name),
-      h("button", { type: "button", class: "secondary", onclick: () => void auth.signOut() }, "Sign out"),
+      h("button", { type: "button", class: "secondary", onclick: () => { app.live?.stop(); void auth.signOut(); } }, "Sign out"),
     );
   }
 
@@ -116,6 +118,7 @@ async function boot(): Promise<void> {
       });
       return;
     }
+    if (app.live && !app.live.connected) void app.live.start();
     if (displayName === null) {
       displayName = "";
       void api.getMe().then((me) => {

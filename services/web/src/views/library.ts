@@ -123,13 +123,27 @@ export function libraryView(app: App): View {
     }
   }
 
-  const poller = new Poller(async () => {
-    try {
-      return await refresh();
-    } catch (problem) {
-      showError(problem);
-      return !(problem instanceof SessionExpired);
+  const poller = new Poller(
+    async () => {
+      try {
+        return await refresh();
+      } catch (problem) {
+        showError(problem);
+        return !(problem instanceof SessionExpired);
+      }
+    },
+    () => app.live?.connected ?? false,
+  );
+
+  // pushed changes: a known card changes at once; a new video, or one now READY (its poster), is fetched
+  const unpush = app.live?.subscribe((push) => {
+    const known = videos.get(push.video_id);
+    if (!known || push.status === "READY") {
+      void refresh().catch(showError);
+      return;
     }
+    merge([{ ...known, status: push.status, progress: push.progress, title: push.title ?? known.title }], { append: false });
+    render();
   });
 
   function renderUploads(): void {
@@ -184,6 +198,7 @@ export function libraryView(app: App): View {
     stop: () => {
       poller.stop();
       unsubscribe();
+      unpush?.();
     },
   };
 }

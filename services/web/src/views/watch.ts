@@ -108,13 +108,19 @@ export function watchView(app: App, videoId: string): View {
     cancel.focus();
   }
 
-  const poller = new Poller(async () => {
-    try {
-      return await load();
-    } catch (problem) {
-      showError(problem);
-      return !(problem instanceof SessionExpired) && !(problem instanceof ApiError && problem.status === 404);
-    }
+  const poller = new Poller(
+    async () => {
+      try {
+        return await load();
+      } catch (problem) {
+        showError(problem);
+        return !(problem instanceof SessionExpired) && !(problem instanceof ApiError && problem.status === 404);
+      }
+    },
+    () => app.live?.connected ?? false,
+  );
+  const unpush = app.live?.subscribe((push) => {
+    if (push.video_id === videoId) void load().catch(showError);
   });
   void load()
     .then((again) => again && poller.start())
@@ -126,6 +132,7 @@ export function watchView(app: App, videoId: string): View {
     title: "Video",
     stop: () => {
       poller.stop();
+      unpush?.();
       player?.destroy();
     },
   };
