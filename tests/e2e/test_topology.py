@@ -80,6 +80,13 @@ def test_every_declared_function_runs_on_its_queue_or_route(stack: Stack):
                     assert route.function == f"{service}-{name}"
                     assert (route.authorizer is not None) == ("authorizer" in event["httpApi"])
                     continue
+                if "websocket" in event:
+                    [socket_route] = [
+                        r for r in stack.topology.websocket_routes if r.route_key == event["websocket"]["route"]
+                    ]
+                    assert socket_route.function == f"{service}-{name}"
+                    assert (socket_route.authorizer is not None) == ("authorizer" in event["websocket"])
+                    continue
                 [local] = [f for f in stack.topology.functions if (f.service, f.name) == (service, name)]
                 assert local.queue_arn.endswith(":" + stack.name(service, event["sqs"]["arn"]["Fn::GetAtt"][0]))
                 assert local.batch_size == event["sqs"]["batchSize"]
