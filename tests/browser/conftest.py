@@ -106,6 +106,14 @@ class Console:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.leave_prompts = 0  # "leave the page?" (beforeunload): answered yes, not an error
+        self.failed: list[str] = []  # answers >= 400, to tell which resource a console error is about
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.failed.append(f"{response.request.method} {response.url.split('?')[0]} -> {response.status}")
+            ),
+        )
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("dialog", self._dialog)
@@ -136,5 +144,5 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
     SCREENS.mkdir(parents=True, exist_ok=True)
     name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
     opened.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
-    assert not console.errors, f"console errors: {console.errors}"
+    assert not console.errors, f"console errors: {console.errors}; failed answers: {console.failed}"
     assert not console.dialogs, f"the page opened dialogs (script ran?): {console.dialogs}"

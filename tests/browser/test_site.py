@@ -113,6 +113,11 @@ def test_sign_in_and_out(page: Page, site: Stack) -> None:
 
 def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clips: dict[str, Path]) -> None:
     sign_in(page, site, "browser-ada")
+    # the page holds a push connection (the notify service's WebSocket API, with its token) as the local stack has one
+    connections = site.session.resource("dynamodb", endpoint_url=site.endpoint).Table(
+        site.name("notify", "ConnectionsTable")
+    )
+    site.wait_for("the page's push connection", lambda: connections.scan().get("Items"), timeout=15)
     throttle_uploads(page, 1_000_000)
     page.locator("#file-input").set_input_files([browser_clips["big"], browser_clips["small"]])
 
@@ -182,7 +187,7 @@ def test_hostile_names_are_shown_as_text(
     page.get_by_role("link", name=re.compile("Profile of")).click()
     page.get_by_label("Display name").fill(HOSTILE)
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator(".profile .notice")).to_have_text("Saved.", timeout=15_000)
     expect(page.locator("#nav .who")).to_have_text(HOSTILE)
     expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
 

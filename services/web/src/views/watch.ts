@@ -120,7 +120,8 @@ export function watchView(app: App, videoId: string): View {
     () => app.live?.connected ?? false,
   );
   const unpush = app.live?.subscribe((push) => {
-    if (push.video_id === videoId) void load().catch(showError);
+    // (a DELETED push: this page's own delete, which leaves the page; nothing left to load)
+    if (push.video_id === videoId && push.status !== "DELETED") void load().catch(showError);
   });
   void load()
     .then((again) => again && poller.start())
