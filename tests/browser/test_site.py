@@ -185,6 +185,7 @@ def test_hostile_names_are_shown_as_text(
 ) -> None:
     sign_in(page, site, "browser-eve")
     page.get_by_role("link", name=re.compile("Profile of")).click()
+    expect(page.locator('dd[data-field="User name"]')).to_have_text("browser-eve")  # the profile has loaded
     page.get_by_label("Display name").fill(HOSTILE)
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".profile .notice")).to_have_text("Saved.", timeout=15_000)

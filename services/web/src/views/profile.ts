@@ -17,6 +17,10 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
   };
   const message = h("p", { class: "notice", role: "status" });
   const input = h("input", { id: "display-name", name: "display_name", maxlength: 64, required: true, autocomplete: "nickname" });
+  let edited = false; // typed into before the profile arrived: keep what was typed
+  input.addEventListener("input", () => {
+    edited = true;
+  });
   const save = h("button", { type: "submit" }, "Save");
   const form = h(
     "form",
@@ -48,7 +52,7 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
   void app.api
     .getMe()
     .then((profile) => {
-      input.value = profile.display_name ?? "";
+      if (!edited) input.value = profile.display_name ?? "";
       show(profile);
     })
     .catch((problem) => {
