@@ -31,7 +31,11 @@ from devstack.signin import pages
 from devstack.site import SiteServer, site_config
 from devstack.sockets import SocketApi
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Topology, WebSocketRoute, load, local_session
+from infra.account import ACCOUNT_ID
 from infra.provision import execute_state_machines, provision
+
+LOCAL_MAIL_SENDER = "videos@24hour-video.local"  # verified in the local SES: mail to uploaders comes from it
+DEFAULT_WEB_PORT = 8081  # where `python -m devstack up` serves the website unless told otherwise
 
 
 class LocalStack:
@@ -102,6 +106,8 @@ class LocalStack:
             self.web = self.site.start(self._web_port)
             self.params |= {"webOrigin": self.web}
             self.oidc.clients = [web_client([*self._site_origins, self.web])]  # it signs in through the local issuer
+        for name, value in self.mail_params().items():  # the caller's own params win
+            self.params.setdefault(name, value)
         self.topology = load(self.stage, root=self.root, params=self.params)
         self.gateway.set_routes(self.topology.routes)
         self.sockets = self._socket_api(self.topology)
@@ -120,6 +126,9 @@ class LocalStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
         execute_state_machines(self.endpoint)  # before provisioning: moto keeps each mode's machines apart
         provision(self.topology, self.session, self.endpoint)
+        if self.params.get("mailSender"):  # in AWS, the team verifies the sender (or its domain) in SES once
+            ses = self.session.client("sesv2", endpoint_url=self.endpoint)
+            ses.create_email_identity(EmailIdentity=self.params["mailSender"])
         if self.site:
             self.site.headers = self._site_headers()
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +193,19 @@ class LocalStack:
     def worker_names(self, key: str) -> list[str]:
         """The worker processes of a function: its key, then {key}.2, {key}.3, ..."""
         return [key if n == 1 else f"{key}.{n}" for n in range(1, self.concurrency.get(key, 1) + 1)]
+
+    def mail_params(self) -> dict[str, str]:
+        """Mail to uploaders from a local sender, linking to the local website (where `make up` serves it)."""
+        return {"mailSender": LOCAL_MAIL_SENDER, "websiteUrl": self.web or f"http://127.0.0.1:{DEFAULT_WEB_PORT}"}
+
+    def sent_mail(self) -> list[dict[str, Any]]:
+        """What the functions sent through SES so far (moto's server runs in this process and keeps it)."""
+        from moto.ses.models import ses_backends
+
+        return [
+            {"to": m.destinations.get("ToAddresses", []), "from": m.source, "subject": m.subject, "text": m.body}
+            for m in ses_backends[ACCOUNT_ID][REGION].sent_messages
+        ]
 
     def issuer_params(self) -> dict[str, str]:
         return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}

@@ -362,12 +362,12 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
             kind = resource["Type"]
             if not stack.exists(resource):
                 continue
-            properties = stack.evaluate(resource.get("Properties", {}))
-            if kind == "AWS::SNS::Subscription" and properties.get("Protocol") == "email":
-                continue
-            if kind not in EMULATED:
+            if kind not in EMULATED:  # (not evaluated: it may name what only the framework generates, a role)
                 if kind not in NOT_EMULATED:
                     raise TopologyError(f"{name}: {logical_id} has type {kind}, unknown to the local stack")
+                continue
+            properties = stack.evaluate(resource.get("Properties", {}))
+            if kind == "AWS::SNS::Subscription" and properties.get("Protocol") == "email":
                 continue
             if kind in NAME_PROPERTY:  # (a queue by its name: the local stack keys queues by name)
                 service.resources[logical_id] = (

@@ -12,6 +12,7 @@ from contracts import (
     VIDEO_EVENT,
     ChunkRef,
     DomainEvent,
+    MailPreferenceChanged,
     UnreadableMessage,
     VideoDeleted,
     VideoReady,
@@ -50,6 +51,7 @@ def _samples() -> list[DomainEvent]:
             title="t",
             sequence=status_sequence(3, None),
         ),
+        MailPreferenceChanged(correlation_id="c", sub="alice", email="alice@example.com", enabled=True, version=2),
     ]
 
 

@@ -22,7 +22,7 @@ from contracts import (
     open_s3_event,
     open_video_event,
 )
-from contracts.delivery import sns_message
+from contracts.delivery import message_for, sns_message
 from infra import load
 from tests.unit import shapes
 from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher
@@ -111,7 +111,7 @@ DELIVERIES = {
 def test_domain_events_open_in_their_consumers(sample: str, delivery: str) -> None:
     # Given an event as its producer publishes it to SNS
     event = PRODUCED[sample]
-    body = DELIVERIES[delivery](sns_message(event)["Message"])
+    body = DELIVERIES[delivery](message_for(sns_message(event)))
 
     # When a consumer opens the SQS body
     opened = open_video_event(body)
@@ -148,6 +148,7 @@ CATALOG_EVENTS_CONSUMERS = {
     "video24-upload-test-deletions": {"VideoDeleted"},
     "video24-transcode-test-deletions": {"VideoDeleted"},
     "video24-notify-test-notifier": {"VideoStatusChanged"},
+    "video24-notify-test-mail": {"VideoStatusChanged"},  # READY and FAILED only (filtered on the message body)
 }
 
 
@@ -164,7 +165,11 @@ def test_each_catalog_events_subscriber_gets_only_the_events_it_reads() -> None:
 
     # Then each consumer gets exactly the types it reads (a consumer that cannot parse one never sees it)
     assert passes == CATALOG_EVENTS_CONSUMERS
-    assert all(set(policy) == {"event_type"} for policy in subscriptions.values())
+    assert all(set(policy) == {"event_type"} for q, policy in subscriptions.items() if q != "video24-notify-test-mail")
+    assert subscriptions["video24-notify-test-mail"] == {
+        "event_type": ["VideoStatusChanged"],
+        "status": ["READY", "FAILED"],
+    }
 
 
 @pytest.mark.parametrize("sample", list(TRANSCODER_EVENTS))
@@ -195,7 +200,7 @@ EXPECTED_STATUS = {
 def test_the_catalog_applies_every_transcoder_event_it_opens(sample: str) -> None:
     # Given a transcoder event as the catalog's queue delivers it (inside the SNS envelope)
     event = TRANSCODER_EVENTS[sample]
-    opened = open_video_event(json.dumps(sns_envelope(sns_message(event)["Message"], topic="video-events")))
+    opened = open_video_event(json.dumps(sns_envelope(message_for(sns_message(event)), topic="video-events")))
     store = FakeCatalog()
     deps = CatalogDeps(store=store, prober=FakeProber(), publisher=FakePublisher())
 
@@ -220,7 +225,7 @@ def test_the_published_video_ready_is_the_one_the_catalog_returns() -> None:
     ready = PRODUCED["VideoReady (from VideoTranscoded v2)"]
 
     # When it is opened from the wire
-    opened = open_video_event(sns_message(ready)["Message"])
+    opened = open_video_event(message_for(sns_message(ready)))
 
     # Then it names the video the transcoder produced, and the rungs of its stream
     assert isinstance(opened, VideoReady)

@@ -25,7 +25,12 @@ from infra.provision import execute_state_machines, provision
 from tests.wiring import forget_wiring
 
 # The test stage's params, as compose would pass them: quick retries, small chunks for short clips.
-TEST_PARAMS = {"retrySeconds": "0,0", "chunkSeconds": "6"}
+TEST_PARAMS = {
+    "retrySeconds": "0,0",
+    "chunkSeconds": "6",
+    "mailSender": "videos@24hour-video.test",
+    "websiteUrl": "https://videos.example.test",
+}
 
 
 ANNOUNCEMENTS = ["VideoReady", "VideoDeleted"]  # catalog-events without the status changes

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from contracts import SourceObject, VideoDeleted
+from contracts.delivery import published_event
 from lambdakit.sns import SnsPublisher
 from replay.core import redrive
 from tests.integration.conftest import Aws, moto_stack
@@ -116,7 +117,7 @@ def _announced(event_type: str):
     """A Publish to catalog-events of this event type."""
     return lambda aws, params: (
         params.get("TopicArn") == aws.name("metadata", "CatalogEventsTopic")
-        and json.loads(params.get("Message", "{}")).get("event_type") == event_type
+        and "Message" in params and published_event(params).get("event_type") == event_type
     )
 
 
@@ -124,7 +125,7 @@ def _event(event_type: str):
     """A Publish to video-events of this event type."""
     return lambda aws, params: (
         params.get("TopicArn") == aws.name("transcode", "VideoEventsTopic")
-        and json.loads(params.get("Message", "{}")).get("event_type") == event_type
+        and "Message" in params and published_event(params).get("event_type") == event_type
     )
 
 

@@ -58,6 +58,17 @@ def test_a_valid_token_is_authorized_with_only_what_it_proves():
     assert result["context"]["username"] == "alice" and result["context"]["email"] == "alice@example.com"
 
 
+@pytest.mark.parametrize("verified", [False, "false"])
+def test_an_address_the_issuer_has_not_verified_is_not_passed_on(verified):
+    # Given a token whose email the issuer says it has not verified (a boolean, or Cognito's string)
+    token = ISSUING.token("alice", email_verified=verified)
+    # When the authorizer checks it
+    result = call(f"Bearer {token}")
+    # Then the user is authorized, but no address goes to the API (mail is never sent to it)
+    assert result["isAuthorized"] is True and "email" not in result["context"]
+    assert call(f"Bearer {ISSUING.token('alice', email_verified=True)}")["context"]["email"] == "alice@example.com"
+
+
 def _tampered(token: str) -> str:
     head, body, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=="))

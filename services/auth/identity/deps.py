@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from identity.settings import settings
 
 if TYPE_CHECKING:
-    from identity.logic.profiles import Profiles
+    from identity.logic.profiles import Profiles, UpdateDeps
     from identity.logic.tokens import Verifier
 
 
@@ -47,5 +47,13 @@ def get_me() -> Profiles:
     return _profiles()
 
 
-def put_me() -> Profiles:
-    return _profiles()
+@cache
+def put_me() -> UpdateDeps:
+    import boto3
+
+    from identity.logic.profiles import UpdateDeps
+    from lambdakit.sns import SnsPublisher
+
+    return UpdateDeps(
+        profiles=_profiles(), publisher=SnsPublisher(boto3.client("sns"), settings().profile_events_topic_arn)
+    )

@@ -19,6 +19,7 @@ class AuthSettings(Settings):
     jwks_url = Setting("JWKS_URL")
     jwks_timeout_seconds = Setting("JWKS_TIMEOUT_SECONDS", float, default=2.0, check=positive)
     profiles_table = Setting("PROFILES_TABLE")
+    profile_events_topic_arn = Setting("PROFILE_EVENTS_TOPIC_ARN")  # where PUT /me tells of e-mail preferences
 
 
 @cache

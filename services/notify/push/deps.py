@@ -3,13 +3,18 @@ function uses. Clients are made on first use, so importing a handler costs no bo
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from push.logic.connections import ConnectDeps, DisconnectDeps
 from push.logic.notify import NotifyDeps
 from push.settings import settings
+
+if TYPE_CHECKING:
+    from push.adapters.once import Once
+    from push.logic.mail import MailDeps, Recipients
 
 
 @cache
@@ -46,3 +51,50 @@ def notify() -> NotifyDeps:
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     client = boto3.client("apigatewaymanagementapi", endpoint_url=settings().websocket_management_url, config=config)
     return NotifyDeps(connections=_connections(), sockets=ManagementApiSockets(client))
+
+
+@cache
+def _recipients() -> Recipients:
+    import boto3
+
+    from push.adapters.recipients import DynamoRecipients
+
+    return DynamoRecipients(boto3.resource("dynamodb").Table(settings().recipients_table))
+
+
+@cache
+def preferences() -> Recipients:
+    return _recipients()
+
+
+@cache
+def mail_deps() -> MailDeps:
+    import boto3
+
+    from push.adapters.mailer import SesMailer
+    from push.logic.mail import MailDeps
+
+    config = settings()
+    mailer = SesMailer(boto3.client("sesv2"), config.mail_sender)
+    return MailDeps(recipients=_recipients(), mailer=mailer, website_url=config.website_url)
+
+
+@cache
+def mail() -> Once | None:
+    """`tell_owner`, run once per (video, final status); None when the stage names no sender."""
+    import boto3
+
+    from push.adapters.once import Once
+    from push.logic.mail import tell_owner
+
+    config, told = settings(), mail_deps()
+    table_name = config.mail_once_table
+    if not config.mail_sender:
+        return None
+    return Once(
+        lambda change: asdict(tell_owner(change, told)),
+        table_name=table_name,
+        key="[video_id, status]",
+        keep_seconds=config.mail_once_seconds,
+        client=boto3.client("dynamodb"),
+    )

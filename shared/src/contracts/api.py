@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events import VideoId
 from contracts.media import MediaSummary
@@ -198,18 +198,28 @@ class VideoDetails(_Body):
 
 
 class UpdateProfile(_Body):
-    """PUT /me."""
+    """PUT /me: what to change (at least one of them)."""
 
-    display_name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    display_name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    email_notifications: bool | None = Field(
+        None, description="E-mail me when a video of mine is READY or FAILED (to the address my sign-in gives)."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateProfile:
+        if self.display_name is None and self.email_notifications is None:
+            raise ValueError("give display_name, email_notifications or both")
+        return self
 
 
 class Profile(_Body):
-    """GET /me: what the token proved, and the name the user chose."""
+    """GET /me: what the token proved, and what the user chose."""
 
     sub: str
     email: str | None
     username: str | None
     display_name: str | None
+    email_notifications: bool = Field(False, description="Whether the user is e-mailed when a video is final.")
 
 
 class PartUrl(_Body):

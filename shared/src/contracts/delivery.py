@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.events import VIDEO_EVENT, AnyVideoEvent
+from contracts.readable import operator_message
 from contracts.s3 import S3Event, S3TestEvent
 from contracts.uploads import Upload, upload_of
 
@@ -107,11 +108,8 @@ def describe(message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
             "video_id": upload.video_id,
             "correlation_id": upload.correlation_id,
         }
-    return {
-        "event": opened.event_type,
-        "video_id": opened.video_id,
-        "correlation_id": opened.correlation_id,
-    }
+    about = {"video_id": opened.video_id} if hasattr(opened, "video_id") else {"sub": getattr(opened, "sub", None)}
+    return {"event": opened.event_type, **about, "correlation_id": opened.correlation_id}
 
 
 def _summarise(exc: ValidationError) -> str:
@@ -120,11 +118,36 @@ def _summarise(exc: ValidationError) -> str:
 
 
 def sns_message(event: AnyVideoEvent) -> dict[str, Any]:
-    """The SNS Publish arguments for a domain event (subscribers can filter on event_type)."""
+    """The SNS Publish arguments for a domain event (subscribers can filter on event_type).
+
+    An event that reads well in words (`contracts.readable.operator_message`) is published with a message per
+    protocol: e-mail subscribers get the subject and the text, every other subscriber (SQS) the same JSON as
+    ever.
+    """
+    body = event.model_dump_json()
+    attributes = {"event_type": {"DataType": "String", "StringValue": event.event_type}}
+    readable = operator_message(event)
+    if readable is None:
+        return {"Message": body, "MessageAttributes": attributes}
     return {
-        "Message": event.model_dump_json(),
-        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.event_type}},
+        "Message": json.dumps({"default": body, "email": readable.text}),
+        "MessageStructure": "json",
+        "Subject": readable.subject,
+        "MessageAttributes": attributes,
     }
+
+
+def message_for(publish: Mapping[str, Any], protocol: str = "sqs") -> str:
+    """The message a subscriber of `protocol` receives from an SNS Publish with these arguments."""
+    if publish.get("MessageStructure") != "json":
+        return str(publish["Message"])
+    per_protocol = json.loads(publish["Message"])
+    return str(per_protocol.get(protocol) or per_protocol["default"])
+
+
+def published_event(publish: Mapping[str, Any]) -> dict[str, Any]:
+    """The event (as JSON data) in the arguments of an SNS Publish that `sns_message` made."""
+    return dict(json.loads(message_for(publish)))
 
 
 def open_uploads(message: str | bytes | Mapping[str, Any], *, bucket: str) -> tuple[list[Upload], list[str]]:

@@ -264,6 +264,20 @@ class VideoStatusChanged(DomainEvent):
     sequence: int = Field(ge=0, description="Grows with every change of this video: status_sequence(rank, progress).")
 
 
+class MailPreferenceChanged(DomainEvent):
+    """A user turned the e-mail about their videos on or off (PUT /me), published by the auth service.
+
+    `email` is the address their verified token gave, None when it gave none (mail is then off). Apply a
+    user's changes by `version` only: each PUT raises it, so a late or repeated event never undoes a newer one.
+    """
+
+    event_type: Literal["MailPreferenceChanged"] = "MailPreferenceChanged"
+    sub: str = Field(min_length=1)
+    email: str | None = Field(max_length=320)
+    enabled: bool = Field(description="Mail the user when one of their videos is READY or FAILED.")
+    version: int = Field(ge=1, description="Grows with every change of this user's preference.")
+
+
 AnyVideoEvent = (
     VideoTranscoded
     | VideoTranscodedV1
@@ -273,6 +287,7 @@ AnyVideoEvent = (
     | VideoReady
     | VideoDeleted
     | VideoStatusChanged
+    | MailPreferenceChanged
 )
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoTranscoded,
@@ -283,6 +298,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoReady,
     VideoDeleted,
     VideoStatusChanged,
+    MailPreferenceChanged,
 )
 
 
@@ -305,7 +321,8 @@ VideoEvent = Annotated[
     | Annotated[VideoTranscodeProgress, Tag("VideoTranscodeProgress/v1")]
     | Annotated[VideoReady, Tag("VideoReady/v1")]
     | Annotated[VideoDeleted, Tag("VideoDeleted/v1")]
-    | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v1")],
+    | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v1")]
+    | Annotated[MailPreferenceChanged, Tag("MailPreferenceChanged/v1")],
     Discriminator(_event_tag),
 ]
 VIDEO_EVENT: TypeAdapter[AnyVideoEvent] = TypeAdapter(VideoEvent)

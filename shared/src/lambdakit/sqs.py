@@ -38,8 +38,14 @@ def read_video_event(body: str, *, logger: Logger) -> AnyVideoEvent:
     return event
 
 
-def batch_handler(record_handler: Callable[[SQSRecord], None], *, logger: Logger) -> QueueHandler:
-    """A Lambda handler for an SQS event source: each record on its own, failures reported per message."""
+RecordHandler = Callable[[SQSRecord], None] | Callable[[SQSRecord, LambdaContext], None]
+
+
+def batch_handler(record_handler: RecordHandler, *, logger: Logger) -> QueueHandler:
+    """A Lambda handler for an SQS event source: each record on its own, failures reported per message.
+
+    `record_handler(record)`, or `record_handler(record, lambda_context)` to be given the invocation's context.
+    """
     processor = RecordingBatchProcessor(logger)
 
     @logger.inject_lambda_context

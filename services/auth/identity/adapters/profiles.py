@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from identity.logic.profiles import Stored
+
+
+def _stored(item: dict[str, Any]) -> Stored:
+    name = item.get("display_name")
+    return Stored(
+        display_name=name if isinstance(name, str) else None,
+        email_notifications=bool(item.get("email_notifications", False)),
+        mail_version=int(item.get("mail_version", 0)),
+    )
+
 
 class DynamoProfiles:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def display_name(self, sub: str) -> str | None:
-        item = self._table.get_item(Key={"sub": sub}).get("Item") or {}
-        name = item.get("display_name")
-        return name if isinstance(name, str) else None
+    def get(self, sub: str) -> Stored:
+        return _stored(self._table.get_item(Key={"sub": sub}).get("Item") or {})
 
-    def set_display_name(self, sub: str, name: str) -> None:
-        self._table.put_item(Item={"sub": sub, "display_name": name})
+    def update(self, sub: str, *, display_name: str | None, email_notifications: bool | None) -> Stored:
+        sets, values = [], {}
+        if display_name is not None:
+            sets.append("display_name = :name")
+            values[":name"] = display_name
+        if email_notifications is not None:
+            sets.append("email_notifications = :mail")
+            values |= {":mail": email_notifications, ":one": 1}
+        expression = "SET " + ", ".join(sets) + (" ADD mail_version :one" if email_notifications is not None else "")
+        item = self._table.update_item(
+            Key={"sub": sub}, UpdateExpression=expression, ExpressionAttributeValues=values, ReturnValues="ALL_NEW"
+        )["Attributes"]
+        return _stored(item)

@@ -96,6 +96,8 @@ def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
         raise Refused("empty subject")
     username = claims.get("username") or claims.get("cognito:username") or claims.get("preferred_username")
     email = claims.get("email")
+    if claims.get("email_verified") in (False, "false"):  # an address the issuer has not checked is not theirs
+        email = None
     return Identity(
         sub=claims["sub"],
         email=email if isinstance(email, str) else None,
