@@ -191,6 +191,14 @@ def test_hostile_names_are_shown_as_text(
     expect(page.locator(".profile .notice")).to_have_text("Saved.", timeout=15_000)
     expect(page.locator("#nav .who")).to_have_text(HOSTILE)
     expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
+    # and e-mail about her videos turned on, to the address her sign-in gave, kept across a reload
+    expect(page.locator("#email-hint")).to_have_text("(to browser-eve@example.com)")
+    page.get_by_label("E-mail me when a video is ready or fails").check()
+    expect(page.locator("#email-status")).to_have_text("You will be e-mailed when a video is ready or fails.")
+    page.reload()
+    expect(page.get_by_label("E-mail me when a video is ready or fails")).to_be_checked()
+    expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
+    page.screenshot(path=str(SCREENS / "profile.png"))
 
     hostile_file = tmp_path / f"{HOSTILE}.mp4"
     hostile_file.write_bytes(browser_clips["small"].read_bytes())

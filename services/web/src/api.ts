@@ -97,8 +97,8 @@ export class Api {
     return this.request("me", "/me");
   }
 
-  putMe(displayName: string): Promise<Profile> {
-    return this.request("me", "/me", { method: "PUT", body: JSON.stringify({ display_name: displayName }) });
+  putMe(change: { display_name?: string; email_notifications?: boolean }): Promise<Profile> {
+    return this.request("me", "/me", { method: "PUT", body: JSON.stringify(change) });
   }
 }
 

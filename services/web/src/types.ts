@@ -63,6 +63,7 @@ export interface Profile {
   email: string | null;
   username: string | null;
   display_name: string | null;
+  email_notifications: boolean;
 }
 
 export interface UploadForm {

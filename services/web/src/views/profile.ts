@@ -1,4 +1,4 @@
-// Who I am (what the token proved) and the display name I choose.
+// Who I am (what the token proved), the display name I choose, and whether I am e-mailed about my videos.
 import { SessionExpired } from "../api";
 import type { App, View } from "../app";
 import { h, replace } from "../dom";
@@ -38,7 +38,7 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
     }
     save.disabled = true;
     try {
-      const profile = await app.api.putMe(name);
+      const profile = await app.api.putMe({ display_name: name });
       message.textContent = "Saved.";
       show(profile);
       onChanged(profile.display_name ?? name);
@@ -49,15 +49,46 @@ export function profileView(app: App, onChanged: (name: string) => void): View {
     }
   });
 
+  // E-mail about my videos: saved as soon as it is ticked or unticked (to the address my sign-in gives)
+  const mail = h("input", { type: "checkbox", id: "email-notifications", name: "email_notifications", disabled: true });
+  const mailHint = h("span", { class: "hint", id: "email-hint" });
+  const mailMessage = h("p", { class: "hint", role: "status", id: "email-status" });
+  const showMail = (profile: Profile): void => {
+    mail.checked = profile.email_notifications;
+    mail.disabled = !profile.email && !profile.email_notifications;
+    mailHint.textContent = profile.email ? `(to ${profile.email})` : "(your sign-in gives no e-mail address)";
+  };
+  mail.addEventListener("change", async () => {
+    const wanted = mail.checked;
+    mail.disabled = true;
+    try {
+      const profile = await app.api.putMe({ email_notifications: wanted });
+      mailMessage.textContent = profile.email_notifications ? "You will be e-mailed when a video is ready or fails." : "No more e-mail.";
+      showMail(profile);
+    } catch (problem) {
+      mail.checked = !wanted;
+      mail.disabled = false;
+      if (!(problem instanceof SessionExpired)) mailMessage.textContent = problem instanceof Error ? problem.message : String(problem);
+    }
+  });
+  const mailForm = h(
+    "div",
+    { class: "profile-form" },
+    mail,
+    h("label", { for: "email-notifications" }, "E-mail me when a video is ready or fails"),
+    mailHint,
+  );
+
   void app.api
     .getMe()
     .then((profile) => {
       if (!edited) input.value = profile.display_name ?? "";
       show(profile);
+      showMail(profile);
     })
     .catch((problem) => {
       if (!(problem instanceof SessionExpired)) message.textContent = problem instanceof Error ? problem.message : String(problem);
     });
 
-  return { element: h("section", { class: "profile" }, h("h1", {}, "Profile"), facts, form, message), title: "Profile" };
+  return { element: h("section", { class: "profile" }, h("h1", {}, "Profile"), facts, form, message, mailForm, mailMessage), title: "Profile" };
 }
