@@ -10,7 +10,6 @@ decides, so a fault that clears is retried there and one that stays ends in Vide
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +116,8 @@ def _announced(event_type: str):
     """A Publish to catalog-events of this event type."""
     return lambda aws, params: (
         params.get("TopicArn") == aws.name("metadata", "CatalogEventsTopic")
-        and "Message" in params and published_event(params).get("event_type") == event_type
+        and "Message" in params
+        and published_event(params).get("event_type") == event_type
     )
 
 
@@ -125,7 +125,8 @@ def _event(event_type: str):
     """A Publish to video-events of this event type."""
     return lambda aws, params: (
         params.get("TopicArn") == aws.name("transcode", "VideoEventsTopic")
-        and "Message" in params and published_event(params).get("event_type") == event_type
+        and "Message" in params
+        and published_event(params).get("event_type") == event_type
     )
 
 

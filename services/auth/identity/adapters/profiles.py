@@ -24,7 +24,8 @@ class DynamoProfiles:
         return _stored(self._table.get_item(Key={"sub": sub}).get("Item") or {})
 
     def update(self, sub: str, *, display_name: str | None, email_notifications: bool | None) -> Stored:
-        sets, values = [], {}
+        sets: list[str] = []
+        values: dict[str, Any] = {}
         if display_name is not None:
             sets.append("display_name = :name")
             values[":name"] = display_name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.api import Profile, UpdateProfile
 from identity import deps
 from identity.logic.profiles import Caller, profile_of, update_profile
@@ -9,7 +11,7 @@ from lambdakit.http import Request, route
 from lambdakit.refusals import Invalid
 
 
-def _caller(request: Request[object, None]) -> Caller:
+def _caller(request: Request[Any, None]) -> Caller:
     return Caller(sub=request.sub, email=request.email, username=request.username)
 
 

@@ -37,4 +37,5 @@ class Once:
     def __call__(self, data: BaseModel, context: LambdaContext | None) -> dict[str, Any]:
         if context is not None:  # the INPROGRESS record then lapses when this invocation would have timed out
             self.config.register_lambda_context(context)
-        return self._run(data=data)
+        result: dict[str, Any] = self._run(data=data)
+        return result
