@@ -31,7 +31,6 @@ from devstack.signin import pages
 from devstack.site import SiteServer, site_config
 from devstack.sockets import SocketApi
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Topology, WebSocketRoute, load, local_session
-from infra.account import ACCOUNT_ID
 from infra.provision import execute_state_machines, provision
 
 LOCAL_MAIL_SENDER = "videos@24hour-video.local"  # verified in the local SES: mail to uploaders comes from it
@@ -199,13 +198,7 @@ class LocalStack:
         return {"mailSender": LOCAL_MAIL_SENDER, "websiteUrl": self.web or f"http://127.0.0.1:{DEFAULT_WEB_PORT}"}
 
     def sent_mail(self) -> list[dict[str, Any]]:
-        """What the functions sent through SES so far (moto's server runs in this process and keeps it)."""
-        from moto.ses.models import ses_backends
-
-        return [
-            {"to": m.destinations.get("ToAddresses", []), "from": m.source, "subject": m.subject, "text": m.body}
-            for m in ses_backends[ACCOUNT_ID][REGION].sent_messages
-        ]
+        return sent_mail(self.endpoint)
 
     def issuer_params(self) -> dict[str, str]:
         return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}
@@ -336,3 +329,18 @@ class LocalStack:
     def tail(self, function: Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
+
+
+def sent_mail(endpoint: str) -> list[dict[str, Any]]:
+    """The e-mail the functions sent through SES so far, oldest first, as moto's server at `endpoint` kept it."""
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as answer:
+        models = json.load(answer)
+    return [
+        {
+            "to": sent["destinations"].get("ToAddresses", []),
+            "from": sent["source"],
+            "subject": sent["subject"],
+            "text": sent["body"],
+        }
+        for sent in models.get("ses", {}).get("Message", [])
+    ]
