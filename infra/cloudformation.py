@@ -1,5 +1,5 @@
 """CloudFormation's side of the declarations: physical names, pseudo parameters and the intrinsics
-(Ref, GetAtt, Sub, Join, ImportValue; the Conditions with If, Equals, Not, And, Or and AWS::NoValue)
+(Ref, GetAtt, Sub, Join, Select, Split, ImportValue; the Conditions with If, Equals, Not, And, Or and AWS::NoValue)
 evaluated the way CloudFormation would for one stack, and a state machine's DefinitionSubstitutions
 applied to its definition."""
 
@@ -200,6 +200,12 @@ class Template:
             if fn == "Fn::Join":
                 separator, parts = arg
                 return separator.join(str(self.evaluate(p)) for p in parts)
+            if fn == "Fn::Select":
+                index, items = arg
+                return self.evaluate(items)[int(self.evaluate(index))]
+            if fn == "Fn::Split":
+                separator, text = arg
+                return str(self.evaluate(text)).split(separator)
             if fn == "Fn::ImportValue":
                 export = self.evaluate(arg)
                 if export not in self.exports:

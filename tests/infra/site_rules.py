@@ -183,13 +183,15 @@ def _header_problems(name: str, config: dict[str, Any]) -> list[str]:
     if (security.get("ReferrerPolicy") or {}).get("ReferrerPolicy") not in STRICT_REFERRERS:
         problems.append(f"{name}: Referrer-Policy missing or sends the full URL to other origins")
     csp = (security.get("ContentSecurityPolicy") or {}).get("ContentSecurityPolicy")
+    if isinstance(csp, dict) and set(csp) == {"Fn::Sub"}:
+        csp = _listed(csp["Fn::Sub"])[0]  # its ${Name}s: sources known at deploy (an import), none a script's
     if not isinstance(csp, str):
         return [*problems, f"{name}: no Content-Security-Policy that can be read ({json.dumps(csp)[:80]})"]
     directives = csp_directives(csp)
     scripts = directives.get("script-src", directives.get("default-src"))
     if scripts is None:
         problems.append(f"{name}: the CSP has neither script-src nor default-src (any script runs)")
-    elif unsafe := [s for s in scripts if s.lower() in UNSAFE_SCRIPT_SOURCES or "*" in s]:
+    elif unsafe := [s for s in scripts if s.lower() in UNSAFE_SCRIPT_SOURCES or "*" in s or "${" in s]:
         problems.append(f"{name}: the CSP's script-src allows {unsafe}")
     if directives.get("object-src", directives.get("default-src")) != ["'none'"]:
         problems.append(f"{name}: the CSP's object-src is not 'none'")
@@ -201,8 +203,9 @@ def _header_problems(name: str, config: dict[str, Any]) -> list[str]:
 
 
 def security_headers_problems(template: Template) -> list[str]:
-    """Every behaviour of a site has a response headers policy of this stack with a CSP whose script-src has no
-    inline script, eval or wildcard (object-src and frame-ancestors 'none', a base-uri), HSTS of a year or more,
+    """Every behaviour of a site has a response headers policy of this stack with a CSP (a text, or an Fn::Sub of
+    one) whose script-src has no inline script, eval, wildcard or value filled in at deploy (object-src and
+    frame-ancestors 'none', a base-uri), HSTS of a year or more,
     nosniff, X-Frame-Options DENY and a strict Referrer-Policy, each overriding what the origin sends."""
     problems = []
     for logical_id, config in sites(template).items():

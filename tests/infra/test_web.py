@@ -15,6 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 import infra
+from infra.cloudformation import Template as Stack
 from infra.cloudfront import response_headers
 from tests.infra.conftest import ROOT, load
 
@@ -50,9 +51,11 @@ def test_config_json_is_the_shape_the_front_end_reads_from_the_apis_exports_and_
         "VideosApi": "video24-metadata-ci-ApiUrl",
         "MeApi": "video24-auth-ci-ApiUrl",
     }
-    # when: CloudFormation substitutes the imports (and the push URL's null)
+    # the live-status WebSocket's URL: notify's, unless the pushUrl param names one
+    assert variables["PushUrl"] == {"Fn::If": ["HasPushUrl", "", {"Fn::ImportValue": "video24-notify-ci-WebsocketUrl"}]}
+    # when: CloudFormation substitutes the imports
     for name in variables:
-        text = text.replace(f"${{{name}}}", "null" if name == "PushUrl" else f"https://{name}.example")
+        text = text.replace(f"${{{name}}}", "wss://push.example/ci" if name == "PushUrl" else f"https://{name}.example")
     config = json.loads(text)
     # then
     assert set(config) == {"apis", "oidc", "push_url"}
@@ -64,18 +67,24 @@ def test_config_json_is_the_shape_the_front_end_reads_from_the_apis_exports_and_
     }
     assert config["oidc"]["scope"] == "openid profile email"
     assert config["oidc"]["extra_query_params"] == config["oidc"]["metadata_seed"] == {}
-    assert config["push_url"] is None
+    assert config["push_url"] == "wss://push.example/ci"
     # and each service exports its API's URL under the name imported
     for service in ("upload", "metadata", "auth"):
         output = load(service).document["Outputs"]["ApiUrl"]
         assert output["Export"]["Name"] == f"video24-{service}-ci-ApiUrl"
         assert output["Value"] == {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    socket = load("notify").document["Outputs"]["WebsocketUrl"]
+    assert socket["Export"]["Name"] == "video24-notify-ci-WebsocketUrl"
+    assert socket["Value"]["Fn::Sub"].startswith("wss://${WebsocketsApi}.execute-api.")
 
 
 def test_the_local_stack_reads_the_same_headers_cloudfront_sends():
-    """infra's reading of serverless.yml (for stage ci) gives the headers of the template osls packaged."""
-    packaged = load("web").props("SiteResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
-    [site] = infra.load("ci").sites
+    """infra's reading of serverless.yml (for stage ci) gives the headers of the template osls packaged, once
+    CloudFormation fills in the CSP's WebSocket origin (from the same exports)."""
+    web, topology = load("web"), infra.load("ci")
+    policy = web.props("SiteResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    packaged = Stack("video24-web-ci", {}, topology.exports, conditions=web.document["Conditions"]).evaluate(policy)
+    [site] = topology.sites
     assert site.headers == response_headers(packaged)
     assert set(site.headers) >= {
         "Content-Security-Policy",

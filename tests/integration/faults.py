@@ -255,6 +255,21 @@ class TrackedUpload:
             ]
         assert set(dead_letter_depths(self.aws).values()) == {0}
 
+    def assert_changes_announced_once(self, since: int = 0) -> None:
+        """The catalog's announcements of a video that ended READY: one VideoStatusChanged per change (a retried
+        publish repeats it as it was), the last one READY and marked announced in the item; and none published
+        twice from `published[since]` on (from where the consumers ran with no fault)."""
+        self.collect()
+        changes: dict[str, tuple[int, str, float | None]] = {}
+        for event in self.events("VideoStatusChanged"):
+            change = (event["sequence"], event["status"], event["progress"])
+            assert changes.setdefault(event["event_id"], change) == change, event
+        assert len(set(changes.values())) == len(changes), changes
+        last, item = max(changes.values()), self.item() or {}
+        assert (last[1], item.get("announced_sequence")) == ("READY", last[0]), (last, item.get("announced_sequence"))
+        later = [e["event_id"] for e in self.published[since:] if e["event_type"] == "VideoStatusChanged"]
+        assert len(later) == len(set(later)), later
+
     def assert_failed_once(self, lambdas: Lambdas, chunk: int | None = None) -> dict[str, Any]:
         """The end state of a workflow that gave up: FAILED in the catalog, one VideoTranscodeFailed (naming the chunk),
         no master playlist and no manifest, the one execution FAILED, nothing in a DLQ; the failure event."""

@@ -182,6 +182,13 @@ def test_no_bucket_or_distribution_no_problem():
     assert problems(Template("web", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})) == {}
 
 
+def test_a_csp_filled_in_at_deploy_keeps_the_rules_when_no_script_source_is():
+    """The website's connect-src names the WebSocket API that notify exports: an Fn::Sub of the CSP."""
+    csp = CSP.replace("connect-src 'self'", "connect-src 'self' ${PushOrigins}")
+    sub = {"Fn::Sub": [csp, {"PushOrigins": {"Fn::ImportValue": "video24-notify-dev-WebsocketUrl"}}]}
+    assert problems(broken(lambda r: security(r)["ContentSecurityPolicy"].update(ContentSecurityPolicy=sub))) == {}
+
+
 def test_a_csp_with_only_default_src_covers_scripts_and_objects():
     csp = "default-src 'none'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
     assert problems(broken(with_csp(csp))) == {}
@@ -313,8 +320,13 @@ def test_a_csp_with_only_default_src_covers_scripts_and_objects():
         (with_csp(CSP.replace(" base-uri 'self';", "")), security_headers_problems, "no base-uri"),
         (
             lambda r: security(r)["ContentSecurityPolicy"].update(
-                ContentSecurityPolicy={"Fn::Sub": "script-src ${Sources}"}
+                ContentSecurityPolicy={"Fn::Sub": CSP.replace("script-src 'self'", "script-src 'self' ${Sources}")}
             ),
+            security_headers_problems,
+            "script-src allows ['${Sources}']",
+        ),
+        (
+            lambda r: security(r)["ContentSecurityPolicy"].update(ContentSecurityPolicy={"Fn::Join": ["", [CSP]]}),
             security_headers_problems,
             "no Content-Security-Policy that can be read",
         ),

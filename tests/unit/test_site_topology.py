@@ -3,12 +3,16 @@ services/web/serverless.yml for a stage and its params (the local stack's server
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra import ROOT, Site, TopologyError, load
+from infra import REGION, ROOT, Site, TopologyError, compose_order, load, load_yaml
+from infra.cloudformation import Template
 from infra.cloudfront import response_headers
+from infra.serverless import Variables
 from tests.infra.site_rules import csp_directives
 
 pytestmark = pytest.mark.service("tools")
@@ -28,6 +32,20 @@ def site(**params: str) -> Site:
     return found
 
 
+def exported_push_url() -> str:
+    """The live-status WebSocket's URL that notify exports for stage local."""
+    return load("local").exports["video24-notify-local-WebsocketUrl"]
+
+
+def deployed_config(**params: str) -> dict[str, Any]:
+    """config.json as CloudFormation would give it (the web stack's SiteConfig output), for stage local."""
+    raw = load_yaml(ROOT / "services" / "web" / "serverless.yml")
+    config = Variables(raw, "local", REGION, raw["params"]["default"] | params).resolve(raw)
+    resources = config["resources"]
+    stack = Template(config["service"], {}, load("local").exports, conditions=resources["Conditions"])
+    return json.loads(stack.evaluate(resources["Outputs"]["SiteConfig"]["Value"]))
+
+
 def test_the_site_is_the_web_services_dist_folder_with_its_security_headers():
     found = site()
     assert (found.service, found.directory) == ("web", ROOT / "services" / "web" / "dist")
@@ -41,9 +59,33 @@ def test_by_default_the_csp_allows_the_aws_endpoints_of_the_stacks_region():
     csp = csp_directives(site().headers["Content-Security-Policy"])
     assert csp["script-src"] == ["'self'"]
     assert "https://*.execute-api.us-east-1.amazonaws.com" in csp["connect-src"]
-    assert "wss://*.execute-api.us-east-1.amazonaws.com" in csp["connect-src"]
     assert {"https://*.s3.amazonaws.com", "https://*.s3.us-east-1.amazonaws.com"} <= set(csp["media-src"])
     assert "https://issuer.video24.local" in csp["form-action"]
+
+
+def test_by_default_the_site_listens_on_the_websocket_notify_exports_and_connects_to_no_other():
+    # given the URL notify exports (wss://<api id>.execute-api.<region>.amazonaws.com/<stage>)
+    url = exported_push_url()
+    origin = url.rsplit("/", 1)[0]
+    assert origin.startswith("wss://") and origin.endswith(".execute-api.us-east-1.amazonaws.com")
+    # then config.json names it, and the CSP lets the page connect to its origin, and to no other WebSocket
+    assert deployed_config()["push_url"] == url
+    connect = csp_directives(site().headers["Content-Security-Policy"])["connect-src"]
+    assert [source for source in connect if source.startswith(("ws://", "wss://"))] == [origin]
+    # and compose deploys notify before the website, whose stack imports its URL
+    order = [name for name, _ in compose_order()]
+    assert order.index("notify") < order.index("web")
+    assert "notify" in load_yaml(ROOT / "serverless-compose.yml")["services"]["web"]["dependsOn"]
+
+
+def test_params_put_a_websocket_of_ones_own_in_place_of_the_exported_one():
+    # given a WebSocket on a domain of one's own
+    params = {"pushUrl": "wss://push.example.com/live", "pushOrigins": "wss://push.example.com"}
+    # then config.json names it (and keeps its fields), and the CSP lets the page connect to it and no other
+    config = deployed_config(**params)
+    assert (config["push_url"], set(config)) == (params["pushUrl"], {"apis", "oidc", "push_url"})
+    connect = csp_directives(site(**params).headers["Content-Security-Policy"])["connect-src"]
+    assert [source for source in connect if source.startswith(("ws://", "wss://"))] == ["wss://push.example.com"]
 
 
 def test_params_put_the_local_origins_in_the_csp_in_place_of_the_aws_ones():
