@@ -1,4 +1,4 @@
-"""`make demo`: one video through the whole pipeline on the local stack, with a summary."""
+"""`make demo`: one video through the whole pipeline on the local stack, followed live by its pushes, with a summary."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import ClientConnection, connect
 
 import mediatools
+from contracts import StatusPush
 from devstack.stack import LocalStack
 from infra import ROOT
 
@@ -116,6 +119,59 @@ def wait_until_final(client: Client, video_id: str, *, timeout: float) -> dict[s
             return video
         time.sleep(0.3)
     raise DemoFailed(f"the video was not READY after {timeout:.0f}s (last status: {last})")
+
+
+def open_pushes(stack: LocalStack, token: str) -> ClientConnection | None:
+    """The signed-in user's live-status WebSocket (notify's $connect, token checked by the authorizer), or None."""
+    if not stack.websocket:
+        say("==> this stack serves no WebSocket API: following the video by polling GET /videos/{id} instead")
+        return None
+    try:
+        pushes = connect(f"{stack.websocket}/?token={token}", open_timeout=15)
+    except (InvalidHandshake, OSError, TimeoutError) as exc:
+        say(f"==> the live-status WebSocket refused the connection ({exc}): polling GET /videos/{{id}} instead")
+        return None
+    say(f"==> connected to the live-status WebSocket {stack.websocket} (the token checked on $connect)")
+    return pushes
+
+
+def push_line(push: StatusPush) -> str:
+    if push.status == "PROCESSING" and push.progress is not None:
+        return f"PROCESSING {push.progress:.0%} of the chunks encoded"
+    if push.status == "FAILED":
+        return f"FAILED: {push.reason or 'no reason given'}"
+    return str(push.status)
+
+
+def follow_pushes(pushes: ClientConnection, video_id: str, started: float, *, timeout: float) -> bool:
+    """Print each StatusPush of the video as it arrives until READY or FAILED (True); False if the socket closed."""
+    newest = -1
+    while time.monotonic() - started < timeout:
+        try:
+            push = StatusPush.model_validate_json(pushes.recv(timeout=2))
+        except TimeoutError:
+            say(f"  [{time.monotonic() - started:5.1f}s] ... transcoding (nothing pushed for 2 s)")
+            continue
+        except ConnectionClosed:
+            say(f"  [{time.monotonic() - started:5.1f}s] the live-status WebSocket closed: polling from here")
+            return False
+        if push.video_id != video_id or push.sequence <= newest:
+            continue  # another video's, or a repeat (pushes come at least once)
+        newest = push.sequence
+        say(f"  [{time.monotonic() - started:5.1f}s] pushed: {push_line(push)}")
+        if push.status in ("READY", "FAILED"):
+            return True
+    raise DemoFailed(f"the video was not READY after {timeout:.0f}s (no final status pushed)")
+
+
+def wait_for_video(
+    client: Client, pushes: ClientConnection | None, video_id: str, started: float, *, timeout: float
+) -> dict[str, Any]:
+    """The video once READY or FAILED: followed by its pushes, then read once; by polling without them."""
+    if pushes is not None and follow_pushes(pushes, video_id, started, timeout=timeout):
+        video: dict[str, Any] = client.call("GET", f"/videos/{video_id}")
+        return video
+    return wait_until_final(client, video_id, timeout=max(1.0, timeout - (time.monotonic() - started)))
 
 
 def check_playback(video: dict[str, Any], target: Path) -> str:
@@ -249,29 +305,41 @@ def run_demo(file: Path | None, *, timeout: float = 300) -> int:
         if file is None:
             say("==> making a 4 s 1080p sample clip with the bundled ffmpeg")
             file = make_sample(DEMO_DIR / "sample.mp4")
-        client = Client(stack.api, stack.issuer.token(DEMO_USER))
+        token = stack.issuer.token(DEMO_USER)
         say(f"==> signed in as {DEMO_USER} (a token from the local issuer, checked by the authorizer)")
+        pushes = open_pushes(stack, token)
         try:
-            upload_started = time.monotonic()
-            sent = upload(client, file)
-            say(f"==> POST /uploads gave video {sent.video_id}; uploaded {file.name} ({_size(file.stat().st_size)})")
-            video = wait_until_final(client, sent.video_id, timeout=timeout)
-            total = time.monotonic() - upload_started
-            if video["status"] == "FAILED":
-                failure = video.get("failure") or {}
-                say(f"FAILED: {failure.get('code')}: {failure.get('reason')}")
-                return 1
-            played = check_playback(video, DEMO_DIR / "out" / sent.video_id)
-        except DemoFailed as exc:
-            say(f"FAILED: {exc}")
-            for key in [f.key for f in topology.functions] + [f.key for f in stack.invoked_directly()]:
-                say(f"--- last lines of {stack.log_path(key)}\n{stack.tail(key, 5)}")
+            return show_video(stack, Client(stack.api, token), pushes, file, timeout=timeout)
+        finally:
+            if pushes is not None:
+                pushes.close()
+
+
+def show_video(
+    stack: LocalStack, client: Client, pushes: ClientConnection | None, file: Path, *, timeout: float
+) -> int:
+    """Upload the file, follow it to READY, and print what came out (or the functions' last lines)."""
+    try:
+        upload_started = time.monotonic()
+        sent = upload(client, file)
+        say(f"==> POST /uploads gave video {sent.video_id}; uploaded {file.name} ({_size(file.stat().st_size)})")
+        video = wait_for_video(client, pushes, sent.video_id, upload_started, timeout=timeout)
+        total = time.monotonic() - upload_started
+        if video["status"] == "FAILED":
+            failure = video.get("failure") or {}
+            say(f"FAILED: {failure.get('code')}: {failure.get('reason')}")
             return 1
-        say("")
-        say(summary(video, sent, total))
-        say("")
-        for line in check_stream(video):
-            say(line)
-        say(f"Download {played}")
-        say(f"Function logs in {stack.log_dir.relative_to(ROOT)}/")
+        played = check_playback(video, DEMO_DIR / "out" / sent.video_id)
+    except DemoFailed as exc:
+        say(f"FAILED: {exc}")
+        for key in [f.key for f in stack.topology.functions] + [f.key for f in stack.invoked_directly()]:
+            say(f"--- last lines of {stack.log_path(key)}\n{stack.tail(key, 5)}")
+        return 1
+    say("")
+    say(summary(video, sent, total))
+    say("")
+    for line in check_stream(video):
+        say(line)
+    say(f"Download {played}")
+    say(f"Function logs in {stack.log_dir.relative_to(ROOT)}/")
     return 0
