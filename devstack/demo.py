@@ -307,12 +307,33 @@ def run_demo(file: Path | None, *, timeout: float = 300) -> int:
             file = make_sample(DEMO_DIR / "sample.mp4")
         token = stack.issuer.token(DEMO_USER)
         say(f"==> signed in as {DEMO_USER} (a token from the local issuer, checked by the authorizer)")
+        client = Client(stack.api, token)
         pushes = open_pushes(stack, token)
         try:
-            return show_video(stack, Client(stack.api, token), pushes, file, timeout=timeout)
+            return show_video(stack, client, pushes, file, timeout=timeout)
         finally:
             if pushes is not None:
                 pushes.close()
+
+
+def turn_on_mail(client: Client) -> str:
+    """PUT /me: e-mail me when a video is READY or FAILED; the address the token gave."""
+    profile = client.call("PUT", "/me", json={"email_notifications": True})
+    say(f"==> PUT /me turned on e-mail about {DEMO_USER}'s videos (to {profile['email']}, the token's address)")
+    return str(profile["email"])
+
+
+def wait_for_mail(stack: LocalStack, address: str, *, timeout: float = 20) -> list[str]:
+    """The message SES sent to `address` (moto's SES keeps it), as lines to print."""
+    deadline = time.monotonic() + timeout
+    while not (sent := [m for m in stack.sent_mail() if address in m["to"]]):
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"no e-mail reached {address} within {timeout:.0f}s of READY")
+        time.sleep(0.3)
+    [mail] = sent  # one per final status, however often the change was delivered
+    lines = [f"E-mail   sent through SES to {address} (moto's SES keeps it)", f"  From:    {mail['from']}",
+             f"  Subject: {mail['subject']}", ""]  # fmt: skip
+    return lines + [f"  | {line}" for line in mail["text"].splitlines()]
 
 
 def show_video(
@@ -320,6 +341,7 @@ def show_video(
 ) -> int:
     """Upload the file, follow it to READY, and print what came out (or the functions' last lines)."""
     try:
+        address = turn_on_mail(client)
         upload_started = time.monotonic()
         sent = upload(client, file)
         say(f"==> POST /uploads gave video {sent.video_id}; uploaded {file.name} ({_size(file.stat().st_size)})")
@@ -330,6 +352,7 @@ def show_video(
             say(f"FAILED: {failure.get('code')}: {failure.get('reason')}")
             return 1
         played = check_playback(video, DEMO_DIR / "out" / sent.video_id)
+        mail = wait_for_mail(stack, address)
     except DemoFailed as exc:
         say(f"FAILED: {exc}")
         for key in [f.key for f in stack.topology.functions] + [f.key for f in stack.invoked_directly()]:
@@ -341,5 +364,9 @@ def show_video(
     for line in check_stream(video):
         say(line)
     say(f"Download {played}")
+    say("")
+    for line in mail:
+        say(line)
+    say("")
     say(f"Function logs in {stack.log_dir.relative_to(ROOT)}/")
     return 0
