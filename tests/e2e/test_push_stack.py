@@ -137,9 +137,12 @@ def test_two_users_each_get_only_their_own_videos_pushes_in_order(stack: Stack, 
             sequences = [p.sequence for p in pushes]
             assert sequences == sorted(set(sequences)), sequences
             statuses = [p.status for p in pushes]
-            assert statuses[0] == "UPLOADED" and statuses[-1] == "READY", statuses
             processing = [p for p in pushes if p.status == "PROCESSING"]
-            assert processing and statuses == ["UPLOADED", *["PROCESSING"] * len(processing), "READY"], statuses
+            # (a change the catalog saw after a later one is never announced: status only moves forward, so under
+            # load UPLOADED may be skipped when the first progress is recorded before the upload event)
+            assert statuses[-1] == "READY" and len(statuses) >= 2, statuses
+            assert statuses in (["UPLOADED", *["PROCESSING"] * len(processing), "READY"],
+                                [*["PROCESSING"] * len(processing), "READY"]), statuses  # fmt: skip
             assert all(p.progress is not None and 0 < p.progress <= 1 for p in processing)
             assert all(p.title == f"{'alice' if who == alice else 'bob'}.mp4" for p in pushes)
             assert pushes[-1].progress is None and pushes[-1].reason is None
