@@ -34,19 +34,14 @@ the stack or a push fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +53,7 @@ sys.path[:0] = [str(path) for path in IMPORT_PATHS]
 import requests  # noqa: E402
 from websockets.sync.client import ClientConnection, connect  # noqa: E402
 
-from bench.machine import BenchError  # noqa: E402
+from bench.machine import BenchError, local_stack  # noqa: E402
 from contracts import SourceObject, StatusPush, VideoTranscodeProgress, stable_event_id, upload_key  # noqa: E402
 from contracts.delivery import sns_message  # noqa: E402
 from contracts.events import utc_now  # noqa: E402
@@ -67,42 +62,12 @@ from infra import load, local_session  # noqa: E402
 
 USER = "bench-push"
 AIM_P95 = 1.0  # seconds, push
-READY_TIMEOUT = 180  # seconds for the stack to come up on a busy machine
 PUSH_TIMEOUT = 30  # seconds for one change's push
 PAUSE = (0.3, 1.2)  # seconds between a push and the next change
 
 
 def say(message: str) -> None:
     print(f"push: {message}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def local_stack(folder: Path) -> Iterator[dict[str, Any]]:
-    """`python -m devstack up` on free ports (no website) until the block ends; yields its ready file."""
-    ready_file, output = folder / "ready.json", folder / "stack.out"
-    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0", "--ws-port", "0"]
-    command += ["--no-site", "--log-dir", str(folder / "logs"), "--ready-file", str(ready_file)]
-    paths = [str(path) for path in IMPORT_PATHS] + [p for p in os.environ.get("PYTHONPATH", "").split(":") if p]
-    env = os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}  # this checkout's code
-    with output.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not ready_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = "\n".join(output.read_text(errors="replace").splitlines()[-30:])
-                raise BenchError(f"the local stack did not come up ({output}):\n{tail}")
-            time.sleep(0.1)
-        yield json.loads(ready_file.read_text())
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # the stack stops its workers and moto
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 class Transcoder:
@@ -247,7 +212,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-push-") as folder:
             say("starting the local stack")
-            with local_stack(Path(folder)) as ready:
+            with local_stack(Path(folder), "--no-site") as ready:
                 say(f"stack up: WebSocket {ready['websocket']}, API {ready['api']}")
                 changes, poller = measure(ready, options)
         report(changes, poller, options)

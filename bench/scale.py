@@ -40,16 +40,11 @@ transcode or an ffmpeg run fails.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,7 +55,7 @@ IMPORT_PATHS = [REPO, REPO / "shared" / "src", REPO / "services" / "transcode"]
 sys.path[:0] = [str(path) for path in IMPORT_PATHS]
 
 import mediatools  # noqa: E402
-from bench.machine import BenchError, children_cpu, cores, machine_busy, run_ffmpeg  # noqa: E402
+from bench.machine import BenchError, children_cpu, cores, local_stack, machine_busy, run_ffmpeg  # noqa: E402
 from contracts.media import Probe  # noqa: E402
 from devstack.demo import Client, DemoFailed, upload  # noqa: E402
 from devstack.issuer import Issuer  # noqa: E402
@@ -77,7 +72,6 @@ LAMBDA_MB_PER_VCPU = 1769
 PROJECTED_SECONDS = 3600
 TARGET_EFFICIENCY = 0.8
 TARGET_OVERHEAD = 0.10
-READY_TIMEOUT = 180  # seconds for the stack to come up on a busy machine
 FPS = 30
 GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
@@ -123,48 +117,6 @@ class Run:
     @property
     def other(self) -> float:
         return self.wall - sum(self.stages.values())
-
-
-def stack_env() -> dict[str, str]:
-    """This checkout's code first, whatever the virtual environment has installed."""
-    paths = [str(path) for path in IMPORT_PATHS[:2]] + [p for p in os.environ.get("PYTHONPATH", "").split(":") if p]
-    return os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}
-
-
-@contextmanager
-def local_stack(folder: Path, params: dict[str, str], workers: int) -> Iterator[dict[str, Any]]:
-    """`python -m devstack up` on free ports until the block ends; yields its ready file."""
-    ready_file, output = folder / "ready.json", folder / "stack.out"
-    command = [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0", "--ws-port", "0"]
-    command += ["--log-dir", str(folder / "logs"), "--ready-file", str(ready_file)]
-    command += [token for name, value in params.items() for token in ("--param", f"{name}={value}")]
-    command += ["--concurrency", f"{MEDIA_TASKS}={workers}"]
-    with output.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=stack_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: its functions' processes stop with it
-        )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not ready_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = "\n".join(output.read_text(errors="replace").splitlines()[-30:])
-                raise BenchError(f"the local stack did not come up ({folder / 'stack.out'}):\n{tail}")
-            time.sleep(0.1)
-        yield json.loads(ready_file.read_text())
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # the stack stops its workers and moto
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def wait_until_ready(client: Client, video_id: str, timeout: float) -> dict[str, Any]:
@@ -220,7 +172,9 @@ def run_once(source: Path, workers: int, params: dict[str, str], timeout: float)
     (folder / "ready.json").unlink(missing_ok=True)
     cpu, busy, began = children_cpu(), machine_busy(), time.monotonic()  # the whole run, stack start to stop
     say(f"K={workers}: starting the local stack ({folder.relative_to(REPO)}/logs)")
-    with local_stack(folder, params | {"chunkConcurrency": str(workers)}, workers) as ready:
+    options = [token for name, value in (params | {"chunkConcurrency": str(workers)}).items()
+               for token in ("--param", f"{name}={value}")]  # fmt: skip
+    with local_stack(folder, *options, "--concurrency", f"{MEDIA_TASKS}={workers}") as ready:
         issuer = Issuer.load(Path(ready["issuer"]["key_file"]))
         client = Client(ready["api"], issuer.token("bench-user"))
         say(f"K={workers}: uploading {source.name} ({source.stat().st_size / 1e6:.0f} MB)")
