@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 
-.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-push layer clean
+.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale cost bench-push layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-writte
 
 bench-scale: $(STAMP) ## the workflow on the local stack with K media workers: make bench-scale ARGS="--workers 1,2 --threads 1"
 	@$(PY) bench/scale.py $(ARGS)
+
+cost: $(STAMP) ## AWS cost per source minute and per month: make cost ARGS="--uploads 1000 --minutes 5 --views 20000"
+	@$(PY) -m tools.cost $(ARGS)
 
 bench-push: $(STAMP) ## push latency (catalog write -> WebSocket) vs polling GET /videos/{id} every 3 s: make bench-push ARGS="--changes 100"
 	@$(PY) bench/push.py $(ARGS)

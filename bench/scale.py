@@ -32,6 +32,9 @@ How to read it
                   Well above 0 %, the run competed for the CPUs and its wall time is skewed: take the
                   figures on a quiet machine.
 
+The encoders' cost is also written to .demo/bench/encoder-costs.json (with the plan and assemble stages per
+source minute of the first run), which `make cost` prices; `--costs-only` measures only that, with no stack.
+
 Run from the repository root: `.venv/bin/python bench/scale.py` (or `make bench-scale ARGS="..."`). It exits 0
 when everything ran (a report, not a test: a missed target is printed, not failed); 1 if the stack, a
 transcode or an ffmpeg run fails.
@@ -40,8 +43,10 @@ transcode or an ffmpeg run fails.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -72,6 +77,7 @@ LAMBDA_MB_PER_VCPU = 1769
 PROJECTED_SECONDS = 3600
 TARGET_EFFICIENCY = 0.8
 TARGET_OVERHEAD = 0.10
+COSTS_FILE = REPO / ".demo" / "bench" / "encoder-costs.json"  # read by tools/cost.py
 FPS = 30
 GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
@@ -324,6 +330,7 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=30, help="chunkSeconds, a multiple of 6 (default 30)")
     parser.add_argument("--height", type=int, default=1080, help="source height, width is 16:9 (default 1080)")
     parser.add_argument("--timeout", type=float, help="seconds to wait for READY per run (default 60 + 30 x --seconds)")
+    parser.add_argument("--costs-only", action="store_true", help="only the encoders' cost (no stack), for make cost")
     options = parser.parse_args()
     try:
         workers = [int(k) for k in options.workers.split(",")]
@@ -346,10 +353,36 @@ def bench(options: argparse.Namespace, workers: list[int]) -> int:
     renditions = plan_ladder(accepted.width, accepted.height)
     params = {"ffmpegThreads": str(options.threads), "chunkSeconds": str(options.chunk)}
     timeout = options.timeout or 60 + 30 * options.seconds
-    runs = [run_once(source, k, params, timeout) for k in workers]
+    runs = [] if options.costs_only else [run_once(source, k, params, timeout) for k in workers]
     costs = encoder_costs(source, probe, renditions, Grid(chunk_seconds=options.chunk), options.threads)
-    report(options, source, renditions, runs, costs)
+    save_costs(options, costs, runs)
+    if runs:
+        report(options, source, renditions, runs, costs)
+    else:
+        print(f"encoder cost written to {COSTS_FILE.relative_to(REPO)}: {costs.all_rungs:.1f} CPU-s per source minute"
+              f" for every rung, {costs.audio:.1f} for the audio")  # fmt: skip
     return 0
+
+
+def save_costs(options: argparse.Namespace, costs: Costs, runs: list[Run]) -> None:
+    """What `make cost` prices the transcode with: the encoders' CPU per source minute, measured here."""
+    minutes = options.seconds / 60
+    stages = {name: runs[0].stages[name] / minutes for name in ("plan", "assemble")} if runs else {}
+    record = {
+        "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {"cores": cores(), "platform": platform.platform(), "processor": platform.machine()},
+        "source": {"height": options.height, "seconds": options.seconds, "fps": FPS},
+        "ffmpeg_threads": options.threads,
+        "chunk_seconds": costs.chunk_seconds,
+        "cpu_seconds_per_source_minute": {
+            "per_rung": costs.per_rung,
+            "all_rungs": costs.all_rungs,
+            "audio": costs.audio,
+        },
+        "stage_seconds_per_source_minute": stages,  # wall of the first run (K workers as given), when there was one
+    }
+    COSTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    COSTS_FILE.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":
