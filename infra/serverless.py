@@ -71,10 +71,14 @@ class Variables:
             return [self.resolve(v) for v in value]
         if not isinstance(value, str):
             return value
-        whole = _VARIABLE.fullmatch(value)
-        if whole:
-            return self.resolve(self._lookup(whole.group(1), whole.group(2)))
-        return _VARIABLE.sub(lambda m: str(self.resolve(self._lookup(m.group(1), m.group(2)))), value)
+        while True:  # innermost first, as the framework does: ${self:custom.retain.${sls:stage}, 'Retain'}
+            whole = _VARIABLE.fullmatch(value)
+            if whole:
+                return self.resolve(self._lookup(whole.group(1), whole.group(2)))
+            resolved = _VARIABLE.sub(lambda m: str(self.resolve(self._lookup(m.group(1), m.group(2)))), value)
+            if resolved == value or not _VARIABLE.search(resolved):
+                return resolved
+            value = resolved
 
     def _lookup(self, source: str, address: str) -> Any:
         address, _, fallback = (part.strip() for part in address.partition(","))

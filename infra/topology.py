@@ -37,6 +37,8 @@ NOT_EMULATED = {
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Budgets::Budget",  # the account's monthly budget (metadata, when a stage sets one)
     "AWS::IAM::Role",  # moto does not enforce IAM: a state machine's role is only its ARN locally
     "AWS::IAM::Policy",
     "AWS::Logs::LogGroup",  # created on first write (the local stack's log shipper does)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from contracts.events import TOMBSTONE_LIFETIME
-from tests.infra import site_rules, workflow_rules
+from tests.infra import operations_rules, site_rules, workflow_rules
 from tests.infra.conftest import ROOT, Template, ref_target, statements
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -43,7 +43,7 @@ def test_every_dlq_has_an_alarm_on_visible_messages(template: Template):
     watched = {
         ref_target(d["Value"])
         for alarm in template.of_type("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
         for d in alarm["Properties"]["Dimensions"]
         if d["Name"] == "QueueName"
     }
@@ -284,3 +284,62 @@ def test_the_website_is_one_private_bucket_behind_one_site_distribution_with_its
     [read] = [s for s in statements(web.props("SiteBucketPolicy")["PolicyDocument"]) if s["Effect"] == "Allow"]
     assert read["Principal"] == site_rules.CLOUDFRONT and read["Action"] == "s3:GetObject"
     assert f"distribution/${{{site}}}" in read["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+# --- Running it: alarms, dashboard, API limits, recovery and retention (tests/infra/operations_rules.py; each rule
+# is broken once in tests/infra/test_operations_plugin.py) ---
+
+
+@pytest.mark.parametrize("rule", operations_rules.RULES, ids=lambda rule: rule.__name__)
+def test_every_template_keeps_the_operations_rules(template: Template, rule: Callable[[Template], list[str]]):
+    assert rule(template) == [], f"{template.service}: {rule.__doc__}"
+
+
+def test_what_the_operations_rules_are_about_is_there():
+    """A rule over nothing holds too: the APIs, authorizers, workflow and users' data are in the templates."""
+    from tests.infra.conftest import SERVICES, load
+
+    templates = {service: load(service) for service in SERVICES}
+    apis = {s for s, t in templates.items() if t.of_type("AWS::ApiGatewayV2::Api")}
+    assert apis == {"auth", "upload", "metadata", "notify"}
+    assert {s for s, t in templates.items() if t.of_type("AWS::CloudWatch::Dashboard")} == SERVICES_WITH_FUNCTIONS
+    assert templates["transcode"].of_type("AWS::StepFunctions::StateMachine")
+    assert all(templates[s].of_type("AWS::ApiGatewayV2::Authorizer") for s in ("auth", "upload", "metadata"))
+    # make package packages stage ci: a throw-away stage, so its users' data goes with the stack
+    for service, logical_id in USER_DATA:
+        resource = templates[service].resources[logical_id]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Delete", "Delete"), logical_id
+
+
+SERVICES_WITH_FUNCTIONS = {"auth", "upload", "transcode", "metadata", "notify"}
+USER_DATA = (
+    ("upload", "UploadsBucket"),
+    ("transcode", "TranscodedBucket"),
+    ("metadata", "CatalogTable"),
+    ("auth", "ProfilesTable"),
+    ("notify", "RecipientsTable"),
+)
+
+
+def test_sources_go_cold_and_expire_only_when_a_stage_says_so_and_outputs_are_intelligently_tiered():
+    from tests.infra.conftest import load
+
+    upload = load("upload")
+    rules = {r["Id"]: r for r in upload.props("UploadsBucket")["LifecycleConfiguration"]["Rules"] if "Id" in r}
+    [cold] = rules["SourcesGoCold"]["Transitions"]
+    assert rules["SourcesGoCold"]["Prefix"] == "uploads/"
+    assert cold == {"StorageClass": "GLACIER_IR", "TransitionInDays": 30}  # the params' defaults
+    [expiring] = [r for r in upload.props("UploadsBucket")["LifecycleConfiguration"]["Rules"] if "Fn::If" in r]
+    assert expiring["Fn::If"][0] == "ExpiresSources" and expiring["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert upload.document["Conditions"]["ExpiresSources"] == {"Fn::Not": [{"Fn::Equals": ["", ""]}]}  # default: off
+    [tiering] = load("transcode").props("TranscodedBucket")["LifecycleConfiguration"]["Rules"]
+    assert tiering["Prefix"] == "videos/"
+    assert tiering["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}]
+
+
+def test_the_transcode_event_sources_bound_their_concurrency():
+    from tests.infra.conftest import load
+
+    transcode = load("transcode")
+    for mapping in transcode.of_type("AWS::Lambda::EventSourceMapping").values():
+        assert mapping["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency", 0) >= 2, mapping
