@@ -77,6 +77,7 @@ class Deployment:
     queues: int  # queues a function consumes (idle polling)
     alarms: int
     dashboards: int
+    alarms_counted: str  # how
     metrics: int
 
 
@@ -130,13 +131,28 @@ def walk(states: dict[str, Any], start: str, items: int) -> int:
     return count
 
 
-def resource_count(kind: str, root: Path = ROOT) -> int:
-    """Resources of a type the services declare (alarms, dashboards: not part of the local topology)."""
-    total = 0
-    for _, directory in compose_order(root):
-        resources = (load_yaml(directory / "serverless.yml").get("resources") or {}).get("Resources") or {}
-        total += sum(1 for resource in resources.values() if resource.get("Type") == kind)
-    return total
+def operations_count(topology: Topology, root: Path = ROOT) -> tuple[int, int, str]:
+    """(alarms, dashboards, how they were counted): from the packaged templates when `make package` made them all,
+    else as the alarms plugin (tools/serverless/alarms) adds them to the declared ones."""
+    services = compose_order(root)
+    packaged = [directory / ".serverless" / "cloudformation-template-update-stack.json" for _, directory in services]
+    kinds = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
+    fresh = all(
+        path.is_file() and path.stat().st_mtime >= (directory / "serverless.yml").stat().st_mtime
+        for path, (_, directory) in zip(packaged, services, strict=True)
+    )
+    if fresh:
+        built = [r for path in packaged for r in json.loads(path.read_text()).get("Resources", {}).values()]
+        alarms, dashboards = (sum(1 for r in built if r.get("Type") == kind) for kind in kinds)
+        return alarms, dashboards, "counted in the packaged templates"
+    declared = 0
+    for _, directory in services:
+        declared_resources = (load_yaml(directory / "serverless.yml").get("resources") or {}).get("Resources") or {}
+        declared += sum(1 for resource in declared_resources.values() if resource.get("Type") == kinds[0])
+    with_functions = {key.split("-", 1)[0] for key in topology.invocables}
+    apis = {route.function.split("-", 1)[0] for route in topology.routes} | {a.service for a in topology.websocket_apis}
+    alarms = declared + 3 * len(topology.invocables) + len(apis) + len(topology.state_machines)
+    return alarms, len(with_functions), "as the alarms plugin adds them; package to count them exactly"
 
 
 def deployment(topology: Topology, metrics: int) -> Deployment:
@@ -145,6 +161,7 @@ def deployment(topology: Topology, metrics: int) -> Deployment:
     definition = json.loads(machine.definition)
     one, two = (walk(definition["States"], definition["StartAt"], n) for n in (1, 2))
     consumed = {f.queue_arn for f in topology.functions}
+    alarms, dashboards, counted = operations_count(topology)
     return Deployment(
         memory_mb={key: f.memory for key, f in topology.invocables.items()},
         media_memory_mb=media.memory,
@@ -152,8 +169,9 @@ def deployment(topology: Topology, metrics: int) -> Deployment:
         fixed_transitions=one - (two - one),
         transitions_per_chunk=two - one,
         queues=len(consumed),
-        alarms=resource_count("AWS::CloudWatch::Alarm"),
-        dashboards=resource_count("AWS::CloudWatch::Dashboard"),
+        alarms=alarms,
+        dashboards=dashboards,
+        alarms_counted=counted,
         metrics=metrics,
     )
 
@@ -354,7 +372,8 @@ def _assumptions(v: Volume, deploy: Deployment, speed: Speed) -> Iterable[str]:
     yield (f"  mediaTasks {deploy.media_memory_mb} MB, chunks of {deploy.chunk_seconds} s, "
            f"{deploy.fixed_transitions} + {deploy.transitions_per_chunk} per chunk state transitions a video "
            f"(walked from the workflow's definition), {deploy.queues} queues polled by functions, "
-           f"{deploy.alarms} alarms, {deploy.dashboards} dashboards, {deploy.metrics} custom metrics")  # fmt: skip
+           f"{deploy.alarms} alarms and {deploy.dashboards} dashboards ({deploy.alarms_counted}), "
+           f"{deploy.metrics} custom metrics")  # fmt: skip
     rungs = ", ".join(f"{name} {cpu:.1f}" for name, cpu in speed.per_rung.items())
     plan = "plan + assemble measured" if speed.stages else "plan + assemble not measured (make bench-scale does)"
     yield (f"  encoders measured {speed.measured_at}: {speed.all_rungs:.1f} CPU-s per source minute for every rung "
