@@ -27,6 +27,8 @@ LOG_DELIVERY_ACTIONS = {
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 }
+# What Step Functions needs to send X-Ray traces (TracingConfiguration); X-Ray has no resource-level permissions.
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
 _PLACEHOLDER = re.compile(r"^\$\{([A-Za-z0-9_.:]+)\}$")
 
 
@@ -162,7 +164,7 @@ def role_problems(template: Template) -> list[str]:
             if statement.get("Effect") != "Allow":
                 continue
             for resource in _listed(statement.get("Resource", [])):
-                if resource == "*" and set(actions) <= LOG_DELIVERY_ACTIONS:
+                if resource == "*" and (set(actions) <= LOG_DELIVERY_ACTIONS or set(actions) <= XRAY_ACTIONS):
                     continue
                 if not _own(resource, template):
                     problems.append(f"{role}: {actions} on {json.dumps(resource)[:120]}, not of this stack")

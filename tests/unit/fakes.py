@@ -13,6 +13,7 @@ from catalog.logic.ports import Rank, Status
 from contracts import AnyVideoEvent, RenditionFile, Upload, VideoStatusChanged
 from contracts.events import ChunkRef
 from contracts.media import AudioTrack, MediaSummary, Probe, VideoTrack
+from lambdakit.metrics import Metric, NoMeter
 from mediatools import MediaToolError
 from transcode.logic.chunking import Grid, thumbnail_numbers
 from transcode.logic.ladder import Rendition
@@ -223,13 +224,13 @@ class FakeCatalog:
         *,
         latest: dict[str, Any] | None = None,
         sequence: str | None = None,
-    ) -> None:
+    ) -> bool:
         current = self.items.get(video_id, {})
         if current.get("status") == Status.DELETED:  # no write brings a deleted video back
-            return
+            return False
         # ConditionExpression: attribute_not_exists(upload_sequence) OR upload_sequence < :sequence
         if sequence is not None and "upload_sequence" in current and not current["upload_sequence"] < sequence:
-            return
+            return False
         item = self._item(video_id)
         for name, value in _json_copy(first_values).items():
             item.setdefault(name, value)
@@ -238,6 +239,7 @@ class FakeCatalog:
         item.update(_json_copy(latest or {}))
         if sequence is not None:
             item["upload_sequence"] = sequence
+        return True
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         rank = int(Rank[status.name])
@@ -323,3 +325,14 @@ class FakeSigner:
     def url(self, bucket: str, key: str, expires_in: int) -> str:
         self.signed.append((bucket, key))
         return f"https://{bucket}.example/{key}?expires={expires_in}"
+
+
+class FakeMeter:
+    """Keeps each measurement (metric name, value, dimensions), checking the dimensions as EmfMeter does."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, float, dict[str, str]]] = []
+
+    def record(self, metric: Metric, value: float = 1, **dimensions: str) -> None:
+        NoMeter().record(metric, value, **dimensions)
+        self.recorded.append((metric.name, value, dimensions))

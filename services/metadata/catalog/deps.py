@@ -55,17 +55,21 @@ def _publisher() -> Any:
 
 @cache
 def record_upload() -> UploadDeps:
-    return UploadDeps(store=_catalog(), uploads_bucket=settings().uploads_bucket, publisher=_publisher())
+    from catalog.observability import meter
+
+    return UploadDeps(store=_catalog(), uploads_bucket=settings().uploads_bucket, publisher=_publisher(), meter=meter)
 
 
 @cache
 def record_video_event() -> CatalogDeps:
     from catalog.adapters.media import SignedUrlProber
+    from catalog.observability import meter
 
     return CatalogDeps(
         store=_catalog(),
         prober=SignedUrlProber(_s3(), timeout=settings().probe_timeout_seconds),
         publisher=_publisher(),
+        meter=meter,
     )
 
 

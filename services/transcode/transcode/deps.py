@@ -74,7 +74,8 @@ def _workflow() -> WorkflowDeps:
 
     from lambdakit.sns import SnsPublisher
     from transcode.adapters.aws import S3Storage
-    from transcode.adapters.media import FfmpegMedia
+    from transcode.adapters.media import FfmpegMedia, children_cpu_seconds
+    from transcode.observability import meter
 
     config = settings()
     return WorkflowDeps(
@@ -93,6 +94,8 @@ def _workflow() -> WorkflowDeps:
             retry_seconds=config.retry_seconds,
             chunk_concurrency=config.chunk_concurrency,
         ),
+        meter=meter,
+        cpu_clock=children_cpu_seconds,  # a worker runs one task at a time, so the difference is that task's
     )
 
 

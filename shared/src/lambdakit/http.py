@@ -14,7 +14,8 @@ its path) has no caller, `sub` is "". A route answers JSON, or any text as a `Co
 refusals (`lambdakit.refusals`) become their status codes here, in one place, as JSON
 `{"message"}`; anything unexpected is a 500 whose details stay in the logs. The API
 request id is the correlation id of every log line (and of the events a route
-publishes). `route` keeps its declaration on the handler (`handler.route`): the
+publishes), and every request counts once in the metric ApiRequests by route and status
+(`lambdakit.metrics`). `route` keeps its declaration on the handler (`handler.route`): the
 OpenAPI document of the whole API (`infra.openapi`) is written from it.
 """
 
@@ -31,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
+from lambdakit.metrics import API_REQUESTS, EmfMeter
 from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
@@ -38,6 +40,7 @@ ParamsT = TypeVar("ParamsT", bound=BaseModel | None)
 Event = dict[str, Any]
 Answer = BaseModel | None
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
+meter = EmfMeter(logger.service)  # ApiRequests by route and status, once per request
 
 
 class Unauthorized(Refusal):
@@ -181,8 +184,7 @@ def route(
         summary = (function.__doc__ or "").strip()
         spec = RouteSpec(status, body, params, answers, refuses, summary, public, media_types)
 
-        @functools.wraps(function)
-        def handler(event: Event, context: Any) -> dict[str, Any]:
+        def respond(event: Event) -> dict[str, Any]:
             route_key = event.get("routeKey")
             logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
             try:
@@ -199,6 +201,17 @@ def route(
             if isinstance(answer, Content):
                 return content_response(answered, answer)
             return json_response(answered, answer)
+
+        @logger.inject_lambda_context  # cold start, request id, function name on every line
+        def with_context(event: Event, context: Any) -> dict[str, Any]:
+            return respond(event)
+
+        @functools.wraps(function)
+        def handler(event: Event, context: Any) -> dict[str, Any]:
+            # A caller without a Lambda context (a test, a script) gets the same answer, without those keys.
+            response = respond(event) if context is None else with_context(event, context)
+            meter.record(API_REQUESTS, route=event.get("routeKey") or "-", status=str(response["statusCode"]))
+            return response
 
         handler.route = spec  # type: ignore[attr-defined]
         return handler

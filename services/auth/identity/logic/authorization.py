@@ -22,7 +22,7 @@ def token_of(event: dict[str, Any]) -> str:
     if is_websocket(event):
         token = (event.get("queryStringParameters") or {}).get("token")
         if not isinstance(token, str) or not token.strip():
-            raise Refused("no token in the query string")
+            raise Refused("no token in the query string", code="NO_TOKEN")
         return token.strip()
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     return bearer_token(headers.get("authorization"))

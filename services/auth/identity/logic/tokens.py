@@ -14,7 +14,24 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub"]
 
 
 class Refused(Exception):
-    """The token does not prove who the caller is. The reason is for logs, never for the caller."""
+    """The token does not prove who the caller is. The reason is for logs, never for the caller; the `code`, one
+    of a few, is what the metric AuthorizerRefusals counts by."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+# PyJWT's refusals of a well-formed, well-signed-or-not token, by what they mean; any other is INVALID_CLAIMS
+JWT_CODES = {
+    "ExpiredSignatureError": "EXPIRED",
+    "ImmatureSignatureError": "NOT_YET_VALID",
+    "InvalidSignatureError": "BAD_SIGNATURE",
+    "InvalidAudienceError": "WRONG_AUDIENCE",
+    "InvalidIssuerError": "WRONG_ISSUER",
+    "MissingRequiredClaimError": "MISSING_CLAIM",
+    "DecodeError": "MALFORMED",
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +61,10 @@ class Identity:
 
 def bearer_token(authorization: str | None) -> str:
     if not authorization:
-        raise Refused("no Authorization header")
+        raise Refused("no Authorization header", code="NO_TOKEN")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Refused("not a Bearer token")
+        raise Refused("not a Bearer token", code="NO_TOKEN")
     return token.strip()
 
 
@@ -66,16 +83,16 @@ def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise Refused(f"malformed token: {exc}") from None
+        raise Refused(f"malformed token: {exc}", code="MALFORMED") from None
     if header.get("alg") not in ALGORITHMS:
-        raise Refused(f"algorithm {header.get('alg')!r} is not accepted")
+        raise Refused(f"algorithm {header.get('alg')!r} is not accepted", code="ALGORITHM")
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise Refused("no key id")
+        raise Refused("no key id", code="UNKNOWN_KEY")
     try:
         key = keys.key(kid)
     except UnknownKey:
-        raise Refused(f"unknown key id {kid!r}") from None
+        raise Refused(f"unknown key id {kid!r}", code="UNKNOWN_KEY") from None
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -87,13 +104,14 @@ def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
             options={"require": REQUIRED_CLAIMS, "verify_aud": policy.audience is not None},
         )
     except jwt.PyJWTError as exc:
-        raise Refused(f"{type(exc).__name__}: {exc}") from None
+        kind = type(exc).__name__
+        raise Refused(f"{kind}: {exc}", code=JWT_CODES.get(kind, "INVALID_CLAIMS")) from None
     if policy.client_id is not None and claims.get("client_id") != policy.client_id:
-        raise Refused("issued to another app client")
+        raise Refused("issued to another app client", code="WRONG_AUDIENCE")
     if policy.token_use is not None and claims.get("token_use") != policy.token_use:
-        raise Refused(f"token_use {claims.get('token_use')!r}, {policy.token_use!r} required")
+        raise Refused(f"token_use {claims.get('token_use')!r}, {policy.token_use!r} required", code="WRONG_TOKEN_USE")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
-        raise Refused("empty subject")
+        raise Refused("empty subject", code="MISSING_CLAIM")
     username = claims.get("username") or claims.get("cognito:username") or claims.get("preferred_username")
     email = claims.get("email")
     if claims.get("email_verified") in (False, "false"):  # an address the issuer has not checked is not theirs

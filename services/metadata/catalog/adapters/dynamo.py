@@ -98,7 +98,7 @@ class DynamoCatalog:
         *,
         latest: dict[str, Any] | None = None,
         sequence: str | None = None,
-    ) -> None:
+    ) -> bool:
         update = _Update()
         for name, value in first_values.items():
             update.set_if_missing(name, value)
@@ -109,7 +109,7 @@ class DynamoCatalog:
         if sequence is not None:
             update.set_if_greater("upload_sequence", sequence)
         update.require_not_deleted()
-        self._write(video_id, update)  # False: a later write of the key is already recorded, or it was deleted
+        return self._write(video_id, update)  # False: a later write of the key is recorded, or it was deleted
 
     def _write(self, video_id: str, update: _Update) -> bool:
         """One UpdateItem; False when its condition did not hold."""

@@ -44,12 +44,13 @@ class CatalogStore(Protocol):
         *,
         latest: dict[str, Any] | None = None,
         sequence: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Create the item as UPLOADED, or only fill in what is missing: never moves status, never touches a
         tombstone.
 
         With a `sequence`, `latest` is written too, but only if no later write of the key
-        was recorded (conditional on the stored `upload_sequence`).
+        was recorded (conditional on the stored `upload_sequence`). False when the write did not happen
+        (that later write, or a tombstone).
         """
         ...
 

@@ -7,7 +7,7 @@ chunk may be redriven and succeed, so READY beats FAILED; nothing moves out of R
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from contracts import (
     stable_event_id,
 )
 from contracts.events import utc_now
+from lambdakit.metrics import SOURCE_MINUTES, VIDEOS_FAILED, VIDEOS_READY, VIDEOS_UPLOADED, Meter, NoMeter
 
 
 @dataclass
@@ -37,6 +38,7 @@ class UploadDeps:
     uploads_bucket: str
     publisher: Publisher
     clock: Callable[[], datetime] = utc_now
+    meter: Meter = field(default_factory=NoMeter)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class CatalogDeps:
     prober: RenditionProber
     publisher: Publisher
     clock: Callable[[], datetime] = utc_now
+    meter: Meter = field(default_factory=NoMeter)
 
 
 def _iso(moment: datetime) -> str:
@@ -73,9 +76,11 @@ def record_upload(upload: Upload, deps: UploadDeps) -> None:
     if upload.sequence:
         # The key may be written twice (the form is valid for minutes): the newest write is the
         # source, whatever order the events arrive in. An older event changes nothing.
-        deps.store.note_upload(upload.video_id, first, latest=latest, sequence=upload.sequence)
+        noted = deps.store.note_upload(upload.video_id, first, latest=latest, sequence=upload.sequence)
     else:
-        deps.store.note_upload(upload.video_id, first | latest)
+        noted = deps.store.note_upload(upload.video_id, first | latest)
+    if noted:  # counted when written, so a retry after a failed announcement does not count it again
+        deps.meter.record(VIDEOS_UPLOADED)
     _announce(upload.video_id, upload.correlation_id, deps)
 
 
@@ -112,6 +117,8 @@ def record_failed(event: VideoTranscodeFailed | VideoTranscodeFailedV1, deps: Ca
     values = {"failure": failure, "failed_at": _iso(event.occurred_at)}
     first = _first_values(event.source, event.owner, event.occurred_at)
     moved = deps.store.advance(event.video_id, Status.FAILED, values, first)
+    if moved:
+        deps.meter.record(VIDEOS_FAILED, reason=event.reason_code.value)
     _announce(event.video_id, event.correlation_id, deps)
     return moved
 
@@ -204,6 +211,9 @@ def record_transcoded(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogD
             return None
         ready = ready.model_copy(update={"event_id": item.get("ready_event_id", ready.event_id)})
     deps.publisher.publish(ready)
+    deps.meter.record(VIDEOS_READY)  # once per VideoReady published
+    if duration:
+        deps.meter.record(SOURCE_MINUTES, duration / 60)
     store.set_values(event.video_id, {"ready_published": True})  # False if deleted since: nothing to mark
     _announce(event.video_id, event.correlation_id, deps)
     return ready

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSu
 
 AUDIO_KBPS = 128
 FRAGMENT_FLAGS = "+frag_keyframe+delay_moov+default_base_moof"
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (the ffmpeg runs, which it waits for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from lambdakit.sqs import batch_handler
 from transcode import deps
 from transcode.logic.tasks import TaskMessage, run_task
-from transcode.observability import logger
+from transcode.observability import logger, tracer
 
 
+@tracer.capture_method(capture_response=False)
 def record_handler(record: SQSRecord) -> None:
     message = TaskMessage.model_validate_json(record.body)  # unreadable: fails alone, ends in the DLQ
     worker = deps.media_tasks()
     callbacks = worker.callbacks
     logger.set_correlation_id(message.correlation_id)
+    tracer.put_annotation(key="task", value=message.task)
     if not callbacks.alive(message.token):
         logger.info("task is over already (timed out and retried, or its workflow ended); skipped")
         return
@@ -29,4 +31,4 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("task done", extra={"task": message.task, **message.describe(result)})
 
 
-handler = batch_handler(record_handler, logger=logger)
+handler = tracer.capture_lambda_handler(batch_handler(record_handler, logger=logger), capture_response=False)

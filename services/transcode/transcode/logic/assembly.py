@@ -19,6 +19,7 @@ from contracts.events import (
     VideoTranscodeFailed,
 )
 from contracts.keys import poster_key, rendition_key
+from lambdakit.metrics import TRANSCODE_CPU, TRANSCODE_WALL
 from mediatools import MediaToolError
 from transcode.logic import hls
 from transcode.logic.ladder import thumbnail_size
@@ -26,6 +27,8 @@ from transcode.logic.workflow import (
     Plan,
     WorkflowDeps,
     about,
+    cpu_now,
+    cpu_seconds,
     failed,
     piece_of,
     publish_once,
@@ -44,7 +47,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     """Playlists over the stored chunks, MP4 downloads where they fit, the thumbnail sprites; then publish."""
     config, storage, upload = deps.config, deps.storage, the_plan.upload
     bucket, prefix = config.output_bucket, the_plan.stream_prefix
-    assembling = deps.clock()
+    assembling, cpu_started = deps.clock(), cpu_now(deps)
     timings: dict[str, float] = {
         "plan": _seconds(the_plan.started_at, the_plan.planned_at),
         "encode": _seconds(the_plan.planned_at, assembling),
@@ -60,7 +63,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     chunk_seconds = [r["seconds"] for r in records]
     timings["encode_chunk_max"] = max(chunk_seconds)
     timings["encode_chunk_total"] = round(sum(chunk_seconds), 3)
-    audio_piece = None
+    audio_piece, audio_record = None, None
     if the_plan.has_audio:
         audio_record = storage.read_json(bucket, the_plan.audio_piece_key)
         if audio_record is None:
@@ -143,7 +146,22 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
         timings=timings
         | {"assemble": _seconds(assembling, deps.clock()), "total": _seconds(the_plan.started_at, deps.clock())},
     )
-    return publish_once(event, deps)
+    result = publish_once(event, deps)
+    if result["status"] == "published":
+        tasks_cpu = [r.get("cpu_seconds") for r in [*records, audio_record or {"cpu_seconds": 0}]]
+        _measure(the_plan, event.timings["total"], [*tasks_cpu, cpu_seconds(deps, cpu_started)], deps)
+    return result
+
+
+def _measure(the_plan: Plan, wall_seconds: float, cpu: list[float | None], deps: WorkflowDeps) -> None:
+    """What the video cost per minute of source: the workflow's wall time, and ffmpeg's CPU in every task of it
+    (known only when every task measured it; chunks stored before CPU was measured leave it out)."""
+    minutes = the_plan.video_seconds / 60
+    if minutes <= 0:
+        return
+    deps.meter.record(TRANSCODE_WALL, round(wall_seconds / minutes, 3))
+    if all(seconds is not None for seconds in cpu):
+        deps.meter.record(TRANSCODE_CPU, round(sum(s for s in cpu if s is not None) / minutes, 3))
 
 
 def _seconds(start: datetime, end: datetime) -> float:

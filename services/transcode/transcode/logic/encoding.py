@@ -13,6 +13,7 @@ from contracts.events import (
     VideoTranscodeProgress,
 )
 from contracts.keys import manifest_key, poster_key
+from lambdakit.metrics import CHUNK_SECONDS
 from mediatools import MediaToolError
 from transcode.logic import fmp4, hls
 from transcode.logic.chunking import plan_chunks, timescale
@@ -24,6 +25,8 @@ from transcode.logic.workflow import (
     Rung,
     WorkflowDeps,
     about,
+    cpu_now,
+    cpu_seconds,
     failed,
     piece_json,
     tag_of,
@@ -107,7 +110,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
     config, storage = deps.config, deps.storage
     if _chunk_done(the_plan, chunk.index, storage, config.output_bucket):
         return {"status": "done", "chunk": chunk.index, "again": False}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_now(deps)
     try:
         source = storage.source_url(the_plan.upload)
         with work_dir(config, f"chunk-{chunk.index}-") as work:
@@ -141,7 +144,9 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
         detail = exc.detail if isinstance(exc, MediaToolError) else str(exc)
         return failed(FailureReason.TRANSCODE_FAILED, detail, retryable=True, chunk=chunk)
     record["seconds"] = round(time.perf_counter() - started, 3)
+    record["cpu_seconds"] = cpu_seconds(deps, cpu_started)  # ffmpeg's, summed per video when it is assembled
     storage.write_json(config.output_bucket, the_plan.piece_key(chunk.index), record)
+    deps.meter.record(CHUNK_SECONDS, record["seconds"])
     result: dict[str, Any] = {"status": "done", "chunk": chunk.index}
     try:
         _report_progress(the_plan, deps)
@@ -178,6 +183,7 @@ def encode_audio(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
         return {"status": "done", "audio": False}
     if storage.read_json(config.output_bucket, the_plan.audio_piece_key) is not None:
         return {"status": "done", "audio": True, "again": False}  # a rerun does only the missing work
+    cpu_started = cpu_now(deps)
     try:
         source = storage.source_url(the_plan.upload)
         with work_dir(config, "audio-") as work:
@@ -185,7 +191,8 @@ def encode_audio(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
             deps.media.encode_audio(source, the_plan.demuxer, out, video_seconds=the_plan.video_seconds)
             piece = hls.piece("audio.mp4", fmp4.layout(out.read_bytes()), the_plan.segment_seconds)
             storage.upload(out, config.output_bucket, the_plan.audio_key, "audio/mp4")
-            storage.write_json(config.output_bucket, the_plan.audio_piece_key, piece_json(piece))
+            record = piece_json(piece) | {"cpu_seconds": cpu_seconds(deps, cpu_started)}
+            storage.write_json(config.output_bucket, the_plan.audio_piece_key, record)
     except SourceSuperseded:
         return {"status": "skipped", "reason": "SUPERSEDED"}
     except SourceMissing as exc:

@@ -40,6 +40,7 @@ from contracts.events import (
     utc_now,
 )
 from contracts.keys import manifest_key, video_prefix
+from lambdakit.metrics import Meter, NoMeter
 from transcode.logic import hls
 from transcode.logic.chunking import Grid
 from transcode.logic.gate import GateLimits
@@ -133,6 +134,19 @@ class WorkflowDeps:
     tombstones: Tombstones
     config: WorkflowConfig
     clock: Callable[[], datetime] = utc_now
+    meter: Meter = field(default_factory=NoMeter)
+    cpu_clock: Callable[[], float] | None = None  # CPU seconds of the media tool's finished processes so far
+
+
+def cpu_seconds(deps: WorkflowDeps, since: float | None) -> float | None:
+    """The media tool's CPU seconds since `since` (a `cpu_clock()` reading); None when nothing measures it."""
+    if deps.cpu_clock is None or since is None:
+        return None
+    return round(deps.cpu_clock() - since, 3)
+
+
+def cpu_now(deps: WorkflowDeps) -> float | None:
+    return deps.cpu_clock() if deps.cpu_clock is not None else None
 
 
 def tag_of(upload: Upload) -> str:
