@@ -137,3 +137,13 @@ def test_bad_volumes_are_refused_in_words(capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exit_:
         cost.main(["--uploads", "0"])
     assert exit_.value.code == 2 and "--uploads at least 1" in capsys.readouterr().err
+
+
+def test_custom_metrics_are_counted_per_dimension_value_set():
+    from contracts import FailureReason
+    from lambdakit import metrics
+
+    topology = load("prod")
+    plain = [m for m in metrics.ALL if not m.dimensions]
+    expected = len(plain) + 3 * len(topology.routes) + len(FailureReason) + 12
+    assert cost.metric_count(topology) == expected and len(plain) == 6
