@@ -148,7 +148,13 @@ def test_one_role_per_function_and_no_wildcard_actions(template: Template):
             for statement in statements(policy["PolicyDocument"]):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert not [a for a in actions if a == "*" or a.endswith(":*")], f"{logical_id}: {actions}"
-                assert statement.get("Resource") != "*", f"{logical_id}: {json.dumps(statement)[:200]}"
+                resources = statement.get("Resource")
+                if "*" in (resources if isinstance(resources, list) else [resources]):  # "*" or ["*", ...]
+                    assert set(actions) <= RESOURCELESS, f"{logical_id}: {json.dumps(statement)[:200]}"
+
+
+# Actions that take no resource, so "*" is their only form (active tracing's)
+RESOURCELESS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
 def scoped(value: object, template: Template) -> bool:
@@ -176,7 +182,10 @@ def test_function_roles_name_only_resources_from_this_stack_or_granted_exports(t
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 )
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 for resource in resources:
+                    if resource == "*" and set(actions) <= RESOURCELESS:
+                        continue  # what takes no resource (the previous test allows only that with "*")
                     assert scoped(resource, template), f"{role}: {json.dumps(resource)[:200]}"
 
 
