@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,23 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             found.append(statement)
     return found
+
+
+def package_service(folder: Path, serverless_yml: str, package: str) -> Path:
+    """A small service (its serverless.yml, an empty `package/handlers.py`) packaged by osls as `make package`
+    packages one, offline; the compiled template's path."""
+    (folder / "serverless.yml").write_text(serverless_yml)
+    (folder / package).mkdir()
+    (folder / package / "handlers.py").write_text("")  # something to zip
+    if not (folder / "node_modules").exists():
+        (folder / "node_modules").symlink_to(ROOT / "node_modules")  # where the framework finds the repo's plugins
+    done = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "sls"), "package", "--stage", "ci"],
+        cwd=folder,
+        env=os.environ | {"HOME": str(folder)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder / ".serverless" / "cloudformation-template-update-stack.json"

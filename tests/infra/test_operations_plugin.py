@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import ROOT, Template
+from tests.infra.conftest import ROOT, Template, package_service
 from tests.infra.operations_rules import (
     RULES,
     api_problems,
@@ -342,20 +341,7 @@ def test_osls_packages_a_service_with_the_plugin_and_the_rules_and_cfn_lint_hold
     """The plugin's hook, as `make package` runs it: the framework's own functions list and events decide."""
     from tests.infra.test_rules import cfn_lint
 
-    (tmp_path / "serverless.yml").write_text(SMALL_SERVICE)
-    (tmp_path / "ops").mkdir()
-    (tmp_path / "ops" / "handlers.py").write_text("")
-    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")  # where the framework finds the plugin
-    done = subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "sls"), "package", "--stage", "ci"],
-        cwd=tmp_path,
-        env=os.environ | {"HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    path = tmp_path / ".serverless" / "cloudformation-template-update-stack.json"
+    path = package_service(tmp_path, SMALL_SERVICE, "ops")
     document = json.loads(path.read_text())
     assert problems(document) == {}
     resources = document["Resources"]

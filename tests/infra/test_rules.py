@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from contracts.events import TOMBSTONE_LIFETIME
 from tests.infra import operations_rules, site_rules, workflow_rules
-from tests.infra.conftest import ROOT, Template, ref_target, statements
+from tests.infra.conftest import ROOT, Template, package_service, ref_target, statements
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -250,20 +249,7 @@ def test_the_example_workflow_packages_and_keeps_the_rules_and_cfn_lint(tmp_path
     """tests/workflows.py, packaged by osls as `make package` packages a service: the rules and cfn-lint hold."""
     from tests.workflows import SERVICE
 
-    (tmp_path / "serverless.yml").write_text(SERVICE)
-    (tmp_path / "flow").mkdir()
-    (tmp_path / "flow" / "handlers.py").write_text("")  # something to zip
-    sls = ROOT / "node_modules" / ".bin" / "sls"
-    done = subprocess.run(
-        [str(sls), "package", "--stage", "ci"],
-        cwd=tmp_path,
-        env=os.environ | {"HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    path = tmp_path / ".serverless" / "cloudformation-template-update-stack.json"
+    path = package_service(tmp_path, SERVICE, "flow")
     template = Template("flow", json.loads(path.read_text()))
     assert template.of_type(workflow_rules.STATE_MACHINE)
     assert [problem for rule in workflow_rules.RULES for problem in rule(template)] == []
