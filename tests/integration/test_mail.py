@@ -18,6 +18,8 @@ from moto.ses.models import ses_backends
 from contracts import VideoStatus, VideoStatusChanged, status_sequence
 from contracts.delivery import sns_message
 from infra.event_source import EventSourceMapping
+from lambdakit.metrics import MAILS_SENT
+from tests.emf import emitted, values
 from tests.integration.api import answer, api_event
 from tests.integration.conftest import TEST_PARAMS, Aws, Context, sqs_event, use_function_env
 from tests.integration.pipeline import DownloadingProber, catalog_handlers, s3_upload_event
@@ -123,7 +125,9 @@ def test_a_sign_in_without_a_verified_address_cannot_turn_mail_on(aws: Aws, mail
     assert put_me("carol", {"email_notifications": False}, email=None)[0] == 200
 
 
-def test_opted_in_owners_get_one_mail_per_final_status_and_others_none(aws: Aws, catalog, mail):
+def test_opted_in_owners_get_one_mail_per_final_status_and_others_none(
+    aws: Aws, catalog, mail, capsys: pytest.CaptureFixture[str]
+):
     # Given alice opted in, and bob not
     put_me("alice", {"email_notifications": True})
     run(consumer(aws, "notify-preferences"))
@@ -140,7 +144,10 @@ def test_opted_in_owners_get_one_mail_per_final_status_and_others_none(aws: Aws,
     ready = final_change(uuid.uuid4().hex, "alice", VideoStatus.READY, title='Lake "Tahoe"\nday 2')
     for _ in range(3):
         announce(aws, ready)
+    emitted(capsys)  # (what the catalog and the preferences printed so far)
     polls = run(consumer(aws, "notify-mail"))
+    # (the mail function counted each message it sent, once, by status: a duplicate is not counted again)
+    assert sorted(d["status"] for _, d in values(emitted(capsys), MAILS_SENT)) == ["FAILED", "READY"]
 
     # Then only the final statuses reached the mail queue (no upload, no progress), and none failed
     assert sum(p["batch"] for p in polls) == 2 + 3 and sum(p["failed"] for p in polls) == 0

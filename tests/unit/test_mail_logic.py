@@ -11,6 +11,7 @@ from contracts import MailPreferenceChanged, VideoReady, VideoStatus, VideoStatu
 from contracts.delivery import message_for, published_event, sns_message
 from contracts.readable import Readable, duration_words, one_line, operator_message
 from push.logic.mail import MailDeps, MailRefused, Recipient, compose, is_final, remember, tell_owner
+from tests.unit.fakes import FakeMeter
 
 pytestmark = pytest.mark.service("notify", "shared")
 
@@ -93,8 +94,19 @@ def test_the_owner_is_mailed_only_when_opted_in_with_an_address():
 
 
 def test_a_refused_mail_is_an_outcome_not_an_error():
-    outcome = tell_owner(change(VideoStatus.READY), deps(ALICE, refuse=True))
+    wiring = deps(ALICE, refuse=True)
+    wiring.meter = meter = FakeMeter()
+    outcome = tell_owner(change(VideoStatus.READY), wiring)
     assert not outcome.mailed and "suppression list" in outcome.detail
+    assert meter.recorded == []  # only a mail sent counts
+
+
+def test_a_sent_mail_is_counted_by_status():
+    wiring = deps(ALICE)
+    wiring.meter = meter = FakeMeter()
+    tell_owner(change(VideoStatus.FAILED, reason="no video stream"), wiring)
+    tell_owner(change(VideoStatus.READY, owner="bob"), wiring)  # not opted in: nothing sent, nothing counted
+    assert meter.recorded == [("MailsSent", 1, {"status": "FAILED"})]
 
 
 def test_a_preference_is_kept_by_version_and_needs_an_address():

@@ -11,6 +11,7 @@ from contracts import StatusPush, VideoStatus, VideoStatusChanged, status_sequen
 from push.logic.connections import ConnectDeps, DisconnectDeps, NoOwner, connect, disconnect
 from push.logic.notify import DeliveryFailed, NotifyDeps, push_change
 from push.logic.ports import Connection, ConnectionGone, PostFailed
+from tests.unit.fakes import FakeMeter
 
 pytestmark = pytest.mark.service("notify")
 
@@ -120,10 +121,13 @@ def test_a_gone_connection_is_forgotten_and_the_others_still_get_the_change():
     connections = _connected(("a1", "alice"), ("a2", "alice"), ("a3", "alice"))
     sockets = FakeSockets(gone={"a1"})
     # When a change is pushed
-    delivery = push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW))
+    meter = FakeMeter()
+    delivery = push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW, meter=meter))
     # Then a1 is forgotten, the others got it, and that is no failure
     assert (delivery.gone, delivery.sent) == (["a1"], ["a2", "a3"])
     assert sorted(connections.items) == ["a2", "a3"]
+    # And the metrics say so: two pushes sent, one page gone
+    assert meter.recorded == [("PushesSent", 2, {}), ("ConnectionsGone", 1, {})]
 
 
 def test_a_failing_connection_does_not_stop_the_others_and_fails_the_change():
@@ -131,8 +135,9 @@ def test_a_failing_connection_does_not_stop_the_others_and_fails_the_change():
     connections = _connected(("a1", "alice"), ("a2", "alice"), ("a3", "alice"))
     sockets = FakeSockets(failing={"a2"}, gone={"a3"})
     # When a change is pushed
+    meter = FakeMeter()
     with pytest.raises(DeliveryFailed) as failed:
-        push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW))
+        push_change(change("alice"), NotifyDeps(connections, sockets, clock=lambda: NOW, meter=meter))
     # Then every connection was tried, the gone one forgotten, and the failure says which one failed
     assert [c for c, _ in sockets.posted] == ["a1"]
     assert (failed.value.delivery.sent, failed.value.delivery.failed, failed.value.delivery.gone) == (
@@ -141,6 +146,7 @@ def test_a_failing_connection_does_not_stop_the_others_and_fails_the_change():
         ["a3"],
     )
     assert sorted(connections.items) == ["a1", "a2"]
+    assert meter.recorded == [("PushesSent", 1, {}), ("ConnectionsGone", 1, {})]  # what did happen is counted
 
 
 def test_a_change_without_an_owner_goes_nowhere():

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from push.logic.connections import ConnectDeps, DisconnectDeps
 from push.logic.notify import NotifyDeps
+from push.observability import meter
 from push.settings import settings
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def notify() -> NotifyDeps:
     # A short timeout and few retries: one slow socket must not hold up the owner's other pages for long
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     client = boto3.client("apigatewaymanagementapi", endpoint_url=settings().websocket_management_url, config=config)
-    return NotifyDeps(connections=_connections(), sockets=ManagementApiSockets(client))
+    return NotifyDeps(connections=_connections(), sockets=ManagementApiSockets(client), meter=meter)
 
 
 @cache
@@ -76,7 +77,7 @@ def mail_deps() -> MailDeps:
 
     config = settings()
     mailer = SesMailer(boto3.client("sesv2"), config.mail_sender)
-    return MailDeps(recipients=_recipients(), mailer=mailer, website_url=config.website_url)
+    return MailDeps(recipients=_recipients(), mailer=mailer, website_url=config.website_url, meter=meter)
 
 
 @cache

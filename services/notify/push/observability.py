@@ -2,4 +2,8 @@
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(service="notify")
+from lambdakit.metrics import EmfMeter
+
+SERVICE = "notify"
+logger = Logger(service=SERVICE)
+meter = EmfMeter(SERVICE)  # the service's metrics (lambdakit.metrics), as EMF lines in its logs

@@ -40,6 +40,10 @@ TRANSCODE_CPU = Metric("TranscodeCpuSecondsPerSourceMinute", "Seconds")  # ffmpe
 # every HTTP route (lambdakit.http), and the authorizer in front of them
 API_REQUESTS = Metric("ApiRequests", "Count", ("route", "status"))
 AUTHORIZER_REFUSALS = Metric("AuthorizerRefusals", "Count", ("reason",))  # reason: identity.logic.tokens codes
+# notify: what reached the owners
+PUSHES_SENT = Metric("PushesSent", "Count")  # status changes posted to an open page
+CONNECTIONS_GONE = Metric("ConnectionsGone", "Count")  # pages closed without a $disconnect (a 410), forgotten
+MAILS_SENT = Metric("MailsSent", "Count", ("status",))  # e-mail to an uploader, once per final status
 
 ALL = (
     VIDEOS_UPLOADED,
@@ -51,6 +55,9 @@ ALL = (
     TRANSCODE_CPU,
     API_REQUESTS,
     AUTHORIZER_REFUSALS,
+    PUSHES_SENT,
+    CONNECTIONS_GONE,
+    MAILS_SENT,
 )
 
 

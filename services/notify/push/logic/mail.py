@@ -8,11 +8,12 @@ record, so a duplicate or replayed event sends nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from contracts import MailPreferenceChanged, VideoStatus, VideoStatusChanged
 from contracts.readable import Readable, one_line
+from lambdakit.metrics import MAILS_SENT, Meter, NoMeter
 
 FINAL = (VideoStatus.READY, VideoStatus.FAILED)
 
@@ -48,6 +49,7 @@ class MailDeps:
     recipients: Recipients
     mailer: Mailer
     website_url: str  # where the website is (https://videos.example.com); "" : the mail has no link
+    meter: Meter = field(default_factory=NoMeter)
 
 
 def remember(event: MailPreferenceChanged, recipients: Recipients) -> bool:
@@ -95,4 +97,5 @@ def tell_owner(change: VideoStatusChanged, deps: MailDeps) -> Outcome:
         message_id = deps.mailer.send(recipient.email, compose(change, deps.website_url))
     except MailRefused as refused:
         return Outcome(False, f"refused by the mail service: {refused}")
+    deps.meter.record(MAILS_SENT, status=change.status.value)  # run once per (video, status): counted once
     return Outcome(True, message_id)

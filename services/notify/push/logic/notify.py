@@ -13,6 +13,7 @@ from datetime import datetime
 
 from contracts import VideoStatusChanged, status_push
 from contracts.events import utc_now
+from lambdakit.metrics import CONNECTIONS_GONE, PUSHES_SENT, Meter, NoMeter
 from push.logic.ports import ConnectionGone, Connections, PostFailed, Sockets
 
 
@@ -21,6 +22,7 @@ class NotifyDeps:
     connections: Connections
     sockets: Sockets
     clock: Callable[[], datetime] = utc_now
+    meter: Meter = field(default_factory=NoMeter)
 
 
 @dataclass
@@ -59,6 +61,9 @@ def push_change(change: VideoStatusChanged, deps: NotifyDeps) -> Delivery:
             delivery.failed.append(connection_id)
         else:
             delivery.sent.append(connection_id)
+    for metric, connections in ((PUSHES_SENT, delivery.sent), (CONNECTIONS_GONE, delivery.gone)):
+        if connections:
+            deps.meter.record(metric, len(connections))
     if delivery.failed:
         raise DeliveryFailed(delivery)
     return delivery
