@@ -37,7 +37,7 @@ def make_sample(path: Path, *, seconds: int = 4, width: int = 1920, height: int 
     """A short 1080p test pattern with a tone, made with the bundled ffmpeg."""
     path.parent.mkdir(parents=True, exist_ok=True)
     args = [
-        mediatools.binaries()[0], "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        mediatools.ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
@@ -231,7 +231,7 @@ def check_stream(video: dict[str, Any]) -> list[str]:
         return []
     master = requests.get(playback["hls"], timeout=30)
     master.raise_for_status()
-    args = [mediatools.binaries()[1], "-v", "error", "-protocol_whitelist", "http,https,tcp,tls"]
+    args = [mediatools.ffprobe(), "-v", "error", "-protocol_whitelist", "http,https,tcp,tls"]
     args += ["-allowed_extensions", "ALL", "-show_entries", "format=duration:stream=codec_type", "-of", "json"]
     probed = json.loads(mediatools.run("ffprobe", [*args, playback["hls"]], timeout=120))
     kinds = sorted({s.get("codec_type") for s in probed.get("streams", [])})

@@ -19,7 +19,7 @@ PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 def ffmpeg(*args: str) -> None:
     subprocess.run(
-        [mediatools.binaries()[0], "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
+        [mediatools.ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
         check=True,
         timeout=120,
     )
@@ -73,10 +73,10 @@ class FifoWatch:
 
 
 @contextmanager
-def hls_trap(folder: Path, server_url: str) -> Iterator[tuple[Path, FifoWatch]]:
-    """An HLS playlist saved as .mp4 whose segments are a local named pipe and a URL on `server_url`."""
+def hls_trap(folder: Path, server_url: str, name: str = "upload.mp4") -> Iterator[tuple[Path, FifoWatch]]:
+    """An HLS playlist saved as `name` whose segments are a local named pipe and a URL on `server_url`."""
     with FifoWatch(folder / "segment.ts") as watch:
-        playlist = folder / "upload.mp4"
+        playlist = folder / name
         playlist.write_text(
             "#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
             f"#EXTINF:10,\nfile://{watch.path}\n#EXTINF:10,\n{server_url}/segment1.ts\n#EXT-X-ENDLIST\n"
@@ -89,6 +89,13 @@ def declare_duration(mkv: bytes, seconds: float) -> bytes:
     at = mkv.find(b"\x44\x89\x88")
     assert at != -1, "no 8-byte Duration element in the Matroska header"
     return mkv[: at + 3] + struct.pack(">d", seconds * 1000) + mkv[at + 11 :]
+
+
+def tiny_gif(screen_width: int, screen_height: int) -> bytes:
+    """A GIF89a whose logical screen is that size, holding one 1x1 black image (a 2-colour global table)."""
+    header = b"GIF89a" + struct.pack("<HHBBB", screen_width, screen_height, 0x80, 0, 0) + bytes(6)
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"  # LZW: clear, 0, end
+    return header + image + b"\x3b"
 
 
 def hostile_file(kind: str, folder: Path, server_url: str = "http://127.0.0.1:9") -> Path:
@@ -119,6 +126,10 @@ def hostile_file(kind: str, folder: Path, server_url: str = "http://127.0.0.1:9"
     elif kind == "declares_10_hours":  # 1 s of frames in a Matroska file that says it lasts 36 000 s
         second = make_clip(folder / "second.mkv", width=160, height=90, seconds=1)
         path.write_bytes(declare_duration(second.read_bytes(), 36_000))
+    elif kind == "gif_many_frames":  # a GIF bomb: 20,001 frames of 8x8 (10 KB), far more than any animation
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=8x8:rate=50", "-frames:v", "20001", "-f", "gif", str(path))
+    elif kind == "gif_huge_screen":  # a GIF bomb: one 1x1 image on a 12000x12000 screen (576 MB a frame decoded)
+        path.write_bytes(tiny_gif(12000, 12000))
     elif kind == "10_streams":  # 1 video + 9 audio streams
         sources = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1", "-f", "lavfi", "-i", "sine=d=1"]
         maps = ["-map", "0:v", *["-map", "1:a"] * 9]
@@ -155,7 +166,7 @@ def frame_numbers(*input_args: str) -> list[int]:
     w, h = _PATTERN
     raw = subprocess.run(
         [
-            *(mediatools.binaries()[0], "-v", "error", *input_args, "-map", "0:v:0", "-vf", f"scale={w}:{h}"),
+            *(mediatools.ffmpeg(), "-v", "error", *input_args, "-map", "0:v:0", "-vf", f"scale={w}:{h}"),
             *("-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"),
         ],
         capture_output=True,
@@ -171,3 +182,78 @@ def frame_numbers(*input_args: str) -> list[int]:
             value |= (frame[y * w + x] > 125) << bit
         numbers.append(value)
     return numbers
+
+
+# Subtitles: text cues given as (start, end, text) in seconds, written as SubRip and muxed in as the container's
+# own text format (SRT in Matroska, mov_text in MP4); or a bitmap track (Blu-ray PGS) written by hand, since
+# ffmpeg cannot draw text into bitmap subtitles.
+Cue = tuple[float, float, str]
+
+
+def _srt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d},{millis % 1000:03d}"
+
+
+def write_srt(path: Path, cues: list[Cue]) -> Path:
+    blocks = [f"{n}\n{_srt_time(start)} --> {_srt_time(end)}\n{text}\n" for n, (start, end, text) in enumerate(cues, 1)]
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def write_pgs(path: Path, *, width: int, height: int, shown: tuple[float, float]) -> Path:
+    """A Blu-ray (PGS) subtitle stream: one 2x2 picture shown from shown[0] to shown[1] seconds."""
+
+    def segment(kind: int, payload: bytes, seconds: float) -> bytes:
+        return b"PG" + struct.pack(">IIBH", round(seconds * 90000), 0, kind, len(payload)) + payload
+
+    def display(seconds: float, number: int, picture: bool) -> bytes:
+        composition = struct.pack(">HHBHBBBB", width, height, 0x10, number, 0x80 if picture else 0, 0, 0, int(picture))
+        window = segment(0x17, struct.pack(">BBHHHH", 1, 0, 10, 10, 2, 2), seconds)
+        if not picture:
+            return segment(0x16, composition, seconds) + window + segment(0x80, b"", seconds)
+        rle = bytes([1, 1, 0, 0, 1, 1, 0, 0])  # two lines of two pixels of colour 1
+        palette = segment(0x14, struct.pack(">BBBBBBB", 0, 0, 1, 235, 128, 128, 255), seconds)
+        pixels = struct.pack(">HBB", 0, 0, 0xC0) + (len(rle) + 4).to_bytes(3, "big") + struct.pack(">HH", 2, 2) + rle
+        placed = segment(0x16, composition + struct.pack(">HBBHH", 0, 0, 0, 10, 10), seconds)
+        return placed + window + palette + segment(0x15, pixels, seconds) + segment(0x80, b"", seconds)
+
+    path.write_bytes(display(shown[0], 0, True) + display(shown[1], 1, False))
+    return path
+
+
+def make_subtitled_clip(
+    path: Path,
+    *,
+    seconds: float,
+    tracks: list[dict],
+    width: int = 320,
+    height: int = 180,
+    audio: bool = True,
+    extra: tuple[str, ...] = (),
+) -> Path:
+    """A test pattern with subtitle tracks; each track: `cues` (text) or `bitmap: (start, end)`, with optional
+    `language`, `title` and `default` (False unless given). SRT in .mkv, mov_text in .mp4/.mov."""
+    inputs = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={seconds}"]
+    if audio:
+        inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    maps = ["-map", "0:v", *(["-map", "1:a"] if audio else [])]
+    first_track = 2 if audio else 1  # the input index of the first subtitle file
+    options: list[str] = []
+    text_codec = "srt" if path.suffix in (".mkv", ".webm") else "mov_text"
+    for n, track in enumerate(tracks):
+        source = path.with_name(f"{path.stem}-track{n}{'.sup' if 'bitmap' in track else '.srt'}")
+        if "bitmap" in track:
+            write_pgs(source, width=width, height=height, shown=track["bitmap"])
+        else:
+            write_srt(source, track["cues"])
+        inputs += ["-i", str(source)]
+        maps += ["-map", f"{first_track + n}:s"]
+        options += [f"-c:s:{n}", "copy" if "bitmap" in track else text_codec]
+        options += [f"-disposition:s:{n}", "default" if track.get("default") else "0"]
+        for tag in ("language", "title"):
+            if tag in track:
+                options += [f"-metadata:s:s:{n}", f"{tag}={track[tag]}"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else [])]
+    ffmpeg(*inputs, *maps, *codecs, *options, *extra, str(path))
+    return path

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.service("transcode", "metadata")
 
 def _frames(*input_args: str) -> int:
     probe = subprocess.run(
-        [mediatools.binaries()[1], "-v", "error", *input_args, "-select_streams", "v:0", "-count_frames",
+        [mediatools.ffprobe(), "-v", "error", *input_args, "-select_streams", "v:0", "-count_frames",
          "-show_entries", "stream=nb_read_frames", "-of", "json"],
         capture_output=True, check=True, timeout=300, text=True,
     )  # fmt: skip

@@ -171,6 +171,18 @@ def s3_upload_event(
     return json.dumps({"Records": [record]})
 
 
+def failure_logged(caplog: pytest.LogCaptureFixture, video_id: str) -> dict[str, Any]:
+    """The transcode's log line of the task that reported the video's failure (`task: fail`), as Powertools writes
+    it: where the tool's own words are (`detail`), since people read the code's sentence. (Formatted after the
+    run: its correlation id is the one the handler set for the last task, the failure's.)"""
+    from transcode.observability import logger
+
+    said = [(r.getMessage(), getattr(r, "task", None), getattr(r, "video_id", None), r) for r in caplog.records]
+    [record] = [r for message, task, video, r in said if (message, task, video) == ("task done", "fail", video_id)]
+    line: dict[str, Any] = json.loads(logger.registered_formatter.format(record))
+    return line
+
+
 class Run(NamedTuple):
     video_id: str
     result: dict[str, Any]  # the transcode starter's batch response

@@ -9,8 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
+from contracts import ChunkRef, FailureReason
+from contracts.readable import failure_sentence
 from tests.integration.api import answer, api_event
-from tests.integration.conftest import Aws, use_function_env
+from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
+from tests.integration.pipeline import DownloadingProber, catalog_handlers, s3_upload_event
+from tests.unit import shapes
 
 pytestmark = pytest.mark.service("metadata")
 
@@ -38,6 +42,11 @@ class CatalogApi:
 @pytest.fixture
 def catalog_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> CatalogApi:
     return CatalogApi(aws, monkeypatch)
+
+
+@pytest.fixture
+def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
 
 
 def put_video(aws: Aws, owner: str, created_at: str, status: str = "READY") -> str:
@@ -138,3 +147,27 @@ def test_the_list_signs_a_ready_videos_poster_and_shows_a_processing_videos_prog
     parts = urlsplit(poster["url"])
     assert parts.path.endswith(f"/videos/{ready}/poster.jpg")
     assert 0 < int(parse_qs(parts.query)["X-Amz-Expires"][0]) <= 15 * 60
+
+
+@pytest.mark.parametrize("chunk", [None, ChunkRef(index=2, start_seconds=120.0, end_seconds=180.0)], ids=["", "chunk"])
+def test_a_failed_video_reads_as_a_sentence_even_when_its_event_carried_ffmpegs_words(
+    aws: Aws, catalog, catalog_api, chunk: ChunkRef | None
+):
+    # Given alice's upload, and a VideoTranscodeFailed for it whose reason is ffmpeg's text (sent before reasons
+    # were sentences: redriven from a DLQ), recorded by the catalog as it came
+    video_id = uuid.uuid4().hex
+    catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/clip.mp4")), Context())
+    event = shapes.failed(video_id, chunk=chunk, reason=shapes.FFMPEG_WORDS)
+    catalog.on_video_event(sqs_event(event.model_dump_json()), Context())
+    assert catalog.item(video_id)["failure"]["reason"] == shapes.FFMPEG_WORDS
+
+    # When she asks for the video
+    status, video = catalog_api.get(video_id, "alice")
+
+    # Then it is FAILED with the code, and the reason is the code's sentence (the part of the video in words)
+    code = FailureReason.TRANSCODE_FAILED if chunk else FailureReason.NO_VIDEO_STREAM
+    assert (status, video["status"], video["failure"]["code"]) == (200, "FAILED", code.value)
+    assert video["failure"]["reason"] == failure_sentence(code, chunk)
+    assert ("from 2:00 to 3:00" in video["failure"]["reason"]) is bool(chunk)
+    # And nothing of ffmpeg's
+    assert [mark for mark in ("0x", "@", "[", "whitelist") if mark in video["failure"]["reason"]] == []

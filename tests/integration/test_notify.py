@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from contracts import FailureReason, VideoStatus, VideoStatusChanged, status_sequence
+from contracts.delivery import sns_message
+from contracts.readable import UNKNOWN_FAILURE, failure_sentence
 from infra.event_source import EventSourceMapping
 from push.adapters.sockets import ManagementApiSockets
 from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
@@ -221,3 +224,25 @@ def test_only_status_changes_reach_the_notifier_and_the_deletion_consumers_get_n
     ]
     for service in ("upload", "transcode"):
         assert aws.drain(aws.queue_url(f"video24-{service}-test-deletions")) == []
+
+
+def test_a_failure_is_pushed_as_a_sentence_never_as_ffmpegs_words(aws: Aws, catalog, notify: FakeManagementApi):
+    # Given alice on a page
+    connect("a1", "alice")
+    # When one of her videos fails with a VideoTranscodeFailed whose reason is ffmpeg's text (sent before reasons
+    # were sentences), and a FAILED change of another video, published before then with that text, is redriven
+    video_id, older = uuid.uuid4().hex, uuid.uuid4().hex
+    catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{video_id}/clip.mp4")), Context())
+    failed = shapes.failed(video_id, reason=shapes.FFMPEG_WORDS)
+    catalog.on_video_event(sqs_event(failed.model_dump_json()), Context())
+    redriven = VideoStatusChanged(
+        correlation_id="c", video_id=older, owner="alice", status=VideoStatus.FAILED, rank=3, progress=None,
+        reason=shapes.FFMPEG_WORDS, title="old.mp4", sequence=status_sequence(3, None),
+    )  # fmt: skip
+    aws.client("sns").publish(TopicArn=aws.name("metadata", "CatalogEventsTopic"), **sns_message(redriven))
+    run(notifier(aws))
+
+    # Then her page reads the sentence of the code, and for the older change a general one: no ffmpeg words
+    reasons = {p["video_id"]: p["reason"] for p in notify.posted["a1"] if p["status"] == "FAILED"}
+    assert reasons == {video_id: failure_sentence(FailureReason.NO_VIDEO_STREAM), older: UNKNOWN_FAILURE}
+    assert [mark for mark in ("0x", "@", "[", "whitelist") if mark in "".join(reasons.values())] == []

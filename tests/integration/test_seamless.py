@@ -76,7 +76,7 @@ def _hls(playlist: Path) -> tuple[str, ...]:
 def _probe_frames(playlist: Path, stream: str) -> list[dict]:
     out = subprocess.run(
         [
-            *(mediatools.binaries()[1], "-v", "error", *_hls(playlist), "-select_streams", stream),
+            *(mediatools.ffprobe(), "-v", "error", *_hls(playlist), "-select_streams", stream),
             *("-show_entries", "frame=pts_time,duration_time", "-of", "json"),
         ],
         capture_output=True,

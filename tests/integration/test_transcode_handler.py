@@ -134,22 +134,28 @@ def test_malformed_message_fails_alone(aws: Aws, transcode, small_clip: Path):
 
 
 @pytest.mark.parametrize(
-    ("kind", "reason"),
+    ("kind", "filename", "reason"),
     [
-        ("corrupt", "UNREADABLE_MEDIA"),
-        ("pdf", "UNREADABLE_MEDIA"),
-        ("audio_only", "NO_VIDEO_STREAM"),
-        ("hls_playlist", "UNSUPPORTED_CONTAINER"),
-        ("truncated", "UNREADABLE_MEDIA"),
+        ("corrupt", "holiday.mp4", "UNREADABLE_MEDIA"),
+        ("pdf", "holiday.mp4", "UNREADABLE_MEDIA"),
+        ("audio_only", "holiday.mp4", "NO_VIDEO_STREAM"),
+        # ffprobe detects HLS by its extension only: as .mp4 or .ts it is no container at all, as .m3u8 it is
+        # one that is not on the whitelist; either way no segment is opened
+        ("hls_playlist", "holiday.mp4", "UNREADABLE_MEDIA"),
+        ("hls_playlist", "holiday.ts", "UNREADABLE_MEDIA"),
+        ("hls_playlist", "holiday.m3u8", "UNSUPPORTED_CONTAINER"),
+        ("truncated", "holiday.mp4", "UNREADABLE_MEDIA"),
+        ("gif_many_frames", "party.gif", "DURATION_TOO_LONG"),
+        ("gif_huge_screen", "party.gif", "RESOLUTION_TOO_HIGH"),
     ],
 )
 def test_hostile_files_fail_with_a_reason_and_are_not_retried(
-    aws: Aws, transcode, tmp_path: Path, loopback_server, kind: str, reason: str
+    aws: Aws, transcode, tmp_path: Path, loopback_server, kind: str, filename: str, reason: str
 ):
-    # Given a file that is not a usable video, uploaded as .mp4
+    # Given a file that is not a usable video, uploaded under a name a person might give it
     server_url, hits = loopback_server
     tap = aws.tap(aws.name("transcode", "VideoEventsTopic"))
-    video_id, body = upload(aws, hostile_file(kind, tmp_path, server_url), "holiday.mp4")
+    video_id, body = upload(aws, hostile_file(kind, tmp_path, server_url), filename)
 
     # When the transcoder gets it
     result = transcode(sqs_event(body), Context())

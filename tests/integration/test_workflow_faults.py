@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 import mediatools
+from contracts import ChunkRef
+from contracts.readable import failure_sentence
 from tests.integration.conftest import Aws, moto_stack
 from tests.integration.faults import Faults, Lambdas, TrackedUpload, dead_letter_depths, empty_queues, install
-from tests.integration.pipeline import DownloadingProber
+from tests.integration.pipeline import DownloadingProber, failure_logged
 from tests.media import make_clip
 
 pytestmark = pytest.mark.service("transcode")
@@ -127,7 +129,13 @@ def test_a_chunk_whose_file_cannot_be_stored_twice_is_retried_and_the_video_ends
 
 @pytest.mark.parametrize("how", ["ffmpeg fails", "its file cannot be stored"])
 def test_a_chunk_that_fails_for_good_ends_in_one_video_transcode_failed_naming_it(
-    aws: Aws, lambdas: Lambdas, faults: Faults, clip: Path, monkeypatch: pytest.MonkeyPatch, how: str
+    aws: Aws,
+    lambdas: Lambdas,
+    faults: Faults,
+    clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    caplog: pytest.LogCaptureFixture,
 ):
     # Given a 3-chunk upload whose last chunk always fails: ffmpeg's error (a failure the task reports), or
     # S3 refusing its file (an exception of the task, answered as TaskError)
@@ -144,9 +152,13 @@ def test_a_chunk_that_fails_for_good_ends_in_one_video_transcode_failed_naming_i
     index, start, end = CHUNKS[2]
     assert (event["chunk"]["index"], event["chunk"]["start_seconds"]) == (index, start)
     assert event["chunk"]["end_seconds"] == pytest.approx(end, abs=0.1)
-    assert event["reason"].startswith("chunk 2 (12-13")
+    # And its owner reads the sentence, naming the part in words; the chunk and ffmpeg's words are in the log
+    assert event["reason"] == failure_sentence("TRANSCODE_FAILED", ChunkRef.model_validate(event["chunk"]))
+    assert "from 0:12 to 0:13 of your video" in event["reason"]
+    logged = failure_logged(caplog, upload.video_id)
+    assert logged["detail"].startswith("chunk 2 (12-13") and logged["correlation_id"] == event["correlation_id"]
     if how == "ffmpeg fails":
-        assert "Conversion failed" in event["reason"]
+        assert "Conversion failed" in logged["detail"] and "Conversion failed" not in event["reason"]
     assert upload.item()["failure"]["chunk"]["index"] == 2
 
 

@@ -17,6 +17,7 @@ from lambdakit.metrics import Metric, NoMeter
 from mediatools import MediaToolError
 from transcode.logic.chunking import Grid, thumbnail_numbers
 from transcode.logic.ladder import Rendition
+from transcode.logic.picture import AS_IS, Picture
 from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
 
 
@@ -152,7 +153,10 @@ class FakeMedia:
         self.chunk_errors = dict(chunk_errors or {})
         self.probed: list[SourceRef] = []
         self.encoded: list[int] = []
+        self.pictures: list[Picture] = []
         self.audio: list[float] = []
+        self.subtitles: dict[int, str] = {}  # stream index -> the WebVTT its extraction writes; others fail
+        self.extractions: list[list[int]] = []
 
     def probe(self, source: SourceRef) -> Probe:
         self.probed.append(source)
@@ -172,8 +176,11 @@ class FakeMedia:
         out_dir: Path,
         *,
         poster_at: float | None,
+        picture: Picture = AS_IS,
+        last: bool = False,
     ) -> ChunkFiles:
         self.encoded.append(chunk.index)
+        self.pictures.append(picture)
         if self.chunk_errors.get(chunk.index):
             self.chunk_errors[chunk.index] -= 1
             raise MediaToolError("ffmpeg", "Conversion failed!")
@@ -197,11 +204,20 @@ class FakeMedia:
         assert self.chunk_file is not None
         shutil.copy(self.chunk_file, out)  # any fragmented MP4 will do for the playlist arithmetic
 
-    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
-        out.write_bytes(b"an mp4 download " + video_playlist.read_bytes()[:16])
+    def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
+        out.write_bytes(b"an mp4 download " + video_track.read_bytes()[:16])
 
     def sprite(self, images: list[Path], columns: int, out: Path) -> None:
         out.write_bytes(b"\xff\xd8 sprite of %d \xff\xd9" % len(images))
+
+    def extract_subtitles(self, source: SourceRef, demuxer: str, streams: list[int], out_dir: Path) -> dict[int, Path]:
+        self.extractions.append(list(streams))
+        if any(stream not in self.subtitles for stream in streams):
+            raise MediaToolError("ffmpeg", "Subtitle encoding failed")
+        files = {stream: out_dir / f"s{stream}.vtt" for stream in streams}
+        for stream, path in files.items():
+            path.write_text(self.subtitles[stream])
+        return files
 
 
 class FakeCatalog:

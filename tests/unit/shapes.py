@@ -302,10 +302,21 @@ def progress(
     )
 
 
+# What ffmpeg says of a file it refuses (an address included): what a failure's reason said before it was a sentence
+FFMPEG_WORDS = "[mpegts @ 0x33b0e340] Format not on whitelist 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm'"
+# Marks of a tool's words: none is ever in what a person reads
+TOOL_WORDS = ("0x", "@", "[", "]", "{", "whitelist", "ffmpeg", "ffprobe", "stderr", "chunk", "stream", "_")
+
+
 def failed(
-    video_id: str, *, version: int = 2, chunk: ChunkRef | None = None, filename: str = "holiday clip.mp4"
+    video_id: str,
+    *,
+    version: int = 2,
+    chunk: ChunkRef | None = None,
+    filename: str = "holiday clip.mp4",
+    reason: str | None = None,
 ) -> VideoTranscodeFailed | VideoTranscodeFailedV1:
-    """A VideoTranscodeFailed (no video stream, or a chunk's encode) of either version."""
+    """A VideoTranscodeFailed (no video stream, or a chunk's encode) of either version; `reason`: its text."""
     fields: dict[str, Any] = {
         "event_id": stable_event_id("VideoTranscodeFailed", video_id, str(version)),
         "occurred_at": OCCURRED_AT,
@@ -314,7 +325,7 @@ def failed(
         "owner": "alice",
         "source": source_object(video_id, filename),
         "reason_code": FailureReason.TRANSCODE_FAILED if chunk else FailureReason.NO_VIDEO_STREAM,
-        "reason": f"chunk {chunk.index} could not be encoded" if chunk else "the file has no video stream",
+        "reason": reason or (f"chunk {chunk.index} could not be encoded" if chunk else "the file has no video stream"),
     }
     if version == 1:
         return VideoTranscodeFailedV1(**fields)

@@ -40,6 +40,7 @@ from contracts import (
 )
 from contracts.api import PageQuery
 from contracts.events import TOMBSTONE_LIFETIME
+from contracts.readable import failure_sentence
 from lambdakit.refusals import NotFound
 from tests.unit import shapes
 from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner
@@ -671,11 +672,36 @@ def test_a_version_1_failure_is_recorded_as_before(catalog: Catalog) -> None:
     # When a VideoTranscodeFailed v1 (from a DLQ) arrives
     moved = record_failed(shapes.failed(VIDEO_ID, version=1), catalog.deps)
 
-    # Then it is FAILED with the code and reason only
+    # Then it is FAILED with the code and reason only, and its owner reads the code's sentence
     assert moved is True
     assert catalog.item["failure"] == {"code": "NO_VIDEO_STREAM", "reason": "the file has no video stream"}
     details = _details(catalog).model_dump(mode="json")
-    assert details["failure"] == {"code": "NO_VIDEO_STREAM", "reason": "the file has no video stream", "chunk": None}
+    assert details["failure"] == {
+        "code": "NO_VIDEO_STREAM",
+        "reason": failure_sentence(FailureReason.NO_VIDEO_STREAM),
+        "chunk": None,
+    }
+
+
+@pytest.mark.parametrize("chunk", [None, ChunkRef(index=2, start_seconds=120.0, end_seconds=180.0)], ids=["", "chunk"])
+def test_a_failure_that_carried_ffmpegs_words_is_shown_and_announced_as_its_sentence(
+    catalog: Catalog, chunk: ChunkRef | None
+) -> None:
+    # Given an uploaded video
+    record_upload(upload_record(), catalog.uploads)
+
+    # When a VideoTranscodeFailed arrives whose reason is ffmpeg's text (one sent before reasons were sentences)
+    record_failed(shapes.failed(VIDEO_ID, chunk=chunk, reason=shapes.FFMPEG_WORDS), catalog.deps)
+
+    # Then GET /videos/{id} and the status change both give the sentence of its code (and the part, in words)
+    code = FailureReason.TRANSCODE_FAILED if chunk else FailureReason.NO_VIDEO_STREAM
+    failure = _details(catalog).failure
+    [change] = [c for c in catalog.publisher.status_changes if c.status == "FAILED"]
+    assert failure is not None and failure.code == code
+    assert failure.reason == change.reason == failure_sentence(code, chunk)
+    assert ("from 2:00 to 3:00" in failure.reason) is bool(chunk)
+    # And none of ffmpeg's words
+    assert [word for word in shapes.TOOL_WORDS if word in failure.reason] == []
 
 
 def test_ready_v2_details_describe_the_ladder_thumbnails_and_sign_the_downloads(catalog: Catalog) -> None:

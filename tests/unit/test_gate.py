@@ -81,7 +81,9 @@ def test_a_normal_mp4_is_accepted() -> None:
     accepted = inspect(probe, LIMITS)
 
     # Then it is accepted, read with the mov demuxer
-    assert accepted == Accepted(demuxer="mov", width=1280, height=720, duration=12.5, fps=30.0, has_audio=True)
+    assert accepted == Accepted(
+        demuxer="mov", width=1280, height=720, duration=12.5, fps=30.0, has_audio=True, video_seconds=12.5
+    )
 
 
 @pytest.mark.parametrize("format_name", ["matroska,webm", "webm", "matroska"])

@@ -1,4 +1,4 @@
-"""The rendition ladder: sized by the short side, never upscaled, always even."""
+"""The rendition ladder: each rung fit inside its box (turned for portrait), never upscaled, always even."""
 
 from __future__ import annotations
 
@@ -21,8 +21,24 @@ def _sizes(width: int, height: int) -> list[tuple[str, int, int]]:
         ((1080, 1920), [("1080p", 1080, 1920), ("720p", 720, 1280), ("480p", 480, 854)]),
         ((3840, 2160), [("1080p", 1920, 1080), ("720p", 1280, 720), ("480p", 854, 480)]),
         ((640, 360), [("360p", 640, 360)]),
+        ((1918, 802), [("1080p", 1918, 802), ("720p", 1280, 536), ("480p", 854, 358)]),
+        ((3840, 1608), [("1080p", 1920, 804), ("720p", 1280, 536), ("480p", 854, 358)]),
+        ((853, 480), [("480p", 852, 480)]),
+        ((1440, 1080), [("1080p", 1440, 1080), ("720p", 960, 720), ("480p", 640, 480)]),
+        ((1080, 1350), [("1080p", 1080, 1350), ("720p", 720, 900), ("480p", 480, 600)]),
     ],
-    ids=["1080p", "720p-never-upscaled", "portrait", "4k", "below-lowest-rung"],
+    ids=[
+        "1080p",
+        "720p-never-upscaled",
+        "portrait",
+        "4k",
+        "below-lowest-rung",
+        "2.39-film-full-width",
+        "4k-scope-film",
+        "anamorphic-sd-16x9",
+        "4x3",
+        "portrait-4x5",
+    ],
 )
 def test_ladder_for_a_source(source: tuple[int, int], expected: list[tuple[str, int, int]]) -> None:
     # Given a source shown at width x height

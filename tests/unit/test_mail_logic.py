@@ -7,11 +7,19 @@ import json
 
 import pytest
 
-from contracts import MailPreferenceChanged, VideoReady, VideoStatus, VideoStatusChanged, status_sequence
+from contracts import FailureReason, MailPreferenceChanged, VideoReady, VideoStatus, VideoStatusChanged, status_sequence
 from contracts.delivery import message_for, published_event, sns_message
-from contracts.readable import Readable, duration_words, one_line, operator_message
+from contracts.readable import (
+    UNKNOWN_FAILURE,
+    Readable,
+    duration_words,
+    failure_sentence,
+    one_line,
+    operator_message,
+)
 from push.logic.mail import MailDeps, MailRefused, Recipient, compose, is_final, remember, tell_owner
 from tests.unit.fakes import FakeMeter
+from tests.unit.shapes import FFMPEG_WORDS, TOOL_WORDS
 
 pytestmark = pytest.mark.service("notify", "shared")
 
@@ -75,11 +83,25 @@ def test_a_ready_mail_links_to_the_watch_page_and_names_the_video_on_one_subject
 
 
 def test_a_failed_mail_gives_the_reason_in_words_and_no_link():
-    mail = compose(change(VideoStatus.FAILED, reason="the file has no video stream"), "https://v.example.com")
+    # Given a FAILED change whose reason is the sentence of its code
+    sentence = failure_sentence(FailureReason.NO_VIDEO_STREAM)
+    # When its mail is written
+    mail = compose(change(VideoStatus.FAILED, reason=sentence), "https://v.example.com")
+    # Then it gives that sentence, and no link
     assert mail.subject == '"Holiday.mp4" could not be processed'
-    assert "  the file has no video stream\n" in mail.text and "/videos/" not in mail.text
+    assert f"  {sentence}\n" in mail.text and "/videos/" not in mail.text
     # And with no website configured, no link anywhere
     assert "http" not in compose(change(VideoStatus.READY), "").text
+
+
+@pytest.mark.parametrize("reason", [FFMPEG_WORDS, None], ids=["ffmpeg's words", "no reason"])
+def test_a_failed_change_older_than_the_sentences_is_mailed_in_words(reason: str | None):
+    # Given a FAILED change published before reasons were sentences (waiting in a DLQ): ffmpeg's text, or none
+    # When its mail is written
+    mail = compose(change(VideoStatus.FAILED, reason=reason), "https://v.example.com")
+    # Then it says the video could not be made, in words, and none of the tool's
+    assert f"  {UNKNOWN_FAILURE}\n" in mail.text
+    assert [word for word in TOOL_WORDS if word in mail.text] == []
 
 
 def test_the_owner_is_mailed_only_when_opted_in_with_an_address():

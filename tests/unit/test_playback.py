@@ -256,3 +256,51 @@ def test_a_playlist_naming_something_outside_the_package_is_not_served():
     files = {PREFIX + "master.m3u8": "#EXTM3U\n../../../other/stream/t/master.m3u8\n"}
     with pytest.raises(NotFound):
         serve("master.m3u8", files=files)
+
+
+# --- subtitles ---------------------------------------------------------------------------------------------------
+
+SUBTITLED_MASTER = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,URI="subs/0/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720,CODECS="avc1.64001f",SUBTITLES="subs"
+720p/index.m3u8
+"""
+SUBTITLES_PLAYLIST = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:13
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXTINF:12.500000,
+subtitles.vtt
+#EXT-X-ENDLIST
+"""
+SUBTITLES = "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:02.000 --> 00:03.500\nHello\n"
+
+
+def test_a_subtitle_rendition_is_linked_to_the_route_and_its_webvtt_is_signed_like_a_segment():
+    # Given a package with a subtitle rendition
+    files = {
+        PREFIX + "master.m3u8": SUBTITLED_MASTER,
+        PREFIX + "subs/0/index.m3u8": SUBTITLES_PLAYLIST,
+        PREFIX + "subs/0/subtitles.vtt": SUBTITLES,
+    }
+    # When a player reads the master and the subtitle playlist through the grant
+    master, _, _ = serve("master.m3u8", files=files)
+    playlist, signer, _ = serve("subs/0/index.m3u8", files=files)
+
+    # Then the rendition is the same route, and the WebVTT file a signed URL that ends with the grant
+    assert f'URI="{BASE}/playback/{"g" * 43}/subs/0/index.m3u8"' in master.text
+    assert signer.signed == [("transcoded", f"{PREFIX}subs/0/subtitles.vtt", 7200)]
+    assert f"\nhttps://signed.example/{PREFIX}subs/0/subtitles.vtt?expires_in=7200\n" in playlist.text
+    assert "#EXTINF:12.500000,\n" in playlist.text
+
+
+def test_a_thumbnails_track_may_not_name_a_webvtt_file_and_a_subtitle_track_is_not_served_by_the_route():
+    # (a cue's payload is a sprite image; a subtitle's cues are words, which are not paths to link)
+    files = {
+        PREFIX + "thumbs/thumbnails.vtt": "WEBVTT\n\n00:00.000 --> 00:10.000\nother.vtt\n",
+        PREFIX + "subs/0/subtitles.vtt": SUBTITLES,
+    }
+    for path in ("thumbs/thumbnails.vtt", "subs/0/subtitles.vtt"):
+        with pytest.raises(NotFound):
+            serve(path, files=files)

@@ -7,15 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts import StatusPush, VideoStatus, VideoStatusChanged, status_sequence
+from contracts import ChunkRef, FailureReason, StatusPush, VideoStatus, VideoStatusChanged, status_sequence
+from contracts.readable import UNKNOWN_FAILURE, failure_sentence
 from push.logic.connections import ConnectDeps, DisconnectDeps, NoOwner, connect, disconnect
 from push.logic.notify import DeliveryFailed, NotifyDeps, push_change
 from push.logic.ports import Connection, ConnectionGone, PostFailed
 from tests.unit.fakes import FakeMeter
+from tests.unit.shapes import FFMPEG_WORDS, TOOL_WORDS
 
 pytestmark = pytest.mark.service("notify")
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SENTENCE_WITH_PART = failure_sentence(
+    FailureReason.TRANSCODE_FAILED, ChunkRef(index=61, start_seconds=3660, end_seconds=3720)
+)
 
 
 class FakeConnections:
@@ -147,6 +152,29 @@ def test_a_failing_connection_does_not_stop_the_others_and_fails_the_change():
     )
     assert sorted(connections.items) == ["a1", "a2"]
     assert meter.recorded == [("PushesSent", 1, {}), ("ConnectionsGone", 1, {})]  # what did happen is counted
+
+
+@pytest.mark.parametrize(
+    ("reason", "pushed"),
+    [
+        (failure_sentence(FailureReason.NO_VIDEO_STREAM), failure_sentence(FailureReason.NO_VIDEO_STREAM)),
+        (SENTENCE_WITH_PART, SENTENCE_WITH_PART),
+        (FFMPEG_WORDS, UNKNOWN_FAILURE),
+        (None, UNKNOWN_FAILURE),
+    ],
+    ids=["sentence", "sentence with the part", "ffmpeg's words", "no reason"],
+)
+def test_a_failed_video_is_pushed_with_a_sentence_for_its_owner(reason: str | None, pushed: str):
+    # Given alice's socket, and a FAILED change of hers: a sentence, or (published before reasons were sentences,
+    # redriven from a DLQ) ffmpeg's text or nothing
+    connections, sockets = _connected(("a1", "alice")), FakeSockets()
+    failed = change("alice", status="FAILED", progress=None).model_copy(update={"reason": reason})
+    # When it is pushed
+    push_change(failed, NotifyDeps(connections, sockets, clock=lambda: NOW))
+    # Then the page reads a sentence of ours, never the tool's words
+    [(_, message)] = sockets.posted
+    assert message["reason"] == pushed
+    assert [word for word in TOOL_WORDS if word in message["reason"]] == []
 
 
 def test_a_change_without_an_owner_goes_nowhere():

@@ -97,7 +97,8 @@ def test_params_put_the_local_origins_in_the_csp_in_place_of_the_aws_ones():
         *(LOCAL[p] for p in ("apiOrigins", "pushOrigins", "storageOrigins")),
         LOCAL["identityOrigins"],
     ]
-    assert csp["media-src"] == ["'self'", "blob:", LOCAL["apiOrigins"], LOCAL["storageOrigins"]]
+    # (data: for hls.js's subtitle <track> elements, whose cues it adds itself: `data:,WEBVTT`)
+    assert csp["media-src"] == ["'self'", "blob:", "data:", LOCAL["apiOrigins"], LOCAL["storageOrigins"]]
     assert csp["img-src"] == ["'self'", "data:", "blob:", LOCAL["apiOrigins"], LOCAL["storageOrigins"]]
     assert csp["form-action"] == ["'self'", LOCAL["identityOrigins"]]
     assert csp["worker-src"] == ["'self'", "blob:"]

@@ -14,6 +14,7 @@ from contracts import FailureReason, S3EventRecord, Upload, upload_of
 from contracts.events import ChunkRef, VideoTranscoded, VideoTranscodeFailed, VideoTranscodeProgress
 from contracts.keys import manifest_key
 from contracts.media import Probe
+from contracts.readable import failure_sentence
 from mediatools import MediaToolError
 from tests.media import make_clip
 from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
@@ -307,11 +308,17 @@ def test_a_chunk_that_gave_up_is_reported_with_its_chunk(world: World) -> None:
             "error": {"Error": "ChunkFailed", "Cause": json.dumps(cause)},
         },
     )
-    assert run_task(message, world.deps)["status"] == "published"
+    result = run_task(message, world.deps)
+    assert result["status"] == "published"
     [event] = world.publisher.published
     assert isinstance(event, VideoTranscodeFailed) and event.reason_code == FailureReason.TRANSCODE_FAILED
     assert event.chunk == ChunkRef(index=3, start_seconds=12, end_seconds=12.5)
-    assert event.reason.startswith("chunk 3 (12-12.5 s): Conversion failed!")
+    # people read the code's sentence and the part of the video; ffmpeg's words go to the task's log line only
+    assert event.reason == failure_sentence(FailureReason.TRANSCODE_FAILED, event.chunk)
+    assert "from 0:12 to 0:13" in event.reason and "Conversion failed" not in event.reason
+    logged = message.describe(result)
+    assert logged["reason"] == "TRANSCODE_FAILED"
+    assert logged["detail"].startswith("chunk 3 (12-12.5 s): Conversion failed!")
 
 
 def test_a_chunk_that_timed_out_is_reported_with_its_chunk() -> None:

@@ -124,7 +124,11 @@ class FailedChunk(_Body):
 
 class Failure(_Body):
     code: str = Field(examples=["NO_VIDEO_STREAM"])
-    reason: str
+    reason: str = Field(
+        description="A sentence for the person who uploaded, about their video: one per code "
+        "(contracts.readable.FAILURE_SENTENCES), naming the part of the video when a chunk failed.",
+        examples=["This file has no picture: it looks like a sound recording. Upload a video file instead."],
+    )
     chunk: FailedChunk | None = Field(None, description="The chunk that failed, when one did.")
 
 

@@ -180,7 +180,11 @@ class VideoTranscodeFailed(DomainEvent):
     owner: str | None
     source: SourceObject
     reason_code: FailureReason
-    reason: str = Field(max_length=2000)
+    reason: str = Field(
+        max_length=2000,
+        description="A sentence for the uploader (contracts.readable.failure_sentence); the tool's own words are in "
+        "the transcode's logs.",
+    )
     chunk: ChunkRef | None = None
 
 
@@ -259,7 +263,9 @@ class VideoStatusChanged(DomainEvent):
     status: VideoStatus
     rank: int = Field(ge=1, le=9, description="The catalog's status rank: a status only moves to a higher rank.")
     progress: float | None = Field(ge=0, le=1, description="Share of the chunks encoded, only while PROCESSING.")
-    reason: str | None = Field(max_length=2000, description="Why it FAILED, in words; None otherwise.")
+    reason: str | None = Field(
+        max_length=2000, description="Why it FAILED: a sentence for the uploader, about their video; None otherwise."
+    )
     title: str | None
     sequence: int = Field(ge=0, description="Grows with every change of this video: status_sequence(rank, progress).")
 

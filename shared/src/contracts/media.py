@@ -44,6 +44,13 @@ class ProbeStream(_ProbeShape):
     duration: str | None = None
     channels: int | None = None
     sample_rate: str | None = None
+    nb_frames: str | None = None
+    pix_fmt: str | None = None
+    sample_aspect_ratio: str | None = None
+    field_order: str | None = None
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    color_space: str | None = None
     side_data_list: list[dict] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
     disposition: dict[str, int] = Field(default_factory=dict)
@@ -51,6 +58,11 @@ class ProbeStream(_ProbeShape):
     @property
     def fps(self) -> float | None:
         return _rate(self.avg_frame_rate) or _rate(self.r_frame_rate)
+
+    @property
+    def average_fps(self) -> float | None:
+        """Frames per second over the whole stream (no guess from the time base: a GIF's says 100)."""
+        return _rate(self.avg_frame_rate)
 
     @property
     def rotation(self) -> int:
@@ -61,16 +73,50 @@ class ProbeStream(_ProbeShape):
         return int(float(self.tags.get("rotate", 0) or 0)) % 360
 
     @property
+    def sample_aspect(self) -> Fraction:
+        """The shape of one pixel (anamorphic SD: 32:27 for 16:9 on a 720x480 frame); 1 when unknown."""
+        try:
+            value = Fraction(str(self.sample_aspect_ratio).replace(":", "/"))
+        except (ValueError, ZeroDivisionError):
+            return Fraction(1)
+        return value if value > 0 else Fraction(1)
+
+    @property
     def display_size(self) -> tuple[int, int] | None:
+        """The picture as it is meant to be seen: pixels made square (the width stretched), then rotated."""
         if not self.width or not self.height:
             return None
+        width = max(1, round(self.width * self.sample_aspect))
         if self.rotation in (90, 270):
-            return self.height, self.width
-        return self.width, self.height
+            return self.height, width
+        return width, self.height
+
+    @property
+    def variable_rate(self) -> bool:
+        """Frames at irregular times: the mean rate is more than 1 % off the rate the timestamps are built on."""
+        average, base = _rate(self.avg_frame_rate), _rate(self.r_frame_rate)
+        return bool(average and base and abs(average - base) > 0.01 * base)
+
+    @property
+    def interlaced(self) -> bool:
+        """Fields woven into frames (1080i, SD broadcast, DV): they need deinterlacing."""
+        return self.field_order in ("tt", "bb", "tb", "bt")
+
+    @property
+    def dynamic_range(self) -> str | None:
+        """HDR: "hlg" or "pq" (what phones record); None for SDR."""
+        return {"arib-std-b67": "hlg", "smpte2084": "pq"}.get(self.color_transfer or "")
+
+    @property
+    def frames(self) -> int | None:
+        """The frame count the container declares (a GIF's is counted by the demuxer), if any."""
+        number = _number(self.nb_frames)
+        return int(number) if number is not None else None
 
 
 class ProbeFormat(_ProbeShape):
     format_name: str
+    start_time: str | None = None
     duration: str | None = None
     size: str | None = None
     bit_rate: str | None = None
@@ -96,6 +142,22 @@ class Probe(_ProbeShape):
     @property
     def duration(self) -> float | None:
         return _number(self.format.duration) or (_number(self.video.duration) if self.video else None)
+
+    def offset(self, stream: ProbeStream) -> float:
+        """When the stream starts on the file's timeline, whose 0 is the earliest stream's start (what
+        ffmpeg's `-copyts -start_at_zero` gives): a picture that starts 1 s after the sound is at 1.0."""
+        start, origin = _number(stream.start_time), _number(self.format.start_time)
+        return max(0.0, round(start - origin, 6)) if start is not None and origin is not None else 0.0
+
+    @property
+    def video_end(self) -> float | None:
+        """Where the picture ends on the file's timeline: its start plus its own duration (the file's when the
+        stream declares none, as in Matroska)."""
+        video = self.video
+        own = _number(video.duration) if video else None
+        if video is None or not own:
+            return self.duration
+        return round(self.offset(video) + own, 6)
 
 
 class VideoTrack(BaseModel):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import VideoId, VideoStatus, VideoStatusChanged
+from contracts.readable import failure_words
 
 
 class StatusPush(BaseModel):
@@ -26,21 +27,22 @@ class StatusPush(BaseModel):
     status: VideoStatus
     rank: int
     progress: float | None = Field(description="Share of the chunks encoded, only while PROCESSING.")
-    reason: str | None = Field(description="Why it FAILED, in words.")
+    reason: str | None = Field(description="Why it FAILED: a sentence for the uploader, about their video.")
     title: str | None
     sequence: int = Field(description="Grows with every change of this video: order by it.")
     occurred_at: datetime
 
 
 def status_push(event: VideoStatusChanged) -> StatusPush:
-    """The push for a catalog change (the owner is whom it goes to, so it is left out)."""
+    """The push for a catalog change (the owner is whom it goes to, so it is left out); a FAILED one's reason is
+    one of our sentences, whatever text an older change carried."""
     return StatusPush(
         event_id=event.event_id,
         video_id=event.video_id,
         status=event.status,
         rank=event.rank,
         progress=event.progress,
-        reason=event.reason,
+        reason=failure_words(event.reason) if event.status == VideoStatus.FAILED else None,
         title=event.title,
         sequence=event.sequence,
         occurred_at=event.occurred_at,

@@ -3,8 +3,8 @@
 The owner's GET /videos/{id} mints a grant: an unguessable id that names one video's stream
 package until it expires. GET /playback/{grant}/{path} (no token: a player, Safari's native HLS
 among them, cannot send one) serves that package's playlists and thumbnails track with every URI
-rewritten: a child playlist becomes the same route, every media file (init and segments, sprite
-images) a signed URL of that object, valid until the grant ends. Segments are then fetched from
+rewritten: a child playlist becomes the same route, every media file (init and segments, a subtitle
+track's WebVTT, sprite images) a signed URL of that object, valid until the grant ends. Segments are then fetched from
 S3 or the CDN directly: no function runs per segment.
 """
 
@@ -34,6 +34,9 @@ GRANT_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
 PLAYLIST = "application/vnd.apple.mpegurl"
 TRACK = "text/vtt"
 MEDIA_SUFFIXES = (".mp4", ".m4s", ".m4a", ".m4v", ".jpg", ".jpeg", ".png", ".webp")
+# A playlist's WebVTT segment (a subtitle track) holds no URI to rewrite: it is signed like a media file. The
+# thumbnails track, which names sprite images, is served by the route instead (and names no .vtt).
+SEGMENT_SUFFIXES = (*MEDIA_SUFFIXES, ".vtt")
 NOT_FOUND = "not found"  # one answer for an unknown, expired or foreign grant and any path it does not serve
 
 
@@ -117,7 +120,7 @@ def playback_file(grant_id: str, path: str, base_url: str, deps: PlaybackDeps) -
     def link(child: str) -> str:
         if child.endswith(".m3u8"):
             return f"{base_url}/playback/{grant.grant_id}/{child}"
-        if not child.endswith(MEDIA_SUFFIXES):
+        if not child.endswith(SEGMENT_SUFFIXES if path.endswith(".m3u8") else MEDIA_SUFFIXES):
             raise UnsafeUri(child)
         if child not in signed:  # a chunk file is named once per segment: sign it once
             signed[child] = deps.signer.url(grant.bucket, grant.prefix + child, max(1, seconds))

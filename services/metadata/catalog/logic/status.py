@@ -13,10 +13,19 @@ from typing import Any
 
 from catalog.logic.ports import CatalogStore, Publisher, Rank, Status
 from contracts import VideoStatus, VideoStatusChanged, stable_event_id, status_sequence
+from contracts.api import FailedChunk
+from contracts.readable import failure_sentence
+
+
+def failure_reason(failure: dict[str, Any]) -> str:
+    """A stored failure as its owner reads it: the sentence of its code (naming the part of the video when a
+    chunk failed), never the text its event carried (an event older than the sentences carried ffmpeg's)."""
+    chunk = failure.get("chunk")
+    return failure_sentence(failure.get("code"), FailedChunk.model_validate(chunk) if chunk else None)
 
 
 def status_changed(item: dict[str, Any], *, correlation_id: str, at: datetime) -> VideoStatusChanged:
-    """The item's status as an event: progress only while PROCESSING, the reason only when FAILED."""
+    """The item's status as an event: progress only while PROCESSING, the reason (in words) only when FAILED."""
     status = item["status"]
     rank = int(item.get("status_rank") or Rank[status])
     progress = item.get("progress") if status == Status.PROCESSING else None
@@ -31,7 +40,7 @@ def status_changed(item: dict[str, Any], *, correlation_id: str, at: datetime) -
         status=VideoStatus(status),
         rank=rank,
         progress=progress,
-        reason=failure.get("reason") if status == Status.FAILED else None,
+        reason=failure_reason(failure) if status == Status.FAILED else None,
         title=item.get("title"),
         sequence=sequence,
     )

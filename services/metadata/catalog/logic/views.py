@@ -12,7 +12,7 @@ from typing import Any
 
 from catalog.logic.playback import GrantDeps, playback_for
 from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Rank, Status, UrlSigner
-from catalog.logic.status import status_changed
+from catalog.logic.status import failure_reason, status_changed
 from contracts import SourceObject, VideoDeleted, stable_event_id
 from contracts.api import (
     Failure,
@@ -146,6 +146,11 @@ def _thumbnails(thumbnails: dict[str, Any] | None) -> ThumbnailsView | None:
     )
 
 
+def _failure(stored: dict[str, Any]) -> Failure:
+    """The code, the chunk, and the reason in words (see status.failure_reason)."""
+    return Failure.model_validate(stored | {"reason": failure_reason(stored)})
+
+
 def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str = "") -> VideoDetails:
     """One of the owner's videos; once READY, signed downloads and (with an HLS package) a playback link on the
     API at `base_url`."""
@@ -173,7 +178,7 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
         ready_at=item.get("ready_at"),
         progress=item.get("progress") if status == Status.PROCESSING else None,
         # a redriven workflow that succeeded leaves its earlier failure in the item: READY shows none
-        failure=Failure.model_validate(item["failure"]) if status == Status.FAILED and item.get("failure") else None,
+        failure=_failure(item["failure"]) if status == Status.FAILED and item.get("failure") else None,
         metadata=item.get("metadata"),
         stream=_stream(item.get("stream")),
         renditions=renditions,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from contracts import MailPreferenceChanged, VideoStatus, VideoStatusChanged
-from contracts.readable import Readable, one_line
+from contracts.readable import Readable, failure_words, one_line
 from lambdakit.metrics import MAILS_SENT, Meter, NoMeter
 
 FINAL = (VideoStatus.READY, VideoStatus.FAILED)
@@ -75,8 +75,8 @@ def compose(change: VideoStatusChanged, website_url: str) -> Readable:
         lines += ["", link] if link else []
     else:
         subject = f'"{short}" could not be processed'
-        lines = [f'Your video "{title}" could not be processed:', "", f"  {change.reason or 'no reason was given'}"]
-        lines += ["", "Upload the file again once it is fixed, or try another file."]
+        # (the sentence says what to do; a change older than the sentences gets a general one, not its text)
+        lines = [f'Your video "{title}" could not be processed:', "", f"  {failure_words(change.reason)}"]
     profile = f"{website_url.rstrip('/')}/profile" if website_url else "your profile"
     lines += ["", "-- ", "24-Hour Video", f"You get this e-mail because you turned it on in {profile}."]
     return Readable(one_line(subject), "\n".join(lines) + "\n")

@@ -13,10 +13,20 @@ from contracts.events import ChunkRef
 from contracts.media import Probe
 from transcode.logic.chunking import Grid, keyframe_times, thumbnail_numbers
 from transcode.logic.ladder import Rendition, thumbnail_size
+from transcode.logic.picture import AS_IS, Picture
 from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
 
 AUDIO_KBPS = 128
 FRAGMENT_FLAGS = "+frag_keyframe+delay_moov+default_base_moof"
+# Every input's timestamps kept (so keyframes, thumbnails and chunk edges fall on the source's own times), shifted
+# only so that the file's earliest stream starts at 0: an MPEG-TS clock starting at 93,000 s reads as 0, and a
+# picture that starts 1 s after the sound stays 1 s late.
+TIMELINE = ("-copyts", "-start_at_zero")
+BT709 = {"color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709"}
+JPEG = {"out_color_matrix": "bt601", "out_range": "full"}  # what every JPEG decoder assumes (JFIF)
+# HDR to SDR: to linear light (1.0 = 100 nits), BT.709 primaries, Hable's curve for the highlights, back to BT.709.
+# HLG's reference white (75 %) and PQ's (203 nits) come out near 75 % of SDR white, as an SDR master would put it.
+TONE_MAP_NITS = 100
 
 
 def children_cpu_seconds() -> float:
@@ -56,6 +66,30 @@ class SourceInput:
         return options
 
 
+def _prepared(video: ffmpeg.nodes.FilterableStream, picture: Picture, top: Rendition) -> ffmpeg.nodes.FilterableStream:
+    """The frames as the source means them, before the ladder's split: progressive, SDR, BT.709."""
+    if picture.late_start:
+        # tpad puts its frames from 0 and moves the picture after them: moved back first, it keeps its own times
+        video = video.setpts(f"PTS-{picture.late_start}/TB").filter(
+            "tpad", start_duration=picture.late_start, start_mode="add", color="black"
+        )
+    if picture.deinterlace:
+        video = video.filter("bwdif", mode="send_frame", parity="auto", deint="interlaced")
+    if picture.tone_map:
+        # resized to the top rung first (in linear light): the float RGB steps then cost what that size costs
+        video = (
+            video.filter("zscale", w=top.width, h=top.height, t="linear", npl=TONE_MAP_NITS)
+            .filter("format", "gbrpf32le")
+            .filter("zscale", p="bt709")
+            .filter("tonemap", tonemap="hable", desat=0)
+            .filter("zscale", t="bt709", m="bt709", r="tv")
+            .filter("format", "yuv420p")
+        )
+    elif picture.to_bt709:
+        video = video.filter("zscale", p="bt709", t="bt709", m="bt709", r="tv").filter("format", "yuv420p")
+    return video
+
+
 def chunk_command(
     source: SourceInput,
     chunk: ChunkRef,
@@ -65,25 +99,33 @@ def chunk_command(
     out_dir: Path,
     *,
     poster_at: float | None,
+    picture: Picture = AS_IS,
+    last: bool = False,
     preset: str = "veryfast",
     threads: int = 0,
 ) -> tuple[list[str], ChunkFiles]:
     """One ffmpeg process for one chunk: decode its time range once, encode every rung, take its thumbnails.
 
-    The source's timestamps are kept (`-copyts`), so the keyframe and thumbnail times are the
+    The source's timestamps are kept (`TIMELINE`), so the keyframe and thumbnail times are the
     source's own, the same in every chunk and every rung. Each rung becomes a fragmented MP4
     (a fragment per keyframe) whose start `fmp4.place_on_timeline` moves into its fragments.
+    The last chunk reads to the end of the file, so no frame after the declared end is lost.
     """
     duration = chunk.end_seconds - chunk.start_seconds
     limit: dict[str, int] = {"threads": threads} if threads else {}  # the decoder's threads (0: ffmpeg's choice)
-    stream = ffmpeg.input(source.target, ss=chunk.start_seconds, t=duration, **source.options(), **limit)
+    reach: dict[str, float] = {} if last else {"t": duration}
+    stream = ffmpeg.input(source.target, ss=chunk.start_seconds, **reach, **source.options(), **limit)
     thumbs = list(thumbnail_numbers(chunk, grid))
-    branches = stream["v:0"].split()
+    branches = _prepared(stream["v:0"], picture, renditions[0]).split()
     keyframes = ",".join(f"{t:g}" for t in keyframe_times(chunk, grid))
     outputs = []
     files = ChunkFiles({}, {}, None)
     for index, rendition in enumerate(renditions):
-        video = branches[index].filter("scale", rendition.width, rendition.height).filter("setsar", 1)
+        video = (
+            branches[index]
+            .filter("scale", rendition.width, rendition.height, out_color_matrix="bt709", out_range="tv")
+            .filter("setsar", 1)
+        )
         path = out_dir / f"{rendition.name}.mp4"
         files.renditions[rendition.name] = path
         outputs.append(
@@ -99,7 +141,9 @@ def chunk_command(
                     "bufsize": f"{rendition.max_video_kbps * 2}k",
                     "pix_fmt": "yuv420p",
                     "profile:v": "high",
+                    **BT709,  # what the frames are now, whatever the source said
                     "x264-params": "scenecut=0:open-gop=0",  # keyframes only where forced: the same in every rung
+                    **({"bf": 0} if picture.variable_rate else {}),
                     "forced-idr": 1,
                     "force_key_frames": keyframes,
                     "threads": threads,
@@ -118,7 +162,7 @@ def chunk_command(
         selected = (
             branches[branch]
             .filter("select", f"gte(t,{first}+selected_n*{grid.thumbnail_seconds})")
-            .filter("scale", width, height)
+            .filter("scale", width, height, **JPEG)
         )
         pattern = out_dir / "thumb-%05d.jpg"
         outputs.append(
@@ -136,16 +180,16 @@ def chunk_command(
             branches[branch]
             .trim(start=poster_at, end=poster_at + 1)
             .setpts("PTS-STARTPTS")
-            .filter("scale", top.width, top.height)
+            .filter("scale", top.width, top.height, **JPEG)
         )
         path = out_dir / "poster.jpg"
         outputs.append(ffmpeg.output(poster, str(path), **{"frames:v": 1, "q:v": 3}))
         files = ChunkFiles(files.renditions, files.thumbnails, path)
     filter_threads = ("-filter_complex_threads", str(threads)) if threads else ()
     command = ffmpeg.merge_outputs(*outputs).global_args(
-        "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts", *filter_threads
+        "-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE, *filter_threads
     )
-    return command.compile(cmd=mediatools.binaries()[0], overwrite_output=True), files
+    return command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True), files
 
 
 # Above this length the audio is encoded with ffmpeg's fast AAC coder (about 1.45x quicker than its default
@@ -160,7 +204,13 @@ def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> li
     Cut or padded with silence to the video's length: a player then reaches the end of both together.
     """
     stream = ffmpeg.input(source.target, t=video_seconds + 1, **source.options())
-    audio = stream["a:0"].filter("atrim", end=video_seconds).filter("apad", whole_dur=video_seconds)
+    # from 0 to where the picture ends on the timeline: a late sound starts after silence, a short one is padded
+    audio = (
+        stream["a:0"]
+        .filter("aresample", **{"async": 1, "first_pts": 0})  # from 0: silence before a late sound, and in gaps
+        .filter("apad")
+        .filter("atrim", end=video_seconds)
+    )
     output = ffmpeg.output(
         audio,
         str(out),
@@ -175,20 +225,24 @@ def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> li
             "frag_duration": 2_000_000,  # microseconds: fragments of 2 s, grouped into segments like the video
         },
     )
-    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-copyts")
-    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE)
+    return list(command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True))
 
 
-def join_command(video_playlist: Path, audio_playlist: Path | None, out: Path) -> list[str]:
-    """Our own local playlists (never a user's file) joined into one MP4 with its index first."""
-    hls_options = {"f": "hls", "allowed_extensions": "ALL", "protocol_whitelist": "file"}
-    video = ffmpeg.input(str(video_playlist), **hls_options)
-    streams = [video["v:0"]]
-    if audio_playlist is not None:
-        streams.append(ffmpeg.input(str(audio_playlist), **hls_options)["a:0"])
+def join_command(video_track: Path, audio_track: Path | None, out: Path) -> list[str]:
+    """Our own fragmented MP4s (a rung's whole track, the audio) joined into one MP4 with its index first.
+
+    Every timestamp is kept (`TIMELINE`): a picture or a sound that starts late stays late (the muxer writes an
+    edit list for it), and the audio's edit list, which skips the AAC encoder's priming, is obeyed and written
+    again, so the download plays in sync like the stream.
+    """
+    own = {"f": "mov", "protocol_whitelist": "file"}
+    streams = [ffmpeg.input(str(video_track), **own)["v:0"]]
+    if audio_track is not None:
+        streams.append(ffmpeg.input(str(audio_track), **own)["a:0"])
     output = ffmpeg.output(*streams, str(out), **{"c": "copy", "movflags": "+faststart", "f": "mp4"})
-    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+    command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE)
+    return list(command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True))
 
 
 def sprite_command(images: list[Path], columns: int, out: Path) -> list[str]:
@@ -200,7 +254,7 @@ def sprite_command(images: list[Path], columns: int, out: Path) -> list[str]:
     tiled = stream.filter("tile", f"{columns}x{rows}")
     output = ffmpeg.output(tiled, str(out), **{"frames:v": 1, "q:v": 5})
     command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-    return list(command.compile(cmd=mediatools.binaries()[0], overwrite_output=True))
+    return list(command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True))
 
 
 def source_error(exc: mediatools.MediaToolError, source: SourceRef) -> Exception:
@@ -249,6 +303,8 @@ class FfmpegMedia:
         out_dir: Path,
         *,
         poster_at: float | None,
+        picture: Picture = AS_IS,
+        last: bool = False,
     ) -> ChunkFiles:
         args, files = chunk_command(
             SourceInput.of(source, demuxer),
@@ -258,6 +314,8 @@ class FfmpegMedia:
             timescale,
             out_dir,
             poster_at=poster_at,
+            picture=picture,
+            last=last,
             preset=self.preset,
             threads=self.threads,
         )
@@ -271,8 +329,32 @@ class FfmpegMedia:
         args = audio_command(SourceInput.of(source, demuxer), out, video_seconds=video_seconds)
         self._run(args, source, redact=[source.target, str(out.parent)])
 
-    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
-        self._run(join_command(video_playlist, audio_playlist, out), None, redact=[str(out.parent)])
+    def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
+        self._run(join_command(video_track, audio_track, out), None, redact=[str(out.parent)])
 
     def sprite(self, images: list[Path], columns: int, out: Path) -> None:
         self._run(sprite_command(images, columns, out), None, redact=[str(out.parent)])
+
+    def extract_subtitles(self, source: SourceRef, demuxer: str, streams: list[int], out_dir: Path) -> dict[int, Path]:
+        args, files = subtitle_command(SourceInput.of(source, demuxer), streams, out_dir)
+        self._run(args, source, redact=[source.target, str(out_dir)])
+        missing = [str(index) for index, path in files.items() if not path.is_file()]
+        if missing:
+            raise mediatools.MediaToolError("ffmpeg", f"produced no subtitles for stream {', '.join(missing)}")
+        return files
+
+
+def subtitle_command(source: SourceInput, streams: list[int], out_dir: Path) -> tuple[list[str], dict[int, Path]]:
+    """The source's text subtitle streams (by stream index), each as a WebVTT file, in one read of the source.
+
+    The input is opened like every other (demuxer forced, protocols and formats limited) and its timestamps
+    treated as the chunks treat theirs (`TIMELINE`): a cue lands at the time of the frames it was written for.
+    """
+    stream = ffmpeg.input(source.target, **source.options())
+    files = {index: out_dir / f"s{index:03d}.vtt" for index in streams}
+    outputs = [
+        ffmpeg.output(stream[str(index)], str(path), **{"c:s": "webvtt", "map_metadata": -1, "f": "webvtt"})
+        for index, path in files.items()
+    ]
+    command = ffmpeg.merge_outputs(*outputs).global_args("-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE)
+    return list(command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True)), files

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from contracts import FailureReason, PosterFile, RenditionFile, Upload, stable_event_id
@@ -19,10 +22,13 @@ from contracts.events import (
     VideoTranscodeFailed,
 )
 from contracts.keys import poster_key, rendition_key
+from contracts.readable import failure_sentence
 from lambdakit.metrics import TRANSCODE_CPU, TRANSCODE_WALL
 from mediatools import MediaToolError
 from transcode.logic import hls
 from transcode.logic.ladder import thumbnail_size
+from transcode.logic.ports import SourceMissing, SourceSuperseded
+from transcode.logic.subtitles import SubtitleTrack
 from transcode.logic.workflow import (
     Plan,
     WorkflowDeps,
@@ -70,6 +76,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
             return failed(FailureReason.TRANSCODE_FAILED, "the audio's output is missing", retryable=False)
         audio_piece = piece_of(audio_record)
         storage.put_text(bucket, f"{prefix}audio/index.m3u8", hls.media_playlist([audio_piece]), hls.CONTENT_TYPE)
+    subtitles = _subtitles(the_plan, deps)
     audio_peak, audio_average = hls.bandwidth([audio_piece]) if audio_piece else (0, 0)
     rungs: list[StreamRendition] = []
     variants: list[hls.Variant] = []
@@ -82,6 +89,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
             storage.put_text(bucket, playlist_key, hls.media_playlist(pieces), hls.CONTENT_TYPE)
             peak, average = hls.bandwidth(pieces)
             codecs = records[0]["rungs"][rung.name]["codec"] + (f",{hls.AUDIO_CODEC}" if audio_piece else "")
+            frame_rate = _max_frame_rate([r["rungs"][rung.name] for r in records]) or the_plan.frame_rate
             variant = hls.Variant(
                 f"{rung.name}/index.m3u8",
                 rung.width,
@@ -89,7 +97,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
                 peak + audio_peak,
                 average + audio_average,
                 codecs,
-                the_plan.frame_rate,
+                frame_rate,
             )
             variants.append(variant)
             rungs.append(
@@ -101,14 +109,17 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
                     bandwidth=variant.bandwidth,
                     average_bandwidth=variant.average_bandwidth,
                     codecs=codecs,
-                    frame_rate=the_plan.frame_rate,
+                    frame_rate=frame_rate,
                 )
             )
     except hls.MismatchedPieces as exc:
         return failed(FailureReason.TRANSCODE_FAILED, str(exc), retryable=False)
     master_key = f"{prefix}master.m3u8"
     storage.put_text(
-        bucket, master_key, hls.master_playlist(variants, "audio/index.m3u8" if audio_piece else None), hls.CONTENT_TYPE
+        bucket,
+        master_key,
+        hls.master_playlist(variants, "audio/index.m3u8" if audio_piece else None, subtitles.renditions),
+        hls.CONTENT_TYPE,
     )
     timings["playlists"] = round(time.perf_counter() - tick, 3)
 
@@ -146,11 +157,18 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
         timings=timings
         | {"assemble": _seconds(assembling, deps.clock()), "total": _seconds(the_plan.started_at, deps.clock())},
     )
-    result = publish_once(event, deps)
+    result = publish_once(event, deps) | subtitles.note()
     if result["status"] == "published":
         tasks_cpu = [r.get("cpu_seconds") for r in [*records, audio_record or {"cpu_seconds": 0}]]
         _measure(the_plan, event.timings["total"], [*tasks_cpu, cpu_seconds(deps, cpu_started)], deps)
     return result
+
+
+def _max_frame_rate(rung_records: list[dict[str, Any]]) -> float | None:
+    """The highest frame rate any chunk of a rung reached (HLS's FRAME-RATE); None for chunks stored before
+    it was recorded."""
+    rates = [rate for r in rung_records if isinstance(rate := r.get("max_frame_rate"), int | float) and rate > 0]
+    return float(max(rates)) if rates and len(rates) == len(rung_records) else None
 
 
 def _measure(the_plan: Plan, wall_seconds: float, cpu: list[float | None], deps: WorkflowDeps) -> None:
@@ -179,20 +197,22 @@ def _downloads(
         if size > config.download_max_bytes:
             continue
         with work_dir(config, f"download-{rung.name}-") as work:
-            video_files = []
-            for chunk in the_plan.chunks:
-                path = work / f"c{chunk.index:05d}.mp4"
-                storage.download(config.output_bucket, the_plan.chunk_key(rung.name, chunk.index), path)
-                video_files.append(path)
+            video_file = work / "video.mp4"
+            with video_file.open("wb") as track:
+                # the rung's whole track: one init segment, then every chunk's fragments (already on the timeline)
+                for chunk, piece in zip(the_plan.chunks, pieces[rung.name], strict=True):
+                    path = work / f"c{chunk.index:05d}.mp4"
+                    storage.download(config.output_bucket, the_plan.chunk_key(rung.name, chunk.index), path)
+                    with path.open("rb") as part:
+                        part.seek(0 if chunk.index == the_plan.chunks[0].index else piece.init_length)
+                        shutil.copyfileobj(part, track)
+                    path.unlink()
             audio_file = None
             if audio:
                 audio_file = work / "audio.mp4"
                 storage.download(config.output_bucket, the_plan.audio_key, audio_file)
-            (work / "video.m3u8").write_text(hls.media_playlist(pieces[rung.name]))
-            if audio:
-                (work / "audio.m3u8").write_text(hls.media_playlist([audio]))
             out = work / "download.mp4"
-            deps.media.join_download(work / "video.m3u8", work / "audio.m3u8" if audio_file else None, out)
+            deps.media.join_download(video_file, audio_file, out)
             key = rendition_key(the_plan.upload.video_id, rung.name)
             storage.upload(out, config.output_bucket, key, "video/mp4")
             files.append(
@@ -259,7 +279,12 @@ def _thumbnails(the_plan: Plan, deps: WorkflowDeps) -> Thumbnails | None:
 
 
 def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[str, Any]:
-    """Publish VideoTranscodeFailed for a step that failed for good (its reason, and its chunk if it had one)."""
+    """Publish VideoTranscodeFailed for a step that failed for good: its code, the sentence people read for it
+    (naming the part of the video when a chunk failed), and its chunk.
+
+    The tool's words (ffmpeg's stderr, the chunk's times) stay out of the event: they come back in the
+    result's `failure.detail`, which the task handler logs with the correlation id.
+    """
     try:
         reason = FailureReason(str(failure.get("reason_code")))
     except ValueError:
@@ -272,10 +297,10 @@ def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[st
         event_id=stable_event_id("VideoTranscodeFailed", upload.identity),
         **about(upload),
         reason_code=reason,
-        reason=detail[:2000],
+        reason=failure_sentence(reason, chunk),
         chunk=chunk,
     )
-    return publish_once(event, deps)
+    return publish_once(event, deps) | {"failure": {"reason_code": reason.value, "detail": detail[:2000]}}
 
 
 def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
@@ -300,3 +325,77 @@ def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(document.get("chunk"), dict):
         failure.setdefault("chunk", document["chunk"])
     return failure
+
+
+# --- subtitles -----------------------------------------------------------------------------------------
+
+SUBTITLE_MAX_BYTES = 16 * 1024**2  # a track larger than this is not subtitles a person reads: left out
+
+
+@dataclass(frozen=True)
+class CarriedSubtitles:
+    renditions: list[hls.SubtitleRendition] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # which track and why, for the task's log line
+
+    def note(self) -> dict[str, Any]:
+        return {"subtitles_left_out": self.left_out} if self.left_out else {}
+
+
+def _subtitles(the_plan: Plan, deps: WorkflowDeps) -> CarriedSubtitles:
+    """Each text track of the source as a WebVTT file and its one-segment playlist, beside the stream's.
+
+    A track that cannot be carried is left out (and said so in the result): never the video for it.
+    """
+    if not the_plan.subtitles:
+        return CarriedSubtitles()
+    config, storage = deps.config, deps.storage
+    carried = CarriedSubtitles()
+    with work_dir(config, "subtitles-") as work:
+        extracted = _extract_subtitles(the_plan, work, deps)
+        for track in the_plan.subtitles:
+            found = extracted.get(track.stream, "not extracted")
+            try:
+                if isinstance(found, str):
+                    raise ValueError(found)
+                if found.stat().st_size > SUBTITLE_MAX_BYTES:
+                    raise ValueError(f"larger than {SUBTITLE_MAX_BYTES // 1024**2} MiB")
+                text = found.read_text(encoding="utf-8", errors="replace")
+                if "-->" not in text:
+                    raise ValueError("no cues")
+                vtt = hls.subtitle_track(text)
+            except ValueError as exc:
+                carried.left_out.append(f"stream {track.stream} ({track.codec}, {track.name}): {str(exc)[:300]}")
+                continue
+            prefix = the_plan.stream_prefix
+            storage.put_text(config.output_bucket, prefix + track.track, vtt, "text/vtt")
+            playlist = hls.subtitles_playlist(track.track.rsplit("/", 1)[-1], the_plan.video_seconds)
+            storage.put_text(config.output_bucket, prefix + track.playlist, playlist, hls.CONTENT_TYPE)
+            carried.renditions.append(
+                hls.SubtitleRendition(track.playlist, track.name, track.language, track.default, track.forced)
+            )
+    return carried
+
+
+def _extract_subtitles(the_plan: Plan, work: Path, deps: WorkflowDeps) -> dict[int, Path | str]:
+    """Every track in one read of the source; if that fails, each on its own, so a bad track loses only itself.
+
+    Stream index -> its WebVTT file, or why there is none.
+    """
+    tracks: list[SubtitleTrack] = the_plan.subtitles
+    try:
+        source = deps.storage.source_url(the_plan.upload)
+        return dict(deps.media.extract_subtitles(source, the_plan.demuxer, [t.stream for t in tracks], work))
+    except (SourceMissing, SourceSuperseded) as exc:
+        return {track.stream: f"the source cannot be read: {exc}" for track in tracks}
+    except MediaToolError as exc:
+        if len(tracks) == 1:
+            return {tracks[0].stream: exc.detail}
+    found: dict[int, Path | str] = {}
+    for track in tracks:
+        folder = work / f"stream-{track.stream}"
+        folder.mkdir()
+        try:
+            found |= deps.media.extract_subtitles(source, the_plan.demuxer, [track.stream], folder)
+        except (MediaToolError, SourceMissing, SourceSuperseded) as exc:
+            found[track.stream] = exc.detail if isinstance(exc, MediaToolError) else str(exc)
+    return found

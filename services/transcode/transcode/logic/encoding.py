@@ -20,6 +20,7 @@ from transcode.logic.chunking import plan_chunks, timescale
 from transcode.logic.gate import Rejected, check_size, inspect
 from transcode.logic.ladder import plan_ladder, poster_time
 from transcode.logic.ports import SourceMissing, SourceSuperseded, Storage
+from transcode.logic.subtitles import text_tracks
 from transcode.logic.workflow import (
     Plan,
     Rung,
@@ -66,7 +67,7 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
     except Rejected as rejected:
         return failed(rejected.reason, rejected.detail, retryable=False)
     video = probe.video
-    seconds = min(accepted.duration, float(video.duration) if video and video.duration else accepted.duration)
+    seconds = accepted.video_seconds
     grid = config.grid
     the_plan = Plan(
         upload=upload,
@@ -89,6 +90,12 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         concurrency=config.chunk_concurrency,
         started_at=started_at or begun,
         planned_at=deps.clock(),
+        subtitles=text_tracks(probe),
+        video_offset=accepted.video_offset,
+        variable_rate=accepted.variable_rate,
+        deinterlace=accepted.interlaced,
+        tone_map=accepted.dynamic_range,
+        to_bt709=accepted.wide_gamut and not accepted.dynamic_range,
     )
     return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
 
@@ -123,14 +130,20 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
                 the_plan.timescale,
                 work,
                 poster_at=the_plan.poster_at if chunk.index == 0 else None,
+                picture=the_plan.picture(chunk),
+                last=chunk.index == the_plan.chunks[-1].index,
             )
             record: dict[str, Any] = {"chunk": chunk.model_dump(mode="json"), "rungs": {}}
             for rung in the_plan.rungs:
                 placed = fmp4.place(files.renditions[rung.name].read_bytes())
                 key = the_plan.chunk_key(rung.name, chunk.index)
-                piece = hls.piece(key.rsplit("/", 1)[-1], fmp4.layout(placed), the_plan.segment_seconds)
+                layout = fmp4.layout(placed)
+                piece = hls.piece(key.rsplit("/", 1)[-1], layout, the_plan.segment_seconds)
                 storage.put_bytes(config.output_bucket, key, bytes(placed), "video/mp4")
-                record["rungs"][rung.name] = piece_json(piece) | {"codec": fmp4.avc_codec(placed)}
+                record["rungs"][rung.name] = piece_json(piece) | {
+                    "codec": fmp4.avc_codec(placed),
+                    "max_frame_rate": layout.max_frame_rate(),
+                }
             for number, path in files.thumbnails.items():
                 if path.is_file():
                     storage.upload(path, config.output_bucket, the_plan.thumbnail_key(number), "image/jpeg")

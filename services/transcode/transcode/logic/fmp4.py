@@ -98,6 +98,9 @@ class Fragment:
     start: int  # decode time of its first sample, in the track's timescale
     duration: int
     samples: int
+    # its first sample's composition offset (presentation minus decode time: B-frames); None when the track has
+    # none (audio), whose edit list's media time is then its priming, not a reordering delay
+    first_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,18 @@ class Layout:
     @property
     def start(self) -> int:
         return self.fragments[0].start
+
+    def presented_at(self, fragment: Fragment) -> int:
+        """When the fragment's first sample (its keyframe) is shown: what the segment grid is about. Its decode
+        time is earlier by the B-frame delay, which varies with the frame durations of a variable-rate source."""
+        if fragment.first_offset is None:
+            return fragment.start
+        return fragment.start + fragment.first_offset - self.delay
+
+    def max_frame_rate(self) -> float:
+        """The highest frame rate over any fragment (a GOP): HLS's FRAME-RATE, which is a maximum, not a mean."""
+        rates = [f.samples * self.timescale / f.duration for f in self.fragments if f.duration > 0]
+        return round(max(rates, default=0.0), 3)
 
     @property
     def end(self) -> int:
@@ -153,16 +168,19 @@ def _default_duration(data: Buffer, moov: Box, tfhd: Box) -> int:
     return int(struct.unpack_from(">I", data, trex[0].body + 12)[0]) if trex else 0
 
 
-def _run_duration(data: Buffer, trun: Box, default: int) -> tuple[int, int]:
-    """(total duration, sample count) of one track run."""
-    _, flags = _version_flags(data, trun)
+def _run_duration(data: Buffer, trun: Box, default: int) -> tuple[int, int, int | None]:
+    """(total duration, sample count, the first sample's composition offset) of one track run."""
+    version, flags = _version_flags(data, trun)
     (count,) = struct.unpack_from(">I", data, trun.body + 4)
     fields = [name for bit, name in _TRUN_FIELDS if flags & bit]
-    if "duration" not in fields:
-        return default * count, count
     first = trun.body + 8 + (4 if flags & 0x001 else 0) + (4 if flags & 0x004 else 0)
     stride = 4 * len(fields)
-    return sum(struct.unpack_from(">I", data, first + i * stride)[0] for i in range(count)), count
+    offset = None
+    if "cts" in fields and count:  # signed in version 1, unsigned in version 0
+        offset = struct.unpack_from(">i" if version else ">I", data, first + 4 * fields.index("cts"))[0]
+    if "duration" not in fields:
+        return default * count, count, offset
+    return sum(struct.unpack_from(">I", data, first + i * stride)[0] for i in range(count)), count, offset
 
 
 def layout(data: Buffer) -> Layout:
@@ -187,8 +205,11 @@ def layout(data: Buffer) -> Layout:
         (decode_time,) = struct.unpack_from(">Q" if version == 1 else ">I", data, tfdt.body + 4)
         default = _default_duration(data, moov, _one(data, traf, "tfhd"))
         runs = [_run_duration(data, trun, default) for trun in find(data, traf, "trun")]
-        duration, samples = sum(d for d, _ in runs), sum(n for _, n in runs)
-        fragments.append(Fragment(moof.offset, mdat.end - moof.offset, int(decode_time), duration, samples))
+        duration, samples = sum(d for d, _, _ in runs), sum(n for _, n, _ in runs)
+        first_offset = runs[0][2] if runs else 0
+        fragments.append(
+            Fragment(moof.offset, mdat.end - moof.offset, int(decode_time), duration, samples, first_offset)
+        )
     if not fragments:
         raise Fmp4Error("the file has no fragments")
     return Layout(

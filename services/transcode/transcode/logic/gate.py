@@ -26,6 +26,7 @@ class GateLimits:
     max_short_side: int = 2160
     max_fps: float = 60.0
     max_streams: int = 8
+    max_animation_frames: int = 20_000  # an animated GIF: 5.5 min at 60 fps; beyond is a bomb, not an animation
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,17 @@ class Accepted:
     """A source the gate let through, with what the transcoder needs to know."""
 
     demuxer: str
-    width: int
+    width: int  # as shown: pixels made square, rotation applied
     height: int
     duration: float
     fps: float | None
     has_audio: bool
+    video_seconds: float = 0.0  # where the picture ends on the file's timeline
+    video_offset: float = 0.0  # where it starts (after the sound: a camera that starts the picture late)
+    interlaced: bool = False
+    variable_rate: bool = False
+    dynamic_range: str | None = None  # "hlg" or "pq": tone-mapped to SDR
+    wide_gamut: bool = False  # BT.2020 primaries (SDR): converted to BT.709
 
 
 def check_size(size: int | None, limits: GateLimits) -> None:
@@ -49,12 +56,23 @@ def check_size(size: int | None, limits: GateLimits) -> None:
         )
 
 
+# ffprobe's name for a container -> the one demuxer ffmpeg is forced to read it with
+DEMUXERS = {
+    "mov": "mov", "mp4": "mov", "m4a": "mov", "3gp": "mov", "3g2": "mov", "mj2": "mov",
+    "matroska": "matroska", "webm": "matroska",
+    "mpegts": "mpegts",  # .ts, and AVCHD / Blu-ray .mts / .m2ts (192-byte packets): the same demuxer
+    "mpeg": "mpeg",  # MPEG-PS: .mpg, .vob
+    "avi": "avi",
+    "gif": "gif",
+}  # fmt: skip
+
+
 def demuxer_for(format_name: str) -> str:
     """The one demuxer to force when decoding, so ffmpeg cannot pick another one."""
     names = set(format_name.split(","))
-    if not names or not names <= set(ALLOWED_CONTAINERS):
+    if not names or not names <= set(ALLOWED_CONTAINERS) or not names <= set(DEMUXERS):
         raise Rejected(FailureReason.UNSUPPORTED_CONTAINER, f"container {format_name!r} is not accepted")
-    return "mov" if "mov" in names else "matroska"
+    return DEMUXERS[sorted(names)[0]]
 
 
 def inspect(probe: Probe, limits: GateLimits) -> Accepted:
@@ -75,7 +93,7 @@ def inspect(probe: Probe, limits: GateLimits) -> Accepted:
             FailureReason.RESOLUTION_TOO_HIGH,
             f"{size[0]}x{size[1]} is above {limits.max_long_side}x{limits.max_short_side}",
         )
-    fps = video.fps
+    fps = video.average_fps if demuxer == "gif" else video.fps  # a GIF's delays say its rate, not its clock
     if fps is not None and fps > limits.max_fps:
         raise Rejected(FailureReason.FRAME_RATE_TOO_HIGH, f"{fps:g} fps is above {limits.max_fps:g}")
     duration = probe.duration
@@ -86,6 +104,25 @@ def inspect(probe: Probe, limits: GateLimits) -> Accepted:
             FailureReason.DURATION_TOO_LONG,
             f"{duration:.0f}s is longer than the limit of {limits.max_duration_seconds:.0f}s",
         )
+    frames = video.frames
+    if demuxer == "gif" and (frames is None or frames > limits.max_animation_frames):
+        raise Rejected(
+            FailureReason.DURATION_TOO_LONG,
+            f"an animation of {frames if frames is not None else 'uncounted'} frames; "
+            f"at most {limits.max_animation_frames} accepted",
+        )
+    video_seconds = min(probe.video_end or duration, duration)
     return Accepted(
-        demuxer=demuxer, width=size[0], height=size[1], duration=duration, fps=fps, has_audio=probe.audio is not None
+        demuxer=demuxer,
+        width=size[0],
+        height=size[1],
+        duration=duration,
+        fps=fps,
+        has_audio=probe.audio is not None,
+        video_seconds=video_seconds,
+        video_offset=probe.offset(video),
+        interlaced=video.interlaced,
+        variable_rate=video.variable_rate,
+        dynamic_range=video.dynamic_range,
+        wide_gamut=video.color_primaries == "bt2020",
     )

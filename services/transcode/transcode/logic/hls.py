@@ -45,12 +45,14 @@ class Piece:
 
 
 def piece(uri: str, layout: Layout, segment_seconds: int) -> Piece:
-    """Group a file's fragments into segments on the segment grid (a fragment starts at a keyframe)."""
+    """Group a file's fragments into segments on the segment grid (a fragment starts at a keyframe), by the
+    time each keyframe is presented."""
     grid = segment_seconds * layout.timescale
+    tolerance = layout.timescale // 1000  # a keyframe forced at 6.0 s may be shown a tick before it
     segments: list[Segment] = []
     current = -1
     for fragment in layout.fragments:
-        slot = fragment.start // grid
+        slot = (layout.presented_at(fragment) + tolerance) // grid  # by when it is shown, not decoded
         if segments and slot == current:
             last = segments[-1]
             segments[-1] = Segment(uri, last.offset, last.length + fragment.size, last.ticks + fragment.duration)
@@ -121,13 +123,16 @@ AUDIO_GROUP = "audio"
 AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
 
 
-def master_playlist(variants: Sequence[Variant], audio_uri: str | None) -> str:
+def master_playlist(
+    variants: Sequence[Variant], audio_uri: str | None, subtitles: Sequence[SubtitleRendition] = ()
+) -> str:
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     if audio_uri:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,'
             f'CHANNELS="2",URI="{audio_uri}"'
         )
+    lines += [_subtitle_media(track) for track in subtitles]
     for variant in variants:
         attributes = [
             f"BANDWIDTH={variant.bandwidth}",
@@ -139,6 +144,8 @@ def master_playlist(variants: Sequence[Variant], audio_uri: str | None) -> str:
             attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
         if audio_uri:
             attributes.append(f'AUDIO="{AUDIO_GROUP}"')
+        if subtitles:
+            attributes.append(f'SUBTITLES="{SUBTITLES_GROUP}"')
         lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant.uri]
     return "\n".join(lines) + "\n"
 
@@ -171,3 +178,69 @@ def thumbnails_track(cues: Sequence[Cue]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+# --- subtitles -------------------------------------------------------------------------------------------
+
+SUBTITLES_GROUP = "subs"
+# Cue times are the source's own timestamps, as the video's fragments are (`-copyts`): cue time 0 is media
+# time 0. RFC 8216 says so when the map is absent; stated anyway, so that every player reads it alike.
+TIMESTAMP_MAP = "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000"
+
+
+@dataclass(frozen=True)
+class SubtitleRendition:
+    """A subtitle track as the master playlist describes it (an EXT-X-MEDIA of the SUBTITLES group)."""
+
+    uri: str
+    name: str
+    language: str | None = None
+    default: bool = False
+    forced: bool = False
+
+
+def quoted(text: str) -> str:
+    """`text` as an HLS quoted-string's content: one line without a double quote (RFC 8216 has no escape)."""
+    return " ".join(text.replace('"', "'").split())
+
+
+def _subtitle_media(track: SubtitleRendition) -> str:
+    attributes = [
+        "TYPE=SUBTITLES",
+        f'GROUP-ID="{SUBTITLES_GROUP}"',
+        f'NAME="{quoted(track.name)}"',
+        *([f'LANGUAGE="{quoted(track.language)}"'] if track.language else []),
+        f"DEFAULT={'YES' if track.default else 'NO'}",
+        "AUTOSELECT=YES",
+        *(["FORCED=YES"] if track.forced else []),
+        f'URI="{track.uri}"',
+    ]
+    return "#EXT-X-MEDIA:" + ",".join(attributes)
+
+
+def subtitles_playlist(uri: str, seconds: float) -> str:
+    """A subtitle rendition's media playlist: its one WebVTT file, one segment over the whole video."""
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{VERSION}",
+        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(seconds))}",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        f"#EXTINF:{seconds:.6f},",
+        uri,
+        "#EXT-X-ENDLIST",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class NotWebVtt(ValueError):
+    """The text does not begin as a WebVTT file does."""
+
+
+def subtitle_track(vtt: str) -> str:
+    """A WebVTT file as the stream serves it: its header states how its cue times map to the media's."""
+    lines = vtt.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines[0].startswith("WEBVTT") or lines[0][6:7] not in ("", " ", "\t"):
+        raise NotWebVtt("the file does not begin with WEBVTT")
+    header_end = lines.index("") if "" in lines else len(lines)
+    header = [line for line in lines[1:header_end] if not line.startswith("X-TIMESTAMP-MAP=")]
+    return "\n".join([lines[0], TIMESTAMP_MAP, *header, *lines[header_end:]])

@@ -12,6 +12,7 @@ from contracts.events import ChunkRef
 from contracts.media import Probe
 from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
+from transcode.logic.picture import AS_IS, Picture
 
 
 class SourceMissing(Exception):
@@ -100,16 +101,24 @@ class MediaTool(Protocol):
         out_dir: Path,
         *,
         poster_at: float | None,
+        picture: Picture = AS_IS,
+        last: bool = False,
     ) -> ChunkFiles:
-        """Every rung of one chunk (decoded once), its thumbnails, and the poster when asked."""
+        """Every rung of one chunk (decoded once, `picture` applied), its thumbnails, and the poster when asked;
+        the `last` chunk reads to the end of the source."""
         ...
 
     def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None: ...
 
-    def join_download(self, video_playlist: Path, audio_playlist: Path | None, out: Path) -> None:
-        """One MP4 (moov first) from a rung's local playlist and the audio's."""
+    def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
+        """One MP4 (moov first) from a rung's whole fragmented track and the audio's, every timestamp kept."""
         ...
 
     def sprite(self, images: list[Path], columns: int, out: Path) -> None:
         """Tile the images (thumbnails of one size) into one JPEG, `columns` wide."""
+        ...
+
+    def extract_subtitles(self, source: SourceRef, demuxer: str, streams: list[int], out_dir: Path) -> dict[int, Path]:
+        """Each of the source's text subtitle streams (by stream index) as a WebVTT file on the source's timeline,
+        in one read of the source; a stream ffmpeg cannot convert fails the whole call (MediaToolError)."""
         ...

@@ -42,13 +42,16 @@ class TaskMessage(BaseModel):
         return self._upload.get("correlation_id")
 
     def describe(self, result: dict[str, Any]) -> dict[str, Any]:
-        """What a log line says about the task and its result."""
+        """What a log line says about the task and its result: a failure's code, and its `detail` in the tool's
+        own words (the only place they go: people read the code's sentence)."""
         upload, failure = self._upload, result.get("failure") or {}
         said = {
             "video_id": upload.get("video_id"),
             "chunk": (self.input.get("chunk") or {}).get("index"),
             "status": result.get("status"),
             "reason": result.get("reason") or failure.get("reason_code"),
+            "detail": failure.get("detail"),
+            "subtitles_left_out": result.get("subtitles_left_out"),  # the video went on without them
         }
         return {name: value for name, value in said.items() if value is not None}
 

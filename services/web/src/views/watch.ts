@@ -1,6 +1,6 @@
 // One video: the player (HLS through hls.js, native HLS on Safari, else the MP4 renditions), a quality
-// menu, seek-bar previews, the video's details, its downloads, and delete (with a confirmation).
-import Hls, { type Level } from "hls.js";
+// menu, a captions menu, seek-bar previews, the video's details, its downloads, and delete (with a confirmation).
+import Hls, { type Level, type MediaPlaylist } from "hls.js";
 import { ApiError, SessionExpired } from "../api";
 import type { App, View } from "../app";
 import { formatBytes, formatDate, formatDuration, h, replace } from "../dom";
@@ -139,12 +139,15 @@ export function watchView(app: App, videoId: string): View {
   };
 }
 
-/** The video element, its source, the quality menu and the seek-bar previews. */
+/** The video element, its source, the quality and captions menus and the seek-bar previews. */
 class Player {
   readonly element: HTMLElement;
   private readonly video: HTMLVideoElement;
   private hls: Hls | null = null;
   private readonly quality = h("select", { id: "quality", "aria-label": "Quality" });
+  // shown when the stream has subtitle tracks (Safari's own controls list them for its native HLS)
+  private readonly captions = h("select", { id: "captions", "aria-label": "Captions" });
+  private readonly captionsLabel = h("label", { for: "captions", hidden: true }, "Captions");
 
   constructor(
     private readonly details: VideoDetails,
@@ -159,7 +162,10 @@ class Player {
     });
     const label = h("label", { for: "quality" }, "Quality");
     const scrubber = this.scrubber();
-    this.element = h("div", { class: "player" }, this.video, scrubber, h("div", { class: "controls" }, label, this.quality));
+    this.captions.hidden = true;
+    this.captions.addEventListener("change", () => this.chooseCaptions(Number(this.captions.value)));
+    const controls = h("div", { class: "controls" }, label, this.quality, this.captionsLabel, this.captions);
+    this.element = h("div", { class: "player" }, this.video, scrubber, controls);
     this.attach();
   }
 
@@ -167,10 +173,13 @@ class Player {
     const hls = this.details.playback?.hls;
     const mp4s = this.details.renditions.filter((r) => r.url);
     if (hls && Hls.isSupported()) {
-      const player = new Hls({ enableWorker: false, capLevelToPlayerSize: false });
+      // the browser draws the cues of the chosen subtitle track (its own text tracks: text, never markup)
+      const player = new Hls({ enableWorker: false, capLevelToPlayerSize: false, renderTextTracksNatively: true });
       this.hls = player;
       player.on(Hls.Events.MANIFEST_PARSED, (_event, data) => this.levels(data.levels));
       player.on(Hls.Events.LEVEL_SWITCHED, () => this.showAuto());
+      player.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_event, data) => this.subtitles(data.subtitleTracks));
+      player.on(Hls.Events.SUBTITLE_TRACK_SWITCH, () => this.showCaptions());
       let recovered = false;
       player.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;
@@ -209,6 +218,28 @@ class Player {
     this.quality.addEventListener("change", () => {
       if (this.hls) this.hls.currentLevel = Number(this.quality.value);
     });
+  }
+
+  /** The captions menu: "Off" and each subtitle track by its name; hidden when the stream has none. */
+  private subtitles(tracks: MediaPlaylist[]): void {
+    const options = [h("option", { value: "-1" }, "Off")];
+    tracks.forEach((track, index) => options.push(h("option", { value: String(index) }, track.name || `Subtitles ${index + 1}`)));
+    replace(this.captions, ...options);
+    this.captions.hidden = this.captionsLabel.hidden = tracks.length === 0;
+    this.showCaptions();
+  }
+
+  private chooseCaptions(index: number): void {
+    if (!this.hls) return;
+    this.hls.subtitleDisplay = index >= 0;
+    this.hls.subtitleTrack = index;
+  }
+
+  /** The menu follows the track hls.js shows (a track marked DEFAULT in the stream starts on). */
+  private showCaptions(): void {
+    const hls = this.hls;
+    if (!hls) return;
+    this.captions.value = String(hls.subtitleDisplay ? hls.subtitleTrack : -1);
   }
 
   /** In auto, the menu says which rung is playing: "Auto (480p)". */
