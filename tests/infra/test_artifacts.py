@@ -3,7 +3,7 @@
 Budgets (zipped): a function's code 10 MiB — pydantic's compiled core and (for auth)
 cryptography are most of it, so a budget above that means something heavy slipped in;
 the transcoder's media layer 96 MiB — imageio-ffmpeg's ffmpeg 9 and shaka's static ffprobe (about
-84 MiB zipped, 211 MiB unzipped), which with its function must stay under Lambda's 250 MiB unzipped;
+85 MiB zipped, 211 MiB unzipped), which with its function must stay under Lambda's 250 MiB unzipped;
 the catalog's ffprobe-only layer 24 MiB.
 """
 
