@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import struct
 import subprocess
@@ -23,6 +24,16 @@ def ffmpeg(*args: str) -> None:
         check=True,
         timeout=120,
     )
+
+
+def count_frames(*input_args: str) -> int:
+    """How many frames ffprobe decodes from the input (`-i` and its options given)."""
+    probe = subprocess.run(
+        [mediatools.ffprobe(), "-v", "error", *input_args, "-select_streams", "v:0", "-count_frames",
+         "-show_entries", "stream=nb_read_frames", "-of", "json"],
+        capture_output=True, check=True, timeout=300, text=True,
+    )  # fmt: skip
+    return int(json.loads(probe.stdout)["streams"][0]["nb_read_frames"])
 
 
 def make_clip(

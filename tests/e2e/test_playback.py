@@ -4,26 +4,15 @@ reading the whole stream through the link."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-import mediatools
 from tests.e2e.conftest import Stack
+from tests.media import count_frames
 
 pytestmark = pytest.mark.service("transcode", "metadata")
-
-
-def _frames(*input_args: str) -> int:
-    probe = subprocess.run(
-        [mediatools.ffprobe(), "-v", "error", *input_args, "-select_streams", "v:0", "-count_frames",
-         "-show_entries", "stream=nb_read_frames", "-of", "json"],
-        capture_output=True, check=True, timeout=300, text=True,
-    )  # fmt: skip
-    return int(json.loads(probe.stdout)["streams"][0]["nb_read_frames"])
 
 
 def _byte_range(spec: str) -> str:
@@ -67,7 +56,7 @@ def test_a_ready_video_plays_from_its_link_with_no_token(stack: Stack, small_cli
 
     # And ffprobe, given only the link, reads every frame of the source
     hls = ("-protocol_whitelist", "http,tcp", "-allowed_extensions", "ALL", "-i", playback["hls"])
-    assert _frames(*hls) == _frames("-i", str(small_clip))
+    assert count_frames(*hls) == count_frames("-i", str(small_clip))
 
     # And the thumbnails track names signed sprite regions
     if playback["thumbnails"]:

@@ -25,6 +25,7 @@ import requests
 import mediatools
 from tests.corpus import CORPUS, HDR_BARS_SDR, HDR_TOLERANCE, Source, make
 from tests.e2e.conftest import Stack, final, local_stack
+from tests.media import count_frames
 
 pytestmark = pytest.mark.service("transcode", "metadata")
 
@@ -102,15 +103,6 @@ def _probe(*input_args: str) -> dict[str, Any]:
 def _start(probe: dict[str, Any], kind: str) -> float | None:
     streams = [s for s in probe["streams"] if s["codec_type"] == kind]
     return float(streams[0]["start_time"]) if streams else None
-
-
-def _frames(*input_args: str) -> int:
-    done = subprocess.run(
-        [mediatools.ffprobe(), "-v", "error", *input_args, "-select_streams", "v:0", "-count_frames",
-         "-show_entries", "stream=nb_read_frames", "-of", "json"],
-        capture_output=True, check=True, timeout=300, text=True,
-    )  # fmt: skip
-    return int(json.loads(done.stdout)["streams"][0]["nb_read_frames"])
 
 
 def _rgb(*input_args: str, width: int, height: int, crop: tuple[int, int, int, int] | None = None) -> bytes:
@@ -191,7 +183,7 @@ def test_every_frame_once_and_the_sound_exactly_when_the_source_has_it(outcomes:
     # where the picture starts late (at the source's rate)
     [picture] = [s for s in _probe("-i", str(outcome.path))["streams"] if s["codec_type"] == "video"]
     lead_in = round(source.video_offset * float(Fraction(picture["avg_frame_rate"])))
-    assert _frames(*HTTP, "-i", outcome.top) == _frames("-i", str(outcome.path)) + lead_in
+    assert count_frames(*HTTP, "-i", outcome.top) == count_frames("-i", str(outcome.path)) + lead_in
     # and lasts as long as the picture's timeline (a picture that starts late still ends where it ended)
     assert abs(video["stream"]["duration_seconds"] - source.timeline_end) <= 0.1, video["stream"]
     # and has sound exactly when the source has, in the stream and in the download

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -131,6 +132,32 @@ def fresh_wiring() -> Iterator[None]:
 def aws() -> Iterator[Aws]:
     with moto_stack() as stack:
         yield stack
+
+
+# The transcoder and the catalog as their queues drive them, on the module's `aws` (a module that needs one moto
+# server for all its cases overrides `aws` with a module-scoped one). Imported here, not above: pipeline.py
+# builds on this conftest.
+@pytest.fixture
+def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """The transcode service's functions, configured from their serverless.yml environments."""
+    from tests.integration.pipeline import transcode_handler
+
+    yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
+
+
+@pytest.fixture
+def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    from tests.integration.pipeline import DownloadingProber, catalog_handlers
+
+    yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
+
+
+@pytest.fixture
+def pipeline(aws: Aws, transcode: Any, catalog: Any) -> Any:
+    """Uploads through both, as the queues would deliver them (tests.integration.pipeline.Pipeline)."""
+    from tests.integration.pipeline import Pipeline
+
+    return Pipeline(aws, transcode, catalog)
 
 
 def use_function_env(monkeypatch: pytest.MonkeyPatch, *functions: Invocable, **overrides: str) -> None:

@@ -22,13 +22,10 @@ from tests.integration.conftest import ANNOUNCEMENTS, Aws, Context, moto_stack, 
 from tests.integration.pipeline import (
     ALL_DONE,
     Catalog,
-    DownloadingProber,
     Pipeline,
-    catalog_handlers,
     failure_logged,
     notification,
     s3_upload_event,
-    transcode_handler,
 )
 from tests.media import PDF, FifoWatch, hls_trap, hostile_file, make_clip
 from tests.unit.shapes import HOSTILE_KEYS, transcode_failed
@@ -41,21 +38,6 @@ def aws() -> Iterator[Aws]:
     """One moto server for the corpus (provisioning is most of a small case's cost): each case has its own keys."""
     with moto_stack(server=True) as stack:
         yield stack
-
-
-@pytest.fixture
-def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
-
-
-@pytest.fixture
-def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
-
-
-@pytest.fixture
-def pipeline(aws: Aws, transcode, catalog: Catalog) -> Pipeline:
-    return Pipeline(aws, transcode, catalog)
 
 
 @pytest.fixture(scope="module")

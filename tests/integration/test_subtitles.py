@@ -19,7 +19,7 @@ import pytest
 
 import mediatools
 from tests.integration.conftest import Aws, moto_stack
-from tests.integration.pipeline import Catalog, DownloadingProber, Pipeline, Run, catalog_handlers, transcode_handler
+from tests.integration.pipeline import Pipeline, Run
 from tests.integration.test_playback import Playback, signed_key
 from tests.media import declare_duration, make_subtitled_clip
 
@@ -35,21 +35,6 @@ CUE = re.compile(r"^(?:(\d+):)?(\d\d):(\d\d)\.(\d{3}) --> (?:(\d+):)?(\d\d):(\d\
 def aws() -> Iterator[Aws]:
     with moto_stack(server=True) as stack:
         yield stack
-
-
-@pytest.fixture
-def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
-
-
-@pytest.fixture
-def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
-
-
-@pytest.fixture
-def pipeline(aws: Aws, transcode, catalog: Catalog) -> Pipeline:
-    return Pipeline(aws, transcode, catalog)
 
 
 @pytest.fixture(scope="module")

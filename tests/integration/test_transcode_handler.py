@@ -12,7 +12,7 @@ import pytest
 import mediatools
 from contracts import open_s3_event
 from tests.integration.conftest import Aws, Context, moto_stack, sqs_event
-from tests.integration.pipeline import events_published, transcode_handler, upload
+from tests.integration.pipeline import events_published, upload
 from tests.media import ffmpeg, hostile_file
 from tests.wiring import forget_wiring
 
@@ -24,12 +24,6 @@ def aws() -> Iterator[Aws]:
     """One moto server for the module (each test has its own video ids)."""
     with moto_stack(server=True) as stack:
         yield stack
-
-
-@pytest.fixture
-def transcode(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """The transcode service's functions, configured from their serverless.yml environments."""
-    yield from transcode_handler(aws, monkeypatch, tmp_path / "work")
 
 
 def outputs(aws: Aws, video_id: str) -> list[str]:
