@@ -130,6 +130,12 @@ def _dvd(path: Path, seconds: float) -> None:
            "-f", "vob", str(path))  # fmt: skip
 
 
+def _camera_avi(path: Path, seconds: float) -> None:
+    # an old digital camera's .AVI: Motion JPEG with 8-bit mono PCM at 11.025 kHz
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=320x240:r=15:d={seconds}", *_tone(seconds, rate=11025, layout="mono"),
+           "-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p", "-c:a", "pcm_u8", "-shortest", str(path))  # fmt: skip
+
+
 def _prores(path: Path, seconds: float) -> None:
     # an editor's export: ProRes 422 with PCM sound in MOV
     ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=640x360:r=24:d={seconds}", *_tone(seconds), "-c:v", "prores_ks",
@@ -184,6 +190,7 @@ CORPUS = (
     Source("00001.MTS", (1920, 1080), True, interlaced=True, tags=("m2ts", "1080i", "5.1")),
     Source("news.ts", (1024, 576), True, interlaced=True, tags=("mpegts", "576i", "anamorphic")),
     Source("VTS_01_1.mpg", (853, 480), True, interlaced=True, tags=("mpeg-ps", "480i", "anamorphic")),
+    Source("DSCF0001.AVI", (320, 240), True, tags=("avi", "mjpeg", "pcm", "11kHz")),
     Source("edit.mov", (640, 360), True, tags=("prores", "pcm")),
     Source("scope.mp4", (1918, 802), True, tags=("2.39:1",)),
     Source("late-sound.mp4", (320, 180), True, audio_offset=1.0, tags=("audio-late", "22.05kHz")),
@@ -201,6 +208,7 @@ MAKERS = {
     "00001.MTS": _avchd,
     "news.ts": _broadcast,
     "VTS_01_1.mpg": _dvd,
+    "DSCF0001.AVI": _camera_avi,
     "edit.mov": _prores,
     "scope.mp4": _film,
     "late-sound.mp4": _audio_late,
