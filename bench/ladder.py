@@ -176,6 +176,7 @@ def rung_options(job: Job, rendition: Rendition) -> list[str]:
     return [
         *("-fps_mode", "passthrough", "-c:v", "libx264", "-preset", job.preset, "-crf", "23"),
         *("-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k", "-pix_fmt", "yuv420p", "-profile:v", "high"),
+        *("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"),
         *("-x264-params", "scenecut=0:open-gop=0", "-forced-idr", "1", "-force_key_frames", keyframes),
         *("-threads", str(job.threads), "-map_metadata", "-1", "-f", "mp4", "-movflags", FRAGMENT_FLAGS),
         *("-movie_timescale", str(job.timescale), "-video_track_timescale", str(job.timescale)),
@@ -185,7 +186,7 @@ def rung_options(job: Job, rendition: Rendition) -> list[str]:
 def thumbnail_filter(job: Job) -> str:
     width, height = thumbnail_size(job.top.width, job.top.height)
     first = job.thumbnails[0] * job.grid.thumbnail_seconds
-    return f"select=gte(t\\,{first}+selected_n*{job.grid.thumbnail_seconds}),scale={width}:{height}"
+    return f"select=gte(t\\,{first}+selected_n*{job.grid.thumbnail_seconds}),scale={width}:{height}:{JPEG_SCALE}"
 
 
 def thumbnail_options(job: Job) -> list[str]:
@@ -193,10 +194,13 @@ def thumbnail_options(job: Job) -> list[str]:
 
 
 POSTER_OPTIONS = ["-frames:v", "1", "-q:v", "3"]
+RUNG_SCALE = "out_color_matrix=bt709:out_range=tv"  # chunk_command's: square pixels, BT.709
+JPEG_SCALE = "out_color_matrix=bt601:out_range=full"  # and its JPEGs'
+TIMELINE = ("-copyts", "-start_at_zero")
 
 
 def audio_filter(job: Job) -> str:
-    return f"atrim=end={job.duration},apad=whole_dur={job.duration}"
+    return f"aresample=async=1:first_pts=0,apad,atrim=end={job.duration}"
 
 
 AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-map_metadata", "-1", "-f", "mp4"]
@@ -222,16 +226,17 @@ def ffmpeg_args(*args: str) -> list[str]:
 def per_output_commands(job: Job, out_dir: Path) -> Commands:
     files = output_files(job, out_dir)
     commands = []
-    video = ffmpeg_args("-copyts", *input_args(job), "-map", "0:v:0")
+    video = ffmpeg_args(*TIMELINE, *input_args(job), "-map", "0:v:0")
     for r in job.renditions:
-        scale = f"scale={r.width}:{r.height},setsar=1"
+        scale = f"scale={r.width}:{r.height}:{RUNG_SCALE},setsar=1"
         commands.append([*video, "-vf", scale, *rung_options(job, r), str(files[r.name])])
     if job.thumbnails:
         pattern = str(out_dir / "thumb-%05d.jpg")
         commands.append([*video, "-vf", thumbnail_filter(job), *thumbnail_options(job), pattern])
     # The poster seeks to its frame instead of decoding up to it: the cheapest way for a separate process.
     poster = ffmpeg_args(*input_args(job, seek=job.poster_at), "-map", "0:v:0")
-    commands.append([*poster, "-vf", f"scale={job.top.width}:{job.top.height}", *POSTER_OPTIONS, str(files["poster"])])
+    poster_scale = f"scale={job.top.width}:{job.top.height}:{JPEG_SCALE}"
+    commands.append([*poster, "-vf", poster_scale, *POSTER_OPTIONS, str(files["poster"])])
     if job.accepted.has_audio:
         commands.append(audio_command(job.input, files["audio"], video_seconds=job.duration))
     return commands, files
@@ -250,10 +255,10 @@ def split_graph(job: Job) -> str:
     branches = count + 1 + (1 if job.thumbnails else 0)
     labels = "".join(f"[b{i}]" for i in range(count)) + ("[bt]" if job.thumbnails else "") + "[bp]"
     parts = [f"[0:v:0]split={branches}{labels}"]
-    parts += [f"[b{i}]scale={r.width}:{r.height},setsar=1[o{i}]" for i, r in enumerate(job.renditions)]
+    parts += [f"[b{i}]scale={r.width}:{r.height}:{RUNG_SCALE},setsar=1[o{i}]" for i, r in enumerate(job.renditions)]
     if job.thumbnails:
         parts.append(f"[bt]{thumbnail_filter(job)}[thumbs]")
-    parts.append(f"[bp]{poster_trim(job)},scale={job.top.width}:{job.top.height}[poster]")
+    parts.append(f"[bp]{poster_trim(job)},scale={job.top.width}:{job.top.height}:{JPEG_SCALE}[poster]")
     return ";".join(parts)
 
 
@@ -264,12 +269,13 @@ def cascade_graph(job: Job) -> str:
         outs = f"[r{i}]" + (("[bt]" if job.thumbnails else "") + "[bp]" if i == 0 else "")
         outs += f"[n{i}]" if i < last else ""
         fanout = outs.count("[")
-        parts.append(f"{previous}scale={r.width}:{r.height}" + (f",split={fanout}{outs}" if fanout > 1 else outs))
+        scale = f"{previous}scale={r.width}:{r.height}:{RUNG_SCALE}"
+        parts.append(scale + (f",split={fanout}{outs}" if fanout > 1 else outs))
         parts.append(f"[r{i}]setsar=1[o{i}]")
         previous = f"[n{i}]"
     if job.thumbnails:
         parts.append(f"[bt]{thumbnail_filter(job)}[thumbs]")
-    parts.append(f"[bp]{poster_trim(job)}[poster]")
+    parts.append(f"[bp]{poster_trim(job)},scale=iw:ih:{JPEG_SCALE}[poster]")
     return ";".join(parts)
 
 
@@ -290,7 +296,7 @@ class SingleCommand:
         files = output_files(job, out_dir)
         graph = self.graph(job)
         in_process = self.audio and job.accepted.has_audio
-        args = ffmpeg_args("-copyts", *self.global_extra, *input_args(job, *self.input_extra))
+        args = ffmpeg_args(*TIMELINE, *self.global_extra, *input_args(job, *self.input_extra))
         if in_process:
             # audio_command's own reading of the file (to the end, no seek), as a second input of this process
             graph += f";[1:a:0]{audio_filter(job)}[audio]"
