@@ -56,14 +56,16 @@ def cover_art() -> dict[str, Any]:
     return h264(600, 600, "90000/1", codec_name="mjpeg", disposition={"default": 0, "attached_pic": 1})
 
 
-def ffprobe(*streams: dict[str, Any], format_name: str = MP4, duration: str | None = "12.500000") -> Probe:
+def ffprobe(
+    *streams: dict[str, Any], format_name: str = MP4, duration: str | None = "12.500000", start: str = "0.000000"
+) -> Probe:
     """A Probe from a dict shaped like `ffprobe -show_format -show_streams -of json`."""
     fmt: dict[str, Any] = {
         "filename": "file:/tmp/transcode-x/source",
         "nb_streams": len(streams),
         "format_name": format_name,
         "format_long_name": "QuickTime / MOV",
-        "start_time": "0.000000",
+        "start_time": start,
         "size": "2000000",
         "bit_rate": "1280000",
         "probe_score": 100,
@@ -202,3 +204,73 @@ def test_check_size_uses_the_limits_given() -> None:
 
     # Then it is too large
     assert rejected.value.reason is FailureReason.FILE_TOO_LARGE
+
+
+# --- what people upload: containers, pixel shapes, fields, HDR, timelines (issue: every real video) ----------
+
+
+@pytest.mark.parametrize(
+    ("format_name", "demuxer"),
+    [
+        ("mpegts", "mpegts"),
+        ("mpeg", "mpeg"),
+        ("avi", "avi"),
+        ("gif", "gif"),
+        ("matroska,webm", "matroska"),
+        (MP4, "mov"),
+    ],
+    ids=["ts-mts-m2ts", "mpg-vob", "avi", "gif", "mkv-webm", "mp4-mov"],
+)
+def test_camera_broadcast_and_animation_containers_are_read_by_their_own_demuxer(format_name: str, demuxer: str):
+    # Given a probe of a camera's, a broadcast's, a DVD's, an old camera's or an animation's container
+    accepted = inspect(ffprobe(h264(nb_frames="375"), format_name=format_name), LIMITS)
+    # Then it is accepted, and the demuxer forced on every later read is that container's own
+    assert accepted.demuxer == demuxer
+
+
+def test_anamorphic_sd_is_shown_at_its_display_aspect_and_portrait_turns():
+    # Given 720x480 with pixels 32:27 wide (16:9 on screen), and the same picture recorded sideways
+    wide = inspect(ffprobe(h264(720, 480, sample_aspect_ratio="32:27")), LIMITS)
+    turned = inspect(ffprobe(h264(720, 480, sample_aspect_ratio="32:27", side_data_list=[{"rotation": -90}])), LIMITS)
+    # Then its size is what is seen: the width stretched, then turned
+    assert (wide.width, wide.height) == (853, 480)
+    assert (turned.width, turned.height) == (480, 853)
+
+
+def test_what_each_frame_needs_is_read_from_the_probe():
+    # Given an interlaced broadcast, an iPhone's HLG, a PQ film, a BT.2020 SDR clip and a phone's variable rate
+    broadcast = inspect(ffprobe(h264(field_order="tt")), LIMITS)
+    hlg = inspect(ffprobe(h264(color_transfer="arib-std-b67", color_primaries="bt2020")), LIMITS)
+    pq = inspect(ffprobe(h264(color_transfer="smpte2084", color_primaries="bt2020")), LIMITS)
+    wide = inspect(ffprobe(h264(color_transfer="bt2020-10", color_primaries="bt2020")), LIMITS)
+    phone = inspect(ffprobe(h264(rate="30/1", avg_frame_rate="22/1")), LIMITS)
+    progressive = inspect(ffprobe(h264(field_order="progressive")), LIMITS)
+    # Then each says what it needs, and nothing else
+    assert broadcast.interlaced and not progressive.interlaced
+    assert (hlg.dynamic_range, pq.dynamic_range, wide.dynamic_range) == ("hlg", "pq", None)
+    assert wide.wide_gamut and not progressive.wide_gamut
+    assert phone.variable_rate and not progressive.variable_rate
+
+
+def test_a_picture_that_starts_late_ends_where_it_ends():
+    # Given a picture from 1.0 s to 8.0 s beside sound from 0 (the file's clock starting at 10 s, as in a TS)
+    picture = h264(start_time="11.000000", duration="7.000000")
+    late = ffprobe(picture, aac() | {"start_time": "10.000000"}, duration="8.000000", start="10.000000")
+    accepted = inspect(late, LIMITS)
+    # Then the picture starts 1 s into the timeline and ends at 8 s, not at its own length of 7 s
+    assert (accepted.video_offset, accepted.video_seconds) == (1.0, 8.0)
+
+
+@pytest.mark.parametrize(("frames", "refused"), [("240", False), ("20001", True), (None, True)])
+def test_an_animation_with_too_many_or_uncounted_frames_is_refused(frames: str | None, refused: bool):
+    # Given an animated GIF (its clock says 100 fps, its frames come 60 ms apart)
+    gif = h264(320, 240, rate="100/1", codec_name="gif", avg_frame_rate="50/3", nb_frames=frames)
+    # When the gate reads it
+    if not refused:
+        # Then a real animation is accepted at its own average rate
+        assert inspect(ffprobe(gif, format_name="gif"), LIMITS).fps == pytest.approx(16.667)
+        return
+    with pytest.raises(Rejected) as rejected:
+        inspect(ffprobe(gif, format_name="gif"), LIMITS)
+    # Then a GIF bomb (or one that does not say how many frames it has) is refused, as too long
+    assert rejected.value.reason == FailureReason.DURATION_TOO_LONG

@@ -130,7 +130,7 @@ export class Upload {
   private async run(): Promise<string> {
     const saved = this.savedRecord();
     if (saved) return this.runMultipart(saved, null);
-    const type = this.file.type || guessType(this.file.name);
+    const type = uploadType(this.file);
     const answer = await this.api.createUpload({ name: this.file.name, type, size: this.file.size });
     this.check();
     if ("upload_id" in answer) {
@@ -296,16 +296,23 @@ const TYPES: Record<string, string> = {
   mpg: "video/mpeg",
   mpeg: "video/mpeg",
   ts: "video/mp2t",
+  mts: "video/mp2t", // AVCHD cameras
+  m2ts: "video/mp2t",
+  vob: "video/mpeg", // DVDs
+  "3gp": "video/3gpp",
+  "3g2": "video/3gpp2",
 };
 
-/** Browsers leave `type` empty for some containers (.mkv): name it from the extension. */
-export function guessType(name: string): string {
-  const extension = name.split(".").pop()?.toLowerCase() ?? "";
-  return TYPES[extension] ?? "video/mp4";
+/** The video/ type the upload is made with; "" for a file that is not a video. Browsers leave `type` empty
+ * for some containers (.mkv) or give one that is not video/ (.mts as "model/vnd.mts"): named from the extension. */
+export function uploadType(file: File): string {
+  if (file.type.startsWith("video/")) return file.type;
+  const extension = file.name.split(".").pop()?.toLowerCase() ?? "";
+  return TYPES[extension] ?? "";
 }
 
 export function isVideo(file: File): boolean {
-  return file.type.startsWith("video/") || (file.type === "" && (file.name.split(".").pop()?.toLowerCase() ?? "") in TYPES);
+  return uploadType(file) !== "";
 }
 
 function sleep(ms: number): Promise<void> {

@@ -25,7 +25,7 @@ export function libraryView(app: App): View {
   const more = h("button", { type: "button", class: "secondary", hidden: true, onclick: () => void loadMore() }, "More videos");
   const uploadList = h("ul", { class: "uploads", "aria-label": "Uploads" });
 
-  const input = h("input", { type: "file", id: "file-input", accept: "video/*", multiple: true, class: "visually-hidden" });
+  const input = h("input", { type: "file", id: "file-input", accept: "video/*,.mkv,.mts,.m2ts,.ts,.vob", multiple: true, class: "visually-hidden" });
   input.addEventListener("change", () => {
     if (input.files) addFiles(input.files);
     input.value = "";
