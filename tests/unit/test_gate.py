@@ -9,6 +9,7 @@ import pytest
 from contracts import FailureReason
 from contracts.media import Probe
 from transcode.logic.gate import Accepted, GateLimits, Rejected, check_size, inspect
+from transcode.logic.picture import AS_IS
 
 pytestmark = pytest.mark.service("transcode")
 
@@ -246,10 +247,11 @@ def test_what_each_frame_needs_is_read_from_the_probe():
     phone = inspect(ffprobe(h264(rate="30/1", avg_frame_rate="22/1")), LIMITS)
     progressive = inspect(ffprobe(h264(field_order="progressive")), LIMITS)
     # Then each says what it needs, and nothing else
-    assert broadcast.interlaced and not progressive.interlaced
-    assert (hlg.dynamic_range, pq.dynamic_range, wide.dynamic_range) == ("hlg", "pq", None)
-    assert wide.wide_gamut and not progressive.wide_gamut
-    assert phone.variable_rate and not progressive.variable_rate
+    assert broadcast.picture.deinterlace and not progressive.picture.deinterlace
+    assert (hlg.picture.tone_map, pq.picture.tone_map, wide.picture.tone_map) == ("hlg", "pq", None)
+    assert wide.picture.to_bt709 and not (progressive.picture.to_bt709 or hlg.picture.to_bt709)
+    assert phone.picture.variable_rate and not progressive.picture.variable_rate
+    assert progressive.picture == AS_IS
 
 
 def test_a_picture_that_starts_late_ends_where_it_ends():

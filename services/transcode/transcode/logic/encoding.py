@@ -91,11 +91,8 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         started_at=started_at or begun,
         planned_at=deps.clock(),
         subtitles=text_tracks(probe),
+        picture=accepted.picture,
         video_offset=accepted.video_offset,
-        variable_rate=accepted.variable_rate,
-        deinterlace=accepted.interlaced,
-        tone_map=accepted.dynamic_range,
-        to_bt709=accepted.wide_gamut and not accepted.dynamic_range,
     )
     return {"status": "planned", "plan": the_plan.model_dump(mode="json")}
 
@@ -130,7 +127,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps) -> dict[st
                 the_plan.timescale,
                 work,
                 poster_at=the_plan.poster_at if chunk.index == 0 else None,
-                picture=the_plan.picture(chunk),
+                picture=the_plan.picture_for(chunk),
                 last=chunk.index == the_plan.chunks[-1].index,
             )
             record: dict[str, Any] = {"chunk": chunk.model_dump(mode="json"), "rungs": {}}

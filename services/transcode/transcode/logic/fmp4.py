@@ -206,7 +206,7 @@ def layout(data: Buffer) -> Layout:
         default = _default_duration(data, moov, _one(data, traf, "tfhd"))
         runs = [_run_duration(data, trun, default) for trun in find(data, traf, "trun")]
         duration, samples = sum(d for d, _, _ in runs), sum(n for _, n, _ in runs)
-        first_offset = runs[0][2] if runs else 0
+        first_offset = runs[0][2] if runs else None
         fragments.append(
             Fragment(moof.offset, mdat.end - moof.offset, int(decode_time), duration, samples, first_offset)
         )

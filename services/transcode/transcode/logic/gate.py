@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from contracts import FailureReason
 from contracts.media import Probe
 from mediatools import ALLOWED_CONTAINERS
+from transcode.logic.picture import AS_IS, Picture
 
 
 class Rejected(Exception):
@@ -41,10 +42,7 @@ class Accepted:
     has_audio: bool
     video_seconds: float = 0.0  # where the picture ends on the file's timeline
     video_offset: float = 0.0  # where it starts (after the sound: a camera that starts the picture late)
-    interlaced: bool = False
-    variable_rate: bool = False
-    dynamic_range: str | None = None  # "hlg" or "pq": tone-mapped to SDR
-    wide_gamut: bool = False  # BT.2020 primaries (SDR): converted to BT.709
+    picture: Picture = AS_IS  # what each frame needs
 
 
 def check_size(size: int | None, limits: GateLimits) -> None:
@@ -121,8 +119,10 @@ def inspect(probe: Probe, limits: GateLimits) -> Accepted:
         has_audio=probe.audio is not None,
         video_seconds=video_seconds,
         video_offset=probe.offset(video),
-        interlaced=video.interlaced,
-        variable_rate=video.variable_rate,
-        dynamic_range=video.dynamic_range,
-        wide_gamut=video.color_primaries == "bt2020",
+        picture=Picture(
+            deinterlace=video.interlaced,
+            tone_map=video.dynamic_range,
+            to_bt709=video.color_primaries == "bt2020" and not video.dynamic_range,  # tone mapping does it for HDR
+            variable_rate=video.variable_rate,
+        ),
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Picture:
-    """Decided by the plan from the probe; the chunk encoder applies it once, before the ladder's split, so
-    every rung, the poster and the thumbnails get it alike."""
+    """Decided by the gate from the probe (the plan adds the lead-in per chunk); the chunk encoder applies it
+    once, before the ladder's split, so every rung, the poster and the thumbnails get it alike."""
 
     deinterlace: bool = False  # fields woven into frames (1080i, broadcast, DV): one progressive frame per frame
     tone_map: str | None = None  # "hlg" or "pq": HDR turned into SDR BT.709 (8-bit H.264 has no HDR)

@@ -11,6 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from contracts.media import Probe, ProbeStream
+from transcode.logic.hls import quoted
 from transcode.logic.languages import english_name, rfc5646
 
 TEXT_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"})
@@ -69,9 +70,8 @@ def text_tracks(probe: Probe) -> list[SubtitleTrack]:
 
 
 def clean_name(text: str | None) -> str:
-    """One line of plain text, at most NAME_LENGTH characters, no double quote (an HLS quoted string has none)."""
-    one_line = _CONTROL.sub(" ", (text or "").replace('"', "'"))
-    return " ".join(one_line.split())[:NAME_LENGTH].rstrip()
+    """One line of plain text, at most NAME_LENGTH characters, fit for an HLS quoted string (hls.quoted)."""
+    return quoted(_CONTROL.sub(" ", text or ""))[:NAME_LENGTH].rstrip()
 
 
 def _tag(stream: ProbeStream, name: str) -> str | None:

@@ -25,7 +25,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from transcode.logic import hls
 from transcode.logic.chunking import Grid
 from transcode.logic.gate import GateLimits
 from transcode.logic.ladder import Rendition
-from transcode.logic.picture import Picture
+from transcode.logic.picture import AS_IS, Picture
 from transcode.logic.ports import MediaTool, Publisher, Storage, Tombstones
 from transcode.logic.subtitles import SubtitleTrack
 
@@ -89,18 +89,15 @@ class Plan(_Step):
     concurrency: int  # chunks encoded at once (the Map's MaxConcurrencyPath)
     started_at: datetime
     planned_at: datetime
-    # what each frame needs before scaling (defaults: plans made before these existed still parse)
-    deinterlace: bool = False
-    tone_map: str | None = None
-    to_bt709: bool = False
+    # (defaults: plans made before these existed still parse)
+    picture: Picture = AS_IS  # what each frame needs before scaling
     video_offset: float = 0.0  # where the picture starts on the timeline (after the sound)
-    variable_rate: bool = False
     subtitles: list[SubtitleTrack] = []  # the text tracks carried out as WebVTT (logic/subtitles.py)
 
-    def picture(self, chunk: ChunkRef) -> Picture:
+    def picture_for(self, chunk: ChunkRef) -> Picture:
         """What the chunk's frames need: the first chunk of a picture that starts late is led in with black."""
         late = self.video_offset if chunk.start_seconds == 0 and self.video_offset >= 0.001 else 0.0
-        return Picture(self.deinterlace, self.tone_map, self.to_bt709, late, self.variable_rate)
+        return replace(self.picture, late_start=late)
 
     @property
     def grid(self) -> Grid:
