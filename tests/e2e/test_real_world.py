@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ class Outcome:
     item: dict[str, Any]
     video: dict[str, Any]  # GET /videos/{id} as the owner sees it
 
-    @property
+    @cached_property
     def master(self) -> str:
         return requests.get(self.video["playback"]["hls"], timeout=10).text
 
