@@ -20,8 +20,11 @@ PYTEST_ARGS ?=
 # make test SERVICE=upload: one service's tests, the shared package's and every contract test
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
+# pytest-xdist: one worker per core; a group (the shared local stack's tests, or one module) stays on one worker,
+# in the order tests/conftest.py gives them (the longest first). XDIST= runs everything in this process.
+XDIST ?= -n auto --dist loadgroup --no-loadscope-reorder
 
-.PHONY: help venv lock vendor demo up web token replay package test test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale cost bench-push layer clean
+.PHONY: help venv lock vendor demo up web token replay package test smoke test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-limits cost bench-push layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -57,19 +60,30 @@ replay: $(STAMP) ## replay events: make replay ARGS="peek transcode-dlq" (or red
 	@$(PY) -m replay $(ARGS)
 
 test: $(STAMP) ## unit, contract, integration and end-to-end tests (SERVICE=upload: that service's and the contracts)
-	@$(PYTEST) $(PYTEST_ARGS)
+	@$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit and contract tests only (seconds)
 	@$(PYTEST) tests/unit tests/contracts $(PYTEST_ARGS)
 
 test-integration: $(STAMP) ## handlers against moto (mock_aws)
-	@$(PYTEST) tests/integration $(PYTEST_ARGS)
+	@$(PYTEST) tests/integration $(XDIST) $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
-	@$(PYTEST) tests/e2e $(PYTEST_ARGS)
+	@$(PYTEST) tests/e2e $(XDIST) $(PYTEST_ARGS)
 
 test-browser: $(STAMP) ## the website in Chromium (Playwright) against the local stack
 	@$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# make smoke STAGE=dev: the stage's description from its stacks' outputs (tools/deployment.py), then the smoke tests
+# through it as its test user (SMOKE_USERNAME, SMOKE_PASSWORD; tests/smoke_user.py). Without STAGE: the local stack.
+smoke: $(STAMP) ## the smoke tests against a deployed stage (make smoke STAGE=dev) or, without STAGE, the local stack
+	@if [ "$(origin STAGE)" = file ] || [ "$(STAGE)" = local ]; then \
+		$(PY) -m pytest -p no:xdist -m smoke tests/e2e/test_smoke.py $(PYTEST_ARGS); \
+	else \
+		$(PY) -m tools.deployment --stage "$(STAGE)" --out .build/deployment-$(STAGE).json && \
+		$(PY) -m pytest -p no:xdist -m smoke tests/e2e/test_smoke.py --deployment .build/deployment-$(STAGE).json \
+			$(PYTEST_ARGS); \
+	fi
 
 test-infra: package ## package every service, then check the infrastructure rules on the templates and the zips
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
@@ -92,6 +106,9 @@ bench: $(STAMP) ## ladder transcode vs per-rendition processes and a hand-writte
 	@$(PY) bench/ladder.py --seconds 10 --height 1080
 	@echo
 	@$(PY) bench/imports.py
+
+bench-limits: $(STAMP) ## re-measure the encode speeds the Lambda limits test reads (bench/measured/encode-speed.json; ~5 min)
+	@$(PY) bench/encode_speed.py $(ARGS)
 
 bench-scale: $(STAMP) ## the workflow on the local stack with K media workers: make bench-scale ARGS="--workers 1,2 --threads 1"
 	@$(PY) bench/scale.py $(ARGS)

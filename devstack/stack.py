@@ -26,11 +26,14 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import JWKS_PATH, OPENAPI_PATH, Gateway
 from devstack.issuer import Issuer
+from devstack.mailbox import MAILBOX_PATH, sent_mail
 from devstack.oidc import DISCOVERY_PATH, Provider, web_client
 from devstack.signin import pages
 from devstack.site import SiteServer, site_config
 from devstack.sockets import SocketApi
 from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Topology, WebSocketRoute, load, local_session
+from infra.deployment import API_SERVICES, Deployment, resources
+from infra.deployment import Issuer as DeployedIssuer
 from infra.provision import execute_state_machines, provision
 
 LOCAL_MAIL_SENDER = "videos@24hour-video.local"  # verified in the local SES: mail to uploaders comes from it
@@ -67,7 +70,11 @@ class LocalStack:
         openapi = ROOT / "shared" / "openapi.json"  # make openapi writes it; a contract test keeps it current
         self.gateway = Gateway(
             self.invoke,
-            documents={JWKS_PATH: self.issuer.jwks, OPENAPI_PATH: lambda: json.loads(openapi.read_text())},
+            documents={
+                JWKS_PATH: self.issuer.jwks,
+                OPENAPI_PATH: lambda: json.loads(openapi.read_text()),
+                MAILBOX_PATH: lambda: {"messages": sent_mail()},
+            },
             pages=pages(self.oidc),
         )
         self.api = ""
@@ -198,7 +205,7 @@ class LocalStack:
         return {"mailSender": LOCAL_MAIL_SENDER, "websiteUrl": self.web or f"http://127.0.0.1:{DEFAULT_WEB_PORT}"}
 
     def sent_mail(self) -> list[dict[str, Any]]:
-        return sent_mail(self.endpoint)
+        return sent_mail()
 
     def issuer_params(self) -> dict[str, str]:
         return {"jwtIssuer": self.issuer.issuer, "jwtAudience": self.issuer.audience, "jwksUrl": self.jwks_url}
@@ -213,25 +220,31 @@ class LocalStack:
 
     def description(self) -> dict[str, Any]:
         """What a client of the running stack needs to find and use it (`python -m devstack up --ready-file`)."""
-        return {
-            "stage": self.stage,
+        deployment = Deployment(
+            stage=self.stage,
+            region=REGION,
+            apis=dict.fromkeys(API_SERVICES, self.api),  # one local API serves every service's routes
+            issuer=DeployedIssuer(self.issuer.issuer, self.issuer.audience, self.jwks_url),
+            websocket=self.websocket or None,
+            site=self.web or None,
+            **resources(self.topology),
+        ).to_json()
+        return deployment | {
+            # the local stack's own: moto's endpoint (boto3 with LOCAL_CREDENTIALS), its logs, the issuer's key
             "params": self.params,
             "endpoint": self.endpoint,
-            "region": REGION,
             "api": self.api,
             "web": self.web or None,
-            "websocket": self.websocket or None,
             "websocket_management": self.websocket_management or None,
+            "mailbox": f"{self.api}{MAILBOX_PATH}",  # what SES sent (devstack/mailbox.py)
             "log_dir": str(self.log_dir),
             "logs": {worker: str(self.log_path(worker)) for worker in self._workers},
             "concurrency": self.concurrency,
             "state_machines": [{"name": m.name, "arn": m.arn} for m in self.topology.state_machines],
-            "issuer": {
+            "issuer": deployment["issuer"]
+            | {
                 "key_file": str(self.issuer.key_file),
                 "kid": self.issuer.kid,
-                "issuer": self.issuer.issuer,
-                "audience": self.issuer.audience,
-                "jwks_url": self.jwks_url,
             },
             "oidc": {
                 "discovery_url": self.discovery_url,
@@ -329,18 +342,3 @@ class LocalStack:
     def tail(self, function: Invocable | str, lines: int = 20) -> str:
         text = self.log_path(function).read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-def sent_mail(endpoint: str) -> list[dict[str, Any]]:
-    """The e-mail the functions sent through SES so far, oldest first, as moto's server at `endpoint` kept it."""
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as answer:
-        models = json.load(answer)
-    return [
-        {
-            "to": sent["destinations"].get("ToAddresses", []),
-            "from": sent["source"],
-            "subject": sent["subject"],
-            "text": sent["body"],
-        }
-        for sent in models.get("ses", {}).get("Message", [])
-    ]

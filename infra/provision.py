@@ -7,7 +7,8 @@ topology, so not created.
 
 moto only records a state machine's executions unless told to run them: call
 `execute_state_machines` first (before `provision`: moto keeps the state machines of
-the two modes apart, so one created before is not found by the running mode).
+the two modes apart, so one created before is not found by the running mode). A state
+machine is created as moto runs it like AWS (infra/emulator.py names where moto differs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from infra.account import ACCOUNT_ID
+from infra.emulator import atomic_dynamodb_items, for_moto, keep_task_failure_causes
 from infra.topology import Topology
 
 if TYPE_CHECKING:
@@ -51,7 +53,7 @@ def provision(topology: Topology, session: boto3.session.Session, endpoint: str 
     for machine in topology.state_machines:  # after the queues and topics its tasks send to
         stepfunctions.create_state_machine(
             name=machine.name,
-            definition=machine.definition,
+            definition=for_moto(machine.definition, machine.local_retry_seconds),  # the same flow, as moto runs it
             roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{machine.name}-role",  # moto does not enforce IAM
             type=machine.type,
         )
@@ -101,6 +103,8 @@ def execute_state_machines(endpoint: str | None) -> None:
     `endpoint` None: moto in this process (`mock_aws`), until the `mock_aws` now active ends
     (it restores its configuration); the same as `mock_aws(config=EXECUTE_STATE_MACHINES)`.
     """
+    keep_task_failure_causes()  # (a moto server in another process keeps dropping them: infra/emulator.py)
+    atomic_dynamodb_items()  # (and shows half-written items)
     if endpoint is None:
         from moto.core.config import default_user_config
 

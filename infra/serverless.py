@@ -52,17 +52,19 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 # --- Serverless variables -----------------------------------------------------------
 
-_VARIABLE = re.compile(r"\$\{(self|sls|opt|param|aws):([^{}]*)\}")
+_VARIABLE = re.compile(r"\$\{((?:self|sls|opt|param|aws)(?=:)|file\([^(){}]+\)):?([^{}]*)\}")
 
 
 @dataclass
 class Variables:
-    """`${self:..}`, `${sls:stage}`, `${opt:..}`, `${param:..}` and `${aws:..}`, resolved for one stage."""
+    """`${self:..}`, `${sls:stage}`, `${opt:..}`, `${param:..}`, `${aws:..}` and `${file(path):address}`,
+    resolved for one stage; a file's path is relative to `directory` (the service's folder)."""
 
     config: dict[str, Any]
     stage: str
     region: str
     params: dict[str, Any]
+    directory: Path | None = None
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -83,6 +85,8 @@ class Variables:
     def _lookup(self, source: str, address: str) -> Any:
         address, _, fallback = (part.strip() for part in address.partition(","))
         default = fallback.strip("'\"") if fallback else None
+        if source.startswith("file("):
+            return self._file(source[5:-1].strip(), address)
         if source == "sls" and address == "stage":
             return self.stage
         if source == "opt":
@@ -93,12 +97,22 @@ class Variables:
             if address not in self.params:
                 raise TopologyError(f"unknown param {address!r}")
             return self.params[address]
-        node: Any = self.config
-        for part in address.split("."):
+        return self._address(self.config, address, default, f"${{self:{address}}} is not in serverless.yml")
+
+    def _file(self, path: str, address: str) -> Any:
+        """`${file(./x.yml)}` (the whole document, its variables resolved too) or `${file(./x.yml):a.b}`."""
+        if self.directory is None:
+            raise TopologyError(f"${{file({path})}}: no service folder to read it from")
+        document = load_yaml(self.directory / path)
+        return self._address(document, address, None, f"${{file({path}):{address}}} is not in {path}")
+
+    @staticmethod
+    def _address(node: Any, address: str, default: Any, missing: str) -> Any:
+        for part in address.split(".") if address else ():
             if not isinstance(node, dict) or part not in node:
                 if default is not None:
                     return default
-                raise TopologyError(f"${{self:{address}}} is not in serverless.yml")
+                raise TopologyError(missing)
             node = node[part]
         return node
 

@@ -94,6 +94,9 @@ class StateMachine:
     arn: str
     type: str  # STANDARD or EXPRESS
     definition: str
+    # the local stack's waits before each retry of a Task (the service's custom.emulator.retrySeconds): None,
+    # the Retry's own (infra/emulator.py)
+    local_retry_seconds: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ class Service:
     name: str
     directory: Path
     resources: dict[str, Any]  # logical id -> physical id (bucket/queue/table name, topic/state machine arn)
+    stack_name: str = ""  # the framework's `service` (its CloudFormation stack is `{stack_name}-{stage}`)
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,17 @@ def api_cors(setting: Any, route_methods: list[str], where: str) -> Cors | None:
     )
 
 
+def _seconds(emulator: dict[str, Any], service: str) -> tuple[float, ...] | None:
+    """`custom.emulator.retrySeconds` ('5,30' or a list) as seconds; None when the service says none."""
+    given = emulator.get("retrySeconds")
+    if given is None:
+        return None
+    try:
+        return tuple(float(s) for s in (given.split(",") if isinstance(given, str) else given))
+    except (TypeError, ValueError):
+        raise TopologyError(f"{service}: custom.emulator.retrySeconds must be seconds, got {given!r}") from None
+
+
 def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None = None) -> Topology:
     """The topology for a stage; `params` override the services' default params (as compose would)."""
     topology = Topology(stage=stage)
@@ -338,7 +353,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
         raw = load_yaml(directory / "serverless.yml")
         defaults = (raw.get("params") or {}).get("default", {})
         service_params = defaults | {k: v for k, v in (params or {}).items() if k in defaults}
-        config = Variables(raw, stage, REGION, service_params).resolve(raw)
+        config = Variables(raw, stage, REGION, service_params, directory).resolve(raw)
         conditions = (config.get("resources") or {}).get("Conditions", {})
         resources = (config.get("resources") or {}).get("Resources", {})
         functions = {
@@ -359,7 +374,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
         if websocket_api:
             generated["WebsocketsApi"] = "AWS::ApiGatewayV2::Api"
         stack = Template(config["service"], resources, topology.exports, functions, conditions, generated)
-        service = Service(name, directory, {})
+        service = Service(name, directory, {}, config["service"])
         for logical_id, resource in resources.items():
             kind = resource["Type"]
             if not stack.exists(resource):
@@ -394,6 +409,7 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                         arn=stack.ref(logical_id),
                         type=properties.get("StateMachineType", "STANDARD"),
                         definition=state_machine_definition(f"{name}: {logical_id}", properties),
+                        local_retry_seconds=_seconds(((config.get("custom") or {}).get("emulator") or {}), name),
                     )
                 )
         if (config.get("custom") or {}).get("site"):

@@ -9,11 +9,17 @@ package's and every contract test (tests/contracts), so a team can work on its s
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.media import make_clip
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 SERVICES = ("upload", "transcode", "metadata", "auth", "notify", "web")
 SUBJECTS = (*SERVICES, "shared", "tools")
@@ -23,6 +29,11 @@ ALWAYS = ("contracts", "infra")  # folders under tests/ whose modules belong to 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--service", choices=SERVICES, help="only this service's tests, the shared package's and the contract tests"
+    )
+    parser.addoption(
+        "--deployment",
+        metavar="FILE",
+        help="the smoke tests (-m smoke) against this deployment description (make smoke), not the local stack",
     )
 
 
@@ -43,6 +54,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"test modules without pytestmark = pytest.mark.service(...): {sorted(map(str, unmarked))}; "
             f"unknown subjects: {sorted(unknown)} (known: {', '.join(SUBJECTS)})"
         )
+    _schedule(items)
+    if config.getoption("--deployment"):  # a deployed stage: the smoke tests only, nothing local
+        elsewhere = [item for item in items if not item.get_closest_marker("smoke")]
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item.get_closest_marker("smoke")]
     service = config.getoption("--service")
     if not service:
         return
@@ -54,6 +70,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+# Under pytest-xdist (make test: --dist loadgroup, no reordering by xdist), each group runs on one worker: the
+# shared stack's tests (the longest) first, then the modules with a stack of their own, then the rest, largest
+# group first. An integration module is split by test function (each worker that runs some of it makes its module
+# fixtures, a moto server, once); any other module stays on one worker.
+SHARED_STACK = "shared-stack"
+
+
+def _group(item: pytest.Item) -> str:
+    # (the smoke tests ask for the shared stack only when no --deployment is given: at run time)
+    if "shared_stack" in getattr(item, "fixturenames", ()) or item.get_closest_marker("smoke"):
+        return SHARED_STACK
+    module = str(item.path.relative_to(Path(__file__).parent))
+    if module.startswith("integration/"):
+        return f"{module}::{getattr(item, 'originalname', item.name)}"
+    return module
+
+
+def _schedule(items: list[pytest.Item]) -> None:
+    groups = {item.nodeid: _group(item) for item in items}
+    sizes = Counter(groups.values())
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        group = groups[item.nodeid]
+        if group == SHARED_STACK:
+            return (0, 0)
+        return (1 if group.startswith(("e2e/", "browser/")) else 2, -sizes[group])
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    items.sort(key=order)  # stable: each group's tests keep their order
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +119,21 @@ def small_clip(clips: Path) -> Path:
 def hd_clip(clips: Path) -> Path:
     """2 s of 1280x720 with audio: gives the 720p and 480p rungs."""
     return make_clip(clips / "hd.mp4", width=1280, height=720, seconds=2)
+
+
+@pytest.fixture(scope="session")
+def big_clip(clips: Path) -> Path:
+    """About 2 MB (3 s of 720p at 6 Mb/s), over the shared stack's 1 MiB multipart threshold."""
+    bitrate = ("-b:v", "6M", "-maxrate", "6M", "-bufsize", "12M")
+    return make_clip(clips / "Harbour at dawn.mp4", width=1280, height=720, seconds=3, extra=bitrate)
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One local stack with the website for the session: every e2e and browser test that can share it."""
+    from tests.e2e.conftest import SHARED_CONCURRENCY, SHARED_PARAMS, local_stack
+
+    folder = tmp_path_factory.mktemp("shared-stack")
+    with local_stack(folder, SHARED_PARAMS, SHARED_CONCURRENCY, site=True) as running:
+        assert running.web, "the local stack did not serve the website"
+        yield running

@@ -17,17 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright, expect, sync_playwright
 
 from infra import ROOT
-from tests.e2e.conftest import Stack, local_stack
+from tests.e2e.conftest import Stack
 
 SCREENS = ROOT / ".demo" / "screens"
-BROWSER_PARAMS = {
-    "retrySeconds": "0,0",
-    "chunkSeconds": "6",
-    "multipartThresholdBytes": "1048576",  # 1 MiB: the test's bigger clip goes multipart, the smaller one by form
-}
 # As root and without a desktop: no sandbox, no GPU, no calls home (this machine's network is closed)
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -91,12 +86,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The local stack with the website, as `make up` runs it (on free ports)."""
-    with local_stack(tmp_path_factory.mktemp("site"), params=BROWSER_PARAMS, site=True) as running:
-        assert running.web, "the local stack did not serve the website"
-        yield running
+@pytest.fixture(scope="session")
+def site(shared_stack: Stack) -> Stack:
+    """The session's local stack (tests/conftest.py), which serves the website as `make up` does (on free ports)."""
+    return shared_stack
 
 
 class Console:
@@ -131,6 +124,7 @@ class Console:
 def context(browser: Browser) -> Iterator[BrowserContext]:
     created = browser.new_context(viewport={"width": 1280, "height": 800})
     created.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)  # assertions wait as long as actions: make test runs beside other tests
     yield created
     created.close()
 

@@ -28,12 +28,11 @@ READY_TIMEOUT_MS = 150_000
 
 
 @pytest.fixture(scope="module")
-def browser_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def browser_clips(tmp_path_factory: pytest.TempPathFactory, big_clip: Path) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("browser-clips")
-    bitrate = ("-b:v", "6M", "-maxrate", "6M", "-bufsize", "12M")
     return {
         # about 2 MB, over the stack's 1 MiB multipart threshold: one part PUT with its ETag read back
-        "big": make_clip(folder / "Harbour at dawn.mp4", width=1280, height=720, seconds=3, extra=bitrate),
+        "big": big_clip,
         "small": make_clip(folder / "street.mp4", width=640, height=360, seconds=2, extra=("-b:v", "300k")),
     }
 

@@ -217,7 +217,7 @@ def test_the_catalog_applies_every_transcoder_event_it_opens(sample: str) -> Non
     # Then the video has the status that event means, and the title its upload key gives
     item = store.get(VIDEO_ID)
     assert item is not None
-    assert (item["status"], item["title"]) == (EXPECTED_STATUS[type(event)], FILENAME)
+    assert (item.status, item.title) == (EXPECTED_STATUS[type(event)], FILENAME)
 
 
 def test_the_published_video_ready_is_the_one_the_catalog_returns() -> None:

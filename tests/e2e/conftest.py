@@ -1,10 +1,19 @@
-"""The local stack, once per test module, run as a user runs it: `python -m devstack up` in its own process.
+"""The local stack, run as a user runs it: `python -m devstack up` in its own process.
 
-The fixture starts it on free ports with its own log folder, waits for the ready file it
-writes once everything is up, and stops it (SIGTERM, then a kill of its process group)
-at the end. The tests reach it only from outside: the ready file, the services'
-topology (infra), boto3 with the local stack's credentials, HTTP, and tokens from the
-stack's issuer key (tests/tokens.py).
+One stack serves the whole session (`shared_stack` in tests/conftest.py: every e2e module and the browser
+tests), started with the test stage's params (quick retries, 6 s chunks, a 1 MiB multipart threshold) and
+the website. A module that needs other params or another repository starts its own with `local_stack` and
+says why. The fixture starts it on free ports with its own log folder, waits for the ready file it writes
+once everything is up, and stops it (SIGTERM, then a kill of its process group) at the end.
+
+The tests reach it only from outside: the endpoints come from the ready file, which is a deployment
+description (infra/deployment.py: the same a deployed stage's `python -m tools.deployment` gives), and the
+stack's own extras come from the same file (moto's endpoint for boto3 with the local credentials, the
+issuer's key for tokens: tests/tokens.py, the logs).
+
+Sharing a stack: each test uses users and videos of its own; a test that dead-letters on purpose takes
+what it dead-lettered out of the DLQ before it ends (`take_dead_letters`), so that every DLQ is empty
+between tests and a test may assert it.
 """
 
 from __future__ import annotations
@@ -24,19 +33,20 @@ from typing import Any
 import pytest
 
 from infra import ROOT, Invocable, load, local_session, queue_arn
+from infra.deployment import Deployment
 from tests.tokens import Forge
 
 READY_TIMEOUT = 120  # seconds: moto, provisioning and one process per function on a busy 2-core machine
 STOP_TIMEOUT = 30
+# The shared stack's params: the test stage's, as tests/integration's TEST_PARAMS (quick retries, short chunks for
+# short clips), and a multipart threshold that sends the 2 MB clip (big_clip) the multipart way, the small ones by form
+SHARED_PARAMS = {"retrySeconds": "0,0", "chunkSeconds": "6", "multipartThresholdBytes": "1048576"}
+SHARED_CONCURRENCY = {"metadata-recordUpload": 3}  # tests/e2e/test_concurrency.py: workers sharing a queue
 
 
 def final(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The item once READY or FAILED and completely written.
-
-    moto applies an UpdateItem attribute by attribute, so a read can see a half-written
-    item (DynamoDB never shows one); the catalog writes `status_rank` last.
-    """
-    if item and item.get("status") in ("READY", "FAILED") and "status_rank" in item:
+    """The item once READY or FAILED (each write is seen whole: infra/emulator.py makes moto's so)."""
+    if item and item.get("status") in ("READY", "FAILED"):
         return item
     return None
 
@@ -46,9 +56,11 @@ class Stack:
 
     def __init__(self, ready: dict[str, Any]) -> None:
         self.ready = ready
-        self.endpoint, self.api = ready["endpoint"], ready["api"]
-        self.web: str | None = ready.get("web")  # the website, when the stack serves it
-        self.websocket: str | None = ready.get("websocket")  # the WebSocket API, when a service declares one
+        self.deployment = Deployment.from_json(ready)  # every endpoint a test reaches
+        self.endpoint = ready["endpoint"]  # moto's (the local stack's own)
+        self.api = ready["api"]  # the local API, which serves every service's routes and the local documents
+        self.web: str | None = self.deployment.site  # the website, when the stack serves it
+        self.websocket: str | None = self.deployment.websocket  # the WebSocket API, when a service declares one
         self.topology = load(ready["stage"], params=ready["params"])
         self.session = local_session(ready["region"])
         issuer = ready["issuer"]
@@ -60,6 +72,10 @@ class Stack:
         self.table = self.session.resource("dynamodb", endpoint_url=self.endpoint).Table(
             self.name("metadata", "CatalogTable")
         )
+
+    def url(self, path: str) -> str:
+        """The URL of an API route (`/videos/abc`), on the API of the service that serves it."""
+        return self.deployment.url(path)
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint)
@@ -139,6 +155,22 @@ class Stack:
             timeout,
         )
 
+    def take_dead_letters(self, dlq: str, about: str) -> list[str]:
+        """Delete from a DLQ (by name) the messages whose body contains `about`, and return them: a test that
+        dead-letters on purpose cleans up after itself, so that the others can assert that every DLQ is empty."""
+        url, taken = self.queue_url(dlq), []
+        for _ in range(5):  # a few receives: SQS answers from a sample of its hosts
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5)
+            for message in messages.get("Messages", []):
+                if about in message["Body"]:
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    taken.append(message["Body"])
+                else:  # someone else's: visible again at once
+                    self.sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+        return taken
+
     def dlq_bodies(self) -> dict[str, list[str]]:
         found = {}
         for name in self.dead_letter_queues():
@@ -207,7 +239,7 @@ def _tail(output: Path, lines: int = 40) -> str:
     return "\n".join(output.read_text(errors="replace").splitlines()[-lines:])
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with local_stack(tmp_path_factory.mktemp("stack")) as running:
-        yield running
+@pytest.fixture(scope="session")
+def stack(shared_stack: Stack) -> Stack:
+    """The session's local stack (tests/conftest.py), shared by every e2e module that does not start its own."""
+    return shared_stack

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.stack import LOCAL_MAIL_SENDER, sent_mail
+from devstack.stack import LOCAL_MAIL_SENDER
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.service("notify", "auth", "metadata")
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.service("notify", "auth", "metadata")
 def opt_in(stack: Stack, user: str) -> None:
     """PUT /me with the user's token (sub `sub-{user}`), then wait for notify to keep the preference."""
     answer = requests.put(
-        f"{stack.api}/me",
+        stack.url("/me"),
         json={"email_notifications": True},
         headers={"Authorization": f"Bearer {stack.forge.token(user)}"},
         timeout=10,
@@ -34,7 +34,9 @@ def opt_in(stack: Stack, user: str) -> None:
 
 
 def mail_to(stack: Stack, address: str) -> list[dict[str, str]]:
-    return [m for m in sent_mail(stack.endpoint) if m["to"] == [address]]
+    sent = requests.get(stack.ready["mailbox"], timeout=10)
+    assert sent.status_code == 200, sent.text
+    return [m for m in sent.json()["messages"] if m["to"] == [address]]
 
 
 def test_an_opted_in_uploader_gets_one_mail_per_final_status_and_others_none(

@@ -3,30 +3,21 @@ with fresh part URLs and the ETags S3 reports; cancelled; and the bucket's CORS 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.conftest import Stack, local_stack
+from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.service("upload")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stage whose multipart threshold is 1 KB, so a short clip goes the multipart way."""
-    with local_stack(tmp_path_factory.mktemp("stack"), {"multipartThresholdBytes": "1000"}) as running:
-        yield running
-
-
-def test_a_multipart_upload_completes_and_becomes_ready(stack: Stack, small_clip: Path):
-    api = stack.api
+def test_a_multipart_upload_completes_and_becomes_ready(stack: Stack, big_clip: Path):
     headers = {"Authorization": f"Bearer {stack.forge.token('dave')}"}
-    data = small_clip.read_bytes()
+    data = big_clip.read_bytes()
     started = requests.post(
-        f"{api}/uploads",
+        stack.url("/uploads"),
         json={"filename": "big.mp4", "content_type": "video/mp4", "size": len(data)},
         headers=headers,
         timeout=10,
@@ -40,7 +31,7 @@ def test_a_multipart_upload_completes_and_becomes_ready(stack: Stack, small_clip
         assert put.status_code == 200, put.text
         parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
     done = requests.post(
-        f"{api}/uploads/{upload['video_id']}/complete",
+        stack.url(f"/uploads/{upload['video_id']}/complete"),
         json={"upload_id": upload["upload_id"], "parts": parts},
         headers=headers,
         timeout=30,
@@ -49,26 +40,22 @@ def test_a_multipart_upload_completes_and_becomes_ready(stack: Stack, small_clip
     assert stack.final_item(upload["video_id"])["status"] == "READY"
 
 
-SITE = "http://127.0.0.1:5173"
-
-
 def _start(stack: Stack, headers: dict[str, str], size: int) -> dict:
     body = {"filename": "big.mp4", "content_type": "video/mp4", "size": size}
-    started = requests.post(f"{stack.api}/uploads", json=body, headers=headers, timeout=10)
+    started = requests.post(stack.url("/uploads"), json=body, headers=headers, timeout=10)
     assert started.status_code == 201, started.text
     return started.json()
 
 
 def test_an_interrupted_upload_resumes_with_fresh_urls_and_completes_with_the_etags_s3_reports(
-    stack: Stack, small_clip: Path
+    stack: Stack, big_clip: Path
 ):
-    api = stack.api
     headers = {"Authorization": f"Bearer {stack.forge.token('erin')}"}
-    data = small_clip.read_bytes()
+    data = big_clip.read_bytes()
     # Given erin's multipart upload whose page reloaded before any part was sent (its URLs are lost)
     upload = _start(stack, headers, len(data))
     video_id, upload_id = upload["video_id"], upload["upload_id"]
-    resume = f"{api}/uploads/{video_id}/parts"
+    resume = stack.url(f"/uploads/{video_id}/parts")
     # When she asks to carry on, for fresh URLs for every part
     numbers = [p["part_number"] for p in upload["parts"]]
     answer = requests.post(resume, json={"upload_id": upload_id, "part_numbers": numbers}, headers=headers, timeout=10)
@@ -78,15 +65,15 @@ def test_an_interrupted_upload_resumes_with_fresh_urls_and_completes_with_the_et
     for part in answer.json()["parts"]:
         offset = (part["part_number"] - 1) * upload["part_size"]
         put = requests.put(part["url"], data=data[offset : offset + upload["part_size"]],
-                           headers={"Origin": SITE}, timeout=30)  # fmt: skip
+                           headers={"Origin": stack.web}, timeout=30)  # fmt: skip
         assert put.status_code == 200, put.text
         assert "ETag" in put.headers["Access-Control-Expose-Headers"]
-        assert put.headers["Access-Control-Allow-Origin"] in ("*", SITE)
+        assert put.headers["Access-Control-Allow-Origin"] in ("*", stack.web)
     # And asking again says which parts S3 has, with the ETags that complete the upload
     again = requests.post(resume, json={"upload_id": upload_id}, headers=headers, timeout=10).json()
     assert [p["part_number"] for p in again["uploaded"]] == numbers and again["parts"] == []
     parts = [{"part_number": p["part_number"], "etag": p["etag"]} for p in again["uploaded"]]
-    done = requests.post(f"{api}/uploads/{video_id}/complete", json={"upload_id": upload_id, "parts": parts},
+    done = requests.post(stack.url(f"/uploads/{video_id}/complete"), json={"upload_id": upload_id, "parts": parts},
                          headers=headers, timeout=30)  # fmt: skip
     assert done.status_code == 200, done.text
     assert stack.final_item(video_id)["status"] == "READY"
@@ -94,10 +81,9 @@ def test_an_interrupted_upload_resumes_with_fresh_urls_and_completes_with_the_et
     assert requests.post(resume, json={"upload_id": upload_id}, headers=headers, timeout=10).status_code == 404
 
 
-def test_a_cancelled_upload_leaves_nothing_and_cannot_be_completed(stack: Stack, small_clip: Path):
-    api = stack.api
+def test_a_cancelled_upload_leaves_nothing_and_cannot_be_completed(stack: Stack, big_clip: Path):
     headers = {"Authorization": f"Bearer {stack.forge.token('erin')}"}
-    data = small_clip.read_bytes()
+    data = big_clip.read_bytes()
     # Given erin's multipart upload with its first part sent
     upload = _start(stack, headers, len(data))
     video_id, upload_id = upload["video_id"], upload["upload_id"]
@@ -105,7 +91,7 @@ def test_a_cancelled_upload_leaves_nothing_and_cannot_be_completed(stack: Stack,
     etag = requests.put(first["url"], data=data[: upload["part_size"]], timeout=30).headers["ETag"]
     # When bob tries to cancel it, nothing happens; when she cancels it, it is gone
     bob = {"Authorization": f"Bearer {stack.forge.token('bob')}"}
-    target = f"{api}/uploads/{video_id}"
+    target = stack.url(f"/uploads/{video_id}")
     assert requests.delete(target, params={"upload_id": upload_id}, headers=bob, timeout=10).status_code == 404
     cancelled = requests.delete(target, params={"upload_id": upload_id}, headers=headers, timeout=10)
     assert cancelled.status_code == 204, cancelled.text

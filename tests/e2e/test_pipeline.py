@@ -82,7 +82,7 @@ def test_a_pdf_renamed_mp4_ends_failed_with_a_reason_and_no_retry(stack: Stack, 
 def test_a_malformed_message_lands_in_the_dlq_alone(stack: Stack):
     # Given a malformed message between two good upload events on the catalog's queue
     queue = stack.queue_url(stack.name("metadata", "CatalogUploadsQueue"))
-    good = [uuid.uuid4().hex, uuid.uuid4().hex]
+    good, bad = [uuid.uuid4().hex, uuid.uuid4().hex], f"this is not an event ({uuid.uuid4().hex})"
 
     def s3_event(video_id: str) -> str:
         record = {
@@ -100,7 +100,7 @@ def test_a_malformed_message_lands_in_the_dlq_alone(stack: Stack):
         QueueUrl=queue,
         Entries=[
             {"Id": "1", "MessageBody": s3_event(good[0])},
-            {"Id": "2", "MessageBody": "this is not an event"},
+            {"Id": "2", "MessageBody": bad},
             {"Id": "3", "MessageBody": s3_event(good[1])},
         ],
     )
@@ -110,8 +110,9 @@ def test_a_malformed_message_lands_in_the_dlq_alone(stack: Stack):
         stack.wait_for("UPLOADED", lambda v=video_id: stack.item(v))
     dlq = stack.name("metadata", "CatalogUploadsDLQ")
     bodies = stack.wait_for("the DLQ to hold the bad message", lambda: stack.dlq_bodies()[dlq], timeout=60)
-    assert bodies == ["this is not an event"]
+    assert bodies == [bad]
     stack.idle()
+    assert stack.take_dead_letters(dlq, bad) == [bad]  # (the stack is shared: every DLQ empty again)
 
 
 def test_s3_test_events_were_acknowledged_not_dead_lettered(stack: Stack):

@@ -27,17 +27,17 @@ def test_a_ready_video_plays_from_its_link_with_no_token(stack: Stack, small_cli
 
     # When she asks for it, and hands the playback link to a player
     token = stack.forge.token("alice")
-    video = requests.get(f"{stack.api}/videos/{video_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    video = requests.get(stack.url(f"/videos/{video_id}"), headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert video.status_code == 200, video.text
     playback = video.json()["playback"]
-    assert playback and playback["hls"].startswith(f"{stack.api}/playback/")
+    assert playback and playback["hls"].startswith(stack.url("/playback/"))
 
     # Then the master is served to a request with no Authorization header, its children on the same route
     master = requests.get(playback["hls"], timeout=10)
     assert master.status_code == 200 and master.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert master.headers["cache-control"].startswith("private, max-age=")
     variants = [line for line in master.text.splitlines() if line and not line.startswith("#")]
-    assert variants and all(v.startswith(f"{stack.api}/playback/") for v in variants)
+    assert variants and all(v.startswith(stack.url("/playback/")) for v in variants)
 
     # And the media playlist names signed URLs whose init segment and first segment come by byte range
     media = requests.get(variants[0], timeout=10)
@@ -68,5 +68,5 @@ def test_a_ready_video_plays_from_its_link_with_no_token(stack: Stack, small_cli
 
 def test_an_unknown_grant_or_a_path_out_of_the_package_is_404(stack: Stack):
     for path in ("A" * 43 + "/master.m3u8", "A" * 43 + "/../../videos/x/master.m3u8", "A" * 43 + "/%2e%2e/x.m3u8"):
-        response = requests.get(f"{stack.api}/playback/{path}", timeout=10)
+        response = requests.get(stack.url(f"/playback/{path}"), timeout=10)
         assert response.status_code == 404, path

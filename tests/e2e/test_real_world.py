@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -25,12 +24,12 @@ import requests
 
 import mediatools
 from tests.corpus import CORPUS, HDR_BARS_SDR, HDR_TOLERANCE, Source, make
-from tests.e2e.conftest import Stack, final, local_stack
+from tests.e2e.conftest import SHARED_PARAMS, Stack, final
 from tests.media import count_frames
 
 pytestmark = pytest.mark.service("transcode", "metadata")
 
-CHUNK_SECONDS = 6  # every 6 s (the segment length): the 13 s sources are three chunks
+CHUNK_SECONDS = int(SHARED_PARAMS["chunkSeconds"])  # every 6 s (the segment length): the 13 s sources are three chunks
 BY_NAME = {source.name: source for source in CORPUS}
 VIDEOS = [s.name for s in CORPUS if not s.refused]
 HTTP = ("-protocol_whitelist", "http,tcp", "-allowed_extensions", "ALL")  # HLS over the playback link
@@ -68,26 +67,19 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("stack")
-    with local_stack(folder, params={"chunkSeconds": str(CHUNK_SECONDS)}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def outcomes(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    # Given the whole corpus, uploaded at once by alice
+    # Given the whole corpus, uploaded at once by one user
     folder = tmp_path_factory.mktemp("corpus")
     uploaded = {}
     for source in CORPUS:
         path = make(source, folder)
-        uploaded[source.name] = (path, stack.upload(path, source.name, owner="sub-alice"))
-    token = stack.forge.token("alice")
+        uploaded[source.name] = (path, stack.upload(path, source.name, owner="sub-corpus"))
+    token = stack.forge.token("corpus")
     found = {}
     for name, (path, video_id) in uploaded.items():
         item = stack.wait_for(f"{name} READY or FAILED", lambda v=video_id: final(stack.item(v)), timeout=300)
         owner = {"Authorization": f"Bearer {token}"}
-        answer = requests.get(f"{stack.api}/videos/{video_id}", headers=owner, timeout=10)
+        answer = requests.get(stack.url(f"/videos/{video_id}"), headers=owner, timeout=10)
         assert answer.status_code == 200, answer.text
         found[name] = Outcome(BY_NAME[name], path, item, answer.json())
     return found

@@ -27,6 +27,7 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, events: Path) -> Iterator[LocalStack]:
+    """A stack of its own: it serves a test-only repository's services (tests/websocket_service.py), not ours."""
     root = write_repo(tmp_path_factory.mktemp("repo"), events)
     with LocalStack(root=root, log_dir=tmp_path_factory.mktemp("logs")) as running:
         yield running
@@ -70,7 +71,12 @@ def test_refused_tokens_cannot_connect(stack: LocalStack, events: Path):
         with pytest.raises(InvalidStatus) as refused:
             connect(url, open_timeout=10)
         assert refused.value.response.status_code == status, url
-    assert recorded(events, "*.CONNECT.*.json", timeout=0) == []
+    # Then $connect never ran for them: a connection allowed after them is the first $connect recorded
+    # ($connect runs inside the handshake, before its answer: a refused one's record would be there already)
+    with connect(f"{stack.websocket}/?token=alice", open_timeout=10):
+        connects = sorted(events.glob("*.CONNECT.*.json"))
+    assert [json.loads(path.read_text())["requestContext"]["authorizer"]["username"] for path in connects] == ["alice"]
+    connects[0].unlink()  # (the next tests find alice's connection by her name: only theirs is hers)
 
 
 def test_two_users_each_get_their_own_pushes_through_the_notifier(stack: LocalStack, events: Path):

@@ -9,7 +9,8 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,13 @@ def tap_attributes(event_types: list[str] | None) -> dict[str, str]:
 @dataclass
 class Aws:
     topology: Topology
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name="us-east-1")
+        """A client of this stack's (moto's mock, or its server), made once: making one costs milliseconds."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name="us-east-1")
+        return self._clients[service]
 
     def name(self, service: str, logical_id: str) -> str:
         return self.topology.physical(service, logical_id)
@@ -84,6 +89,19 @@ class Aws:
         return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
 
+@cache
+def _test_topology() -> Topology:
+    """The test stage's topology, read once a session (nothing changes it: provisioning reads it)."""
+    return load("test", params=TEST_PARAMS)
+
+
+@cache
+def _session() -> boto3.session.Session:
+    """One session for provisioning (moto's mock answers its clients' calls whenever they are made): each new
+    session reads the endpoints' and the services' models again."""
+    return boto3.session.Session(region_name="us-east-1")
+
+
 @contextmanager
 def moto_stack(*, server: bool = False) -> Iterator[Aws]:
     """The services' resources (as their serverless.yml declare them) in moto's mock_aws.
@@ -95,10 +113,10 @@ def moto_stack(*, server: bool = False) -> Iterator[Aws]:
         for name, value in LOCAL_CREDENTIALS.items():
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        topology = load("test", params=TEST_PARAMS)
+        topology = _test_topology()
         if not server:
             with mock_aws():
-                provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint=None)
+                provision(topology, _session(), endpoint=None)
                 yield Aws(topology)
             return
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
@@ -113,7 +131,7 @@ def moto_stack(*, server: bool = False) -> Iterator[Aws]:
         try:
             urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
             execute_state_machines(endpoint)  # before provisioning: a config change drops moto's state machines
-            provision(topology, boto3.session.Session(region_name="us-east-1"), endpoint)
+            provision(topology, _session(), endpoint)
             yield Aws(topology)
         finally:
             urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)

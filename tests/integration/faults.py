@@ -143,7 +143,10 @@ class Lambdas:
                 continue
             if not (with_workflow and self.running()):
                 return
-            time.sleep(0.02)  # the state machine is between tasks
+            # the state machine is between tasks: its next one is a message on the tasks queue (a long poll, which
+            # moto answers as soon as it comes), else the execution ends and the next round sees it
+            if outcome := self.mappings[self.WORKFLOW_TASKS].poll(wait_seconds=1):
+                self.outcomes.append((self.WORKFLOW_TASKS, outcome))
         raise AssertionError(f"the queues and the workflow did not settle: {self.outcomes[-5:]}, {self.running()}")
 
     def failures(self, key: str) -> int:

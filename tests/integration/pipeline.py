@@ -58,7 +58,7 @@ class Transcoder:
                 continue
             if not self.sfn.list_executions(stateMachineArn=self.machine, statusFilter="RUNNING")["executions"]:
                 return
-            time.sleep(0.02)
+            self.tasks.poll(wait_seconds=1)  # between tasks: a long poll, answered as soon as the next one comes
         raise AssertionError(f"the transcode workflow was still running after {timeout:.0f}s")
 
     def executions(self, video_id: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ AUTH_DIR = Path(__file__).resolve().parents[2] / "services" / "auth"
 class JwksServer:
     def __init__(self) -> None:
         self.hits, self.down = 0, False
+        self.published = [ISSUING]  # the issuer's keys in its JWKS: two while it rotates
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,7 +34,7 @@ class JwksServer:
                     self.send_response(503)
                     self.end_headers()
                     return
-                body = json.dumps(ISSUING.jwks()).encode()
+                body = json.dumps({"keys": [key for forge in outer.published for key in forge.jwks()["keys"]]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -69,6 +70,26 @@ def test_keys_are_fetched_once_and_survive_an_outage(jwks: JwksServer):
     # Then tokens signed with the known key keep passing, without asking the endpoint again
     for user in ("bob", "carol", "dave"):
         assert call(ISSUING.token(user))["context"]["username"] == user
+    assert jwks.hits == 1
+
+
+def test_during_a_rotation_each_published_key_verifies_only_its_own_kids_tokens(
+    jwks: JwksServer, capsys: pytest.CaptureFixture[str]
+):
+    # Given the issuer publishes its current key and the next one side by side
+    following = Forge.generate()
+    jwks.published = [ISSUING, following]
+    # Then tokens signed by either pass, from one fetch of the JWKS
+    assert call(ISSUING.token("alice"))["context"]["username"] == "alice"
+    assert call(following.token("bob"))["context"]["username"] == "bob"
+    assert jwks.hits == 1
+    # And the kid picks the key: a token signed by one key under the other's kid is refused, both ways
+    capsys.readouterr()
+    for signer, named in ((ISSUING, following), (following, ISSUING)):
+        with pytest.raises(authorizer.Unauthorized):
+            call(signer.sign(signer.claims("mallory"), kid=named.kid))
+    refusals = [json.loads(line)["reason"] for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert refusals == ["BAD_SIGNATURE", "BAD_SIGNATURE"]
     assert jwks.hits == 1
 
 

@@ -4,8 +4,8 @@ good (the messages reach their DLQs; a redrive after the fault clears finishes t
 The whole stack's consumers run in this process behind the local stack's event source mapping, against a
 moto server that also executes the transcode workflow, so SQS's receive counts and redrive policies are real
 (maxReceiveCount 5). A fault in one of the workflow's tasks is not a queue's business: the media tasks
-function answers the task with a failure and the workflow's own retry loop (3 attempts a chunk or the audio)
-decides, so a fault that clears is retried there and one that stays ends in VideoTranscodeFailed.
+function answers the task with a failure and the workflow's Retry (3 attempts a chunk or the audio) decides,
+so a fault that clears is retried there and one that stays ends in VideoTranscodeFailed.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from tests.workflows import write_repo
 pytestmark = pytest.mark.service("transcode")
 
 CHUNKS = ["c0", "c1", "c2"]
+MAX_CONCURRENCY = 2  # the Map's (tests/workflows.py: param chunkConcurrency)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TaskWorker:
     topology: Topology
     endpoint: str | None
     held: list[dict[str, Any]] = field(default_factory=list)
+    answered: int = 0
     most_held_of_the_map: int = 0
 
     def __post_init__(self) -> None:
@@ -64,22 +66,39 @@ class TaskWorker:
             output = {"index": task["input"]["index"], "piece": f"{task['input']['chunk']}.mp4"}
         self.sfn.send_task_success(taskToken=task["token"], output=json.dumps(output))
 
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+    def waits_on_the_held(self, execution_arn: str) -> bool:
+        """The execution's history says it can go no further without an answer: every task state it entered has
+        sent its message, this worker received each one, and its Map runs as many iterations as it may at once."""
+        events = [event["type"] for event in self.history(execution_arn)]
+        entered, submitted = events.count("TaskStateEntered"), events.count("TaskSubmitted")
+        if not (entered == submitted == self.answered + len(self.held)):
+            return False
+        if "MapStateStarted" not in events:
+            return True  # the plan task
+        [length] = [e["mapStateStartedEventDetails"]["length"] for e in self.history(execution_arn)
+                    if e["type"] == "MapStateStarted"]  # fmt: skip
+        finished = events.count("MapIterationSucceeded")
+        running = events.count("MapIterationStarted") - finished
+        return running >= min(MAX_CONCURRENCY, length - finished)
+
     def run_until_done(self, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
-        """Poll the queue; whenever it stays quiet a moment, answer every held token; until the execution ends."""
-        deadline, quiet = time.monotonic() + timeout, 0
+        """Receive the tasks; whenever the history shows the execution waiting on every held one, answer them all."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             execution = self.sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] != "RUNNING":
                 return execution
             if self.mapping.poll(wait_seconds=0):
-                quiet = 0
                 continue
-            quiet += 1
-            if quiet >= 3 and self.held:  # ~0.3 s with nothing new: the machine waits for these answers
+            if self.held and self.waits_on_the_held(execution_arn):
                 held, self.held = self.held, []
                 for task in held:
                     self.answer(task)
-            time.sleep(0.1)
+                self.answered += len(held)
+            time.sleep(0.1)  # the next look at the queue and the history
         raise AssertionError(f"the execution was still running after {timeout}s; held: {self.held}")
 
 
@@ -102,7 +121,13 @@ def run_the_workflow(topology: Topology, endpoint: str | None) -> None:
         "pieces": [{"index": i, "piece": f"{chunk}.mp4"} for i, chunk in enumerate(CHUNKS)],
     }
     # and the Map never had more than MaxConcurrency (2) of its 3 tasks waiting for an answer
-    assert worker.most_held_of_the_map == 2
+    assert worker.most_held_of_the_map == MAX_CONCURRENCY
+    # nor more than 2 iterations running at once by its own history: the third started after one had finished
+    running, most = 0, 0
+    for event in worker.history(started["executionArn"]):
+        running += {"MapIterationStarted": 1, "MapIterationSucceeded": -1}.get(event["type"], 0)
+        most = max(most, running)
+    assert most == MAX_CONCURRENCY
 
 
 @pytest.fixture
@@ -148,6 +173,17 @@ def test_without_execution_turned_on_moto_only_records_the_execution(topology: T
         provision(topology, boto3.session.Session(region_name=REGION), endpoint=None)
         worker = TaskWorker(topology, endpoint=None)
         [machine] = topology.state_machines
-        worker.sfn.start_execution(stateMachineArn=machine.arn, name="video-1-v1", input="{}")
-        time.sleep(0.3)
+        started = worker.sfn.start_execution(stateMachineArn=machine.arn, name="video-1-v1", input="{}")
+        # When a marker is sent to the task queue (where Plan would send its token) after the start returned
+        # (moto's recorder does all it does within that call)
+        worker.mapping.sqs.send_message(QueueUrl=worker.mapping.queue_url, MessageBody=json.dumps({"step": "marker"}))
+        deadline = time.monotonic() + 10
+        while not worker.held and time.monotonic() < deadline:
+            worker.mapping.poll(wait_seconds=1)
+        # Then the marker is the first and only message: no task was sent before it
+        assert worker.held == [{"step": "marker"}]
         assert worker.mapping.poll(wait_seconds=0) is None
+        # and the execution is recorded, running, with none of the workflow's states entered
+        assert worker.sfn.describe_execution(executionArn=started["executionArn"])["status"] == "RUNNING"
+        events = worker.history(started["executionArn"])
+        assert not [e for e in events if e.get("stateEnteredEventDetails", {}).get("name") in ("Plan", "Encode")]

@@ -5,10 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from catalog.adapters.dynamo import from_item
+from catalog.logic.items import VideoItem
 from catalog.logic.ports import Rank, Status
 from contracts import AnyVideoEvent, RenditionFile, Upload, VideoStatusChanged
 from contracts.events import ChunkRef
@@ -221,17 +226,51 @@ class FakeMedia:
 
 
 class FakeCatalog:
-    """The catalog table with DynamoCatalog's conditional semantics, in a dict."""
+    """The catalog table with DynamoCatalog's conditional semantics, in a dict of items as DynamoDB stores them
+    (read through the adapter's own `from_item`). tests/integration/test_catalog_store_contract.py holds both to
+    the same scenarios."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
 
-    def get(self, video_id: str) -> dict[str, Any] | None:
+    def get(self, video_id: str) -> VideoItem | None:
         item = self.items.get(video_id)
-        return copy.deepcopy(item) if item is not None else None
+        return from_item(item) if item is not None else None
+
+    def stored(self, video_id: str) -> dict[str, Any]:
+        """The item as the table holds it (its attribute names and JSON values)."""
+        return copy.deepcopy(self.items[video_id])
+
+    def page(
+        self, owner: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        """OwnerIndexQuery over the `by-owner` index: sparse (an item without created_at, a tombstone, is not in
+        it), newest first; a full page gives its last key, as DynamoDB's Limit does (even when nothing follows)."""
+        listed = sorted(
+            (item for item in self.items.values() if item.get("owner") == owner and "created_at" in item),
+            key=lambda item: (item["created_at"], item["video_id"]),
+            reverse=True,
+        )
+        if start is not None:
+            listed = [
+                item
+                for item in listed
+                if (item["created_at"], item["video_id"]) < (start["created_at"], start["video_id"])
+            ]
+        page = listed[:limit]
+        last = {name: page[-1][name] for name in ("video_id", "owner", "created_at")} if len(page) == limit else None
+        return [from_item(item) for item in page], last
 
     def _item(self, video_id: str) -> dict[str, Any]:
         return self.items.setdefault(video_id, {"video_id": video_id})
+
+    @staticmethod
+    def _sets_each_once(*names: Iterable[str]) -> None:
+        """DynamoDB refuses an UpdateExpression that sets one attribute twice (before any condition)."""
+        every = [name for group in names for name in group]
+        if len(every) != len(set(every)):
+            error = {"Code": "ValidationException", "Message": "Two document paths overlap with each other"}
+            raise ClientError({"Error": error}, "UpdateItem")
 
     def note_upload(
         self,
@@ -241,6 +280,9 @@ class FakeCatalog:
         latest: dict[str, Any] | None = None,
         sequence: str | None = None,
     ) -> bool:
+        self._sets_each_once(
+            first_values, ("status", "status_rank"), latest or {}, ["upload_sequence"] if sequence else []
+        )
         current = self.items.get(video_id, {})
         if current.get("status") == Status.DELETED:  # no write brings a deleted video back
             return False
@@ -258,6 +300,7 @@ class FakeCatalog:
         return True
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
+        self._sets_each_once(values, first_values, ("status", "status_rank"))
         rank = int(Rank[status.name])
         current = self.items.get(video_id, {})
         # ConditionExpression: attribute_not_exists(status_rank) OR status_rank < :rank
@@ -274,6 +317,7 @@ class FakeCatalog:
     def note_progress(
         self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
     ) -> bool:
+        self._sets_each_once(values, first_values, ("progress", "status", "status_rank"))
         current = self.items.get(video_id, {})
         # ConditionExpression: (no progress OR progress < :progress) AND (no status_rank OR status_rank <= :rank)
         if "progress" in current and not current["progress"] < progress:

@@ -215,3 +215,31 @@ def test_a_bearer_header_does_not_authorize_a_websocket_connect():
     # Then it is refused
     with pytest.raises(authorizer.Unauthorized):
         authorizer.handler(event, None)
+
+
+def test_a_key_rotation_accepts_each_key_for_its_own_kid_and_the_old_one_until_it_is_retired(monkeypatch, capsys):
+    # Given the issuer publishes its old key (ISSUING) and its new one (STRANGER) side by side
+    published = [ISSUING, STRANGER]
+    now = [1000.0]
+    keys = KeyRing(lambda: {"keys": [forge.jwks()["keys"][0] for forge in published]}, clock=lambda: now[0])
+    verifier = Verifier(keys, TokenPolicy(issuer=ISSUER, audience=AUDIENCE))
+    monkeypatch.setattr(deps, "authorizer", lambda: verifier)
+
+    def refusal(token: str) -> str:
+        capsys.readouterr()
+        with pytest.raises(authorizer.Unauthorized):
+            call(f"Bearer {token}")
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reason"]
+
+    # Then during the overlap a token signed by either key passes, each checked with the key its kid names:
+    assert call(f"Bearer {ISSUING.token('alice')}")["context"]["username"] == "alice"
+    assert call(f"Bearer {STRANGER.token('bob')}")["context"]["username"] == "bob"
+    # a token signed by the old key under the new kid (or the other way round) fails its signature check
+    assert refusal(ISSUING.sign(ISSUING.claims("mallory"), kid=STRANGER.kid)) == "BAD_SIGNATURE"
+    assert refusal(STRANGER.sign(STRANGER.claims("mallory"), kid=ISSUING.kid)) == "BAD_SIGNATURE"
+    # When the issuer retires the old key and the cached keys expire (max_age, an hour)
+    published.remove(ISSUING)
+    now[0] += 3601
+    # Then the old key's tokens are refused as an unknown key, and the new key's still pass
+    assert refusal(ISSUING.token("alice")) == "UNKNOWN_KEY"
+    assert call(f"Bearer {STRANGER.token('bob')}")["context"]["username"] == "bob"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from catalog.adapters.dynamo import DynamoCatalog
+from catalog.adapters.dynamo import DynamoCatalog, from_item
+from catalog.logic.items import VideoItem
 from catalog.logic.ports import Rank, Status
 from catalog.logic.records import (
     CatalogDeps,
@@ -43,7 +44,7 @@ from contracts.events import TOMBSTONE_LIFETIME
 from contracts.readable import failure_sentence
 from lambdakit.refusals import NotFound
 from tests.unit import shapes
-from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner
+from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner, media_summary
 from tests.unit.shapes import s3_record
 
 pytestmark = pytest.mark.service("metadata")
@@ -109,9 +110,9 @@ class Catalog:
 
     @property
     def item(self) -> dict[str, Any]:
-        item = self.store.get(VIDEO_ID)
-        assert item is not None, "no catalog item"
-        return item
+        """The item as stored (what DynamoDB would hold)."""
+        assert VIDEO_ID in self.store.items, "no catalog item"
+        return self.store.stored(VIDEO_ID)
 
 
 def _catalog(publisher: FakePublisher | None = None) -> Catalog:
@@ -759,9 +760,9 @@ class FakeIndex:
     def __init__(self, *items: dict[str, Any]) -> None:
         self.items = list(items)
 
-    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], Any]:
         mine = sorted((i for i in self.items if i["owner"] == owner), key=lambda i: i["created_at"], reverse=True)
-        return mine[:limit], None
+        return [from_item(i) for i in mine[:limit]], None
 
 
 def _listed(video_id: str, status: str, **values: Any) -> dict[str, Any]:
@@ -775,7 +776,11 @@ def test_the_list_shows_progress_while_processing_and_a_signed_poster_once_ready
     index = FakeIndex(
         _listed("uploaded1", "UPLOADED", poster=None),
         _listed("processing1", "PROCESSING", progress=Decimal("0.25"), poster=None),
-        _listed("ready0001", "READY", metadata={"duration_seconds": Decimal("12.5")}),
+        _listed(
+            "ready0001",
+            "READY",
+            metadata=media_summary(12.5).model_dump(mode="json") | {"duration_seconds": Decimal("12.5")},
+        ),
         _listed("failed01", "FAILED", progress=Decimal("0.5")),
         _listed("elsewhere1", "READY", poster={"bucket": "out", "key": "videos/someone-else/poster.jpg"}),
         _listed("deleted1", "DELETED"),

@@ -4,31 +4,41 @@ The arithmetic the README's "Limits" section shows, as a test: change a setting 
 less memory, a longer maximum duration) so that a task could run out of time, disk or state
 size, and this fails.
 
-Encode speeds were measured on 2026-12-01 on this project's 2-core x86_64 build machine with the
-bundled ffmpeg 6.0 (`veryfast`, a 1080p30 test pattern with a tone; CPU seconds of the ffmpeg
-process per second of source, via getrusage, in the chunk and audio commands the workflow runs:
-`make bench-scale` measured 87.0 CPU-s per source minute for a chunk's three rungs at one thread;
-the audio figures are from 20 s runs, startup included, so they overstate a long source's).
-Camera footage costs more to encode than a test pattern, and a 4K or 60 fps source more to
-decode: MARGIN covers that.
+The encode speeds are measured, not written here: `make bench-limits` (bench/encode_speed.py) runs
+the workflow's own chunk command (every rung of a 1080p30 chunk from one decode, x264 at the prod
+stage's FFMPEG_PRESET and FFMPEG_THREADS) and audio command (each AAC coder the workflow uses) with the
+bundled ffmpeg, and records the CPU seconds (getrusage) per second of source, with the ffmpeg build,
+the machine and the date, in bench/measured/encode-speed.json. This test reads that file and fails
+when the bundled ffmpeg or those settings are no longer the ones it was measured with, so the figures
+cannot go stale silently: run `make bench-limits` again then. Camera footage costs more to encode
+than a test pattern, and a 4K or 60 fps source more to decode: MARGIN covers that.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
+import re
+import subprocess
+from typing import Any
 
 import pytest
 
+import mediatools
 from infra import load
 from infra.serverless import ROOT, load_yaml
-from transcode.adapters.media import FAST_AAC_AFTER_SECONDS
 from transcode.logic.chunking import MAX_TIMESCALE, Grid, plan_chunks
+from transcode.settings import TranscodeSettings
 
 pytestmark = pytest.mark.service("transcode")
 
-LADDER_CPU_PER_SOURCE_SECOND = 87.0 / 60  # the three 1080p rungs of one chunk, decoded once (x264 veryfast)
-AAC_CPU_PER_SOURCE_SECOND = {"twoloop": 0.049, "fast": 0.034}  # stereo 128 kb/s, one thread
+MEASURED = ROOT / "bench" / "measured" / "encode-speed.json"  # written by `make bench-limits`
+MEASURED_RECORD: dict[str, Any] = json.loads(MEASURED.read_text())
+SPEEDS = MEASURED_RECORD["cpu_seconds_per_source_second"]
+LADDER_CPU_PER_SOURCE_SECOND: float = SPEEDS["ladder"]  # every 1080p rung of one chunk, decoded once
+AAC_CPU_PER_SOURCE_SECOND: dict[str, float] = SPEEDS["audio"]  # stereo 128 kb/s, by coder (startup apart)
+AAC_STARTUP_CPU_SECONDS: dict[str, float] = MEASURED_RECORD["audio_startup_cpu_seconds"]
 SOURCE_READ_MB_PER_SECOND = 80  # a Lambda reading S3 in its region, ranged GETs over one connection
 MARGIN = 3.0
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU per 1769 MB of memory
@@ -42,6 +52,31 @@ def tasks():
     [function] = [f for f in topology.functions if f.key == "transcode-mediaTasks"]
     raw = load_yaml(ROOT / "services" / "transcode" / "serverless.yml")["functions"]["mediaTasks"]
     return function, raw
+
+
+def _release(version: str) -> str:
+    """9.0.2 of `n9.0.2-17-g2a571b6068-20260930` (a build's number, whatever platform it was built for)."""
+    found = re.match(r"n?(\d+(?:\.\d+)+)", version)
+    assert found, f"no release number in ffmpeg version {version!r}"
+    return found.group(1)
+
+
+def test_the_encode_speeds_were_measured_with_the_bundled_ffmpeg_and_the_workflow_s_settings(tasks):
+    function, _ = tasks
+    version = subprocess.run([mediatools.ffmpeg(), "-version"], capture_output=True, text=True, check=True, timeout=60)
+    bundled = version.stdout.split()[2]  # "ffmpeg version <this> Copyright ..."
+    recorded = MEASURED_RECORD["ffmpeg"]
+    again = f"{MEASURED.relative_to(ROOT)} is stale: run `make bench-limits` and commit it"
+    assert _release(recorded["version"]) == _release(bundled), again
+    assert recorded["wheel"] == f"imageio-ffmpeg {importlib.metadata.version('imageio-ffmpeg')}", again
+    settings = TranscodeSettings({k: v for k, v in function.environment.items() if isinstance(v, str)})
+    measured_with = MEASURED_RECORD["settings"]
+    assert (measured_with["ffmpeg_threads"], measured_with["ffmpeg_preset"]) == (
+        settings.ffmpeg_threads,
+        settings.ffmpeg_preset,
+    ), again
+    assert LADDER_CPU_PER_SOURCE_SECOND > 0 and all(v > 0 for v in AAC_CPU_PER_SOURCE_SECOND.values())
+    assert set(AAC_CPU_PER_SOURCE_SECOND) == {"twoloop"}  # the coder audio_command uses
 
 
 def _max_duration(function) -> float:
@@ -63,8 +98,9 @@ def test_a_chunk_encodes_well_inside_the_encode_timeout(tasks):
 def test_the_audio_of_the_longest_source_is_encoded_in_one_task(tasks):
     function, _ = tasks
     longest = _max_duration(function)
-    coder = "fast" if longest > FAST_AAC_AFTER_SECONDS else "twoloop"
-    encode = longest * AAC_CPU_PER_SOURCE_SECOND[coder] * min(MARGIN, 1.5) / min(1.0, _vcpus(function))
+    coder = "twoloop"
+    per_second = AAC_CPU_PER_SOURCE_SECOND[coder] * min(MARGIN, 1.5) / min(1.0, _vcpus(function))
+    encode = AAC_STARTUP_CPU_SECONDS[coder] + longest * per_second
     read = 5 * 1024 / SOURCE_READ_MB_PER_SECOND  # the whole 5 GiB source, once
     assert encode + read < float(function.environment["ENCODE_TIMEOUT_SECONDS"]), (encode, read)
 
@@ -98,5 +134,6 @@ def test_the_workflow_outlives_the_longest_source_s_encode(tasks):
     chunks = math.ceil(_max_duration(function) / int(params["chunkSeconds"]))
     waves = math.ceil(chunks / int(params["chunkConcurrency"]))
     chunk_wall = int(params["chunkSeconds"]) * LADDER_CPU_PER_SOURCE_SECOND * MARGIN / _vcpus(function)
-    definition = transcode["resources"]["Resources"]["TranscodeWorkflow"]["Properties"]["Definition"]
-    assert waves * chunk_wall + 2 * function.timeout < definition["TimeoutSeconds"]
+    # the definition as deployed (inline or from its own file, substitutions applied)
+    [workflow] = [m for m in load("prod").state_machines if m.name.startswith("video24-transcode-")]
+    assert waves * chunk_wall + 2 * function.timeout < json.loads(workflow.definition)["TimeoutSeconds"]

@@ -115,7 +115,10 @@ def test_the_right_verifier_gets_tokens_for_the_user_who_signed_in(provider: Pro
     assert tokens["scope"] == "openid profile email"
     access = jwt.decode(tokens["access_token"], ISSUER.private_key.public_key(), ["RS256"], audience="video24-api")
     assert access["sub"] == ISSUER.subject("alice") and access["username"] == "alice"
+    # both signed by the issuer's key, under the kid its JWKS publishes for that key
+    assert jwt.get_unverified_header(tokens["access_token"])["kid"] == ISSUER.kid
     assert jwt.get_unverified_header(tokens["id_token"])["kid"] == ISSUER.kid
+    assert [key["kid"] for key in ISSUER.jwks()["keys"]] == [ISSUER.kid]
     identity = jwt.decode(tokens["id_token"], ISSUER.private_key.public_key(), ["RS256"], audience=CLIENT_ID)
     assert identity["iss"] == ISSUER.issuer and identity["sub"] == access["sub"]
     assert identity["nonce"] == "nonce-1" and identity["preferred_username"] == "alice"

@@ -27,8 +27,9 @@ HTTP_SERVICES = ("auth", "upload", "metadata")
 
 def declared(service: str, stage: str = "prod", **params: str) -> dict[str, Any]:
     """A service's serverless.yml with its variables resolved for a stage, its default params overridden."""
-    raw = load_yaml(ROOT / "services" / service / "serverless.yml")
-    return Variables(raw, stage, REGION, raw["params"]["default"] | params).resolve(raw)
+    folder = ROOT / "services" / service
+    raw = load_yaml(folder / "serverless.yml")
+    return Variables(raw, stage, REGION, raw["params"]["default"] | params, folder).resolve(raw)
 
 
 def stack(config: dict[str, Any]) -> Template:

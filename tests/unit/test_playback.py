@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from catalog.adapters.dynamo import from_item
+from catalog.logic.items import VideoItem
 from catalog.logic.playback import (
     GrantDeps,
     PlaybackDeps,
@@ -169,14 +172,28 @@ class Signer:
         return f"https://signed.example/{key}?expires_in={expires_in}"
 
 
-def ready_item(**stream) -> dict:
-    return {
-        "video_id": VIDEO,
-        "owner": "alice",
+def ready_item(**stream: Any) -> VideoItem:
+    """A READY item as the table stores it (one rung, thumbnails beside the package), read as the adapter does."""
+    rung = {"name": "720p", "width": 1280, "height": 720, "playlist": f"{PREFIX}720p/index.m3u8"}
+    package = {
+        "bucket": "transcoded",
+        "master": f"{PREFIX}master.m3u8",
+        "renditions": [rung | {"bandwidth": 2_000_000, "average_bandwidth": 1_500_000, "codecs": "avc1.64001f"}],
+        "audio": None,
+        "segment_seconds": 2,
         "duration_seconds": 3 * 3600,
-        "stream": {"bucket": "transcoded", "master": f"{PREFIX}master.m3u8", "duration_seconds": 3 * 3600} | stream,
-        "thumbnails": {"bucket": "transcoded", "track": f"{PREFIX}thumbs/thumbnails.vtt"},
     }
+    thumbnails = {"bucket": "transcoded", "track": f"{PREFIX}thumbs/thumbnails.vtt", "sprites": []}
+    return from_item(
+        {
+            "video_id": VIDEO,
+            "owner": "alice",
+            "status": "READY",
+            "duration_seconds": 3 * 3600,
+            "stream": package | stream,
+            "thumbnails": thumbnails | {"interval_seconds": 2, "width": 160, "height": 90},
+        }
+    )
 
 
 def test_a_ready_video_gets_a_grant_for_its_package_and_links_under_the_api():

@@ -39,8 +39,9 @@ def exported_push_url() -> str:
 
 def deployed_config(**params: str) -> dict[str, Any]:
     """config.json as CloudFormation would give it (the web stack's SiteConfig output), for stage local."""
-    raw = load_yaml(ROOT / "services" / "web" / "serverless.yml")
-    config = Variables(raw, "local", REGION, raw["params"]["default"] | params).resolve(raw)
+    folder = ROOT / "services" / "web"
+    raw = load_yaml(folder / "serverless.yml")
+    config = Variables(raw, "local", REGION, raw["params"]["default"] | params, folder).resolve(raw)
     resources = config["resources"]
     stack = Template(config["service"], {}, load("local").exports, conditions=resources["Conditions"])
     return json.loads(stack.evaluate(resources["Outputs"]["SiteConfig"]["Value"]))

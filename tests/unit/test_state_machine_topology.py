@@ -99,3 +99,33 @@ def test_a_state_machine_needs_an_explicit_name(tmp_path: Path):
     service = SERVICE.replace("        StateMachineName: ${self:service}-${sls:stage}-workflow\n", "")
     with pytest.raises(TopologyError, match="FlowWorkflow needs an explicit StateMachineName"):
         load("dev", root=write_repo(tmp_path, service))
+
+
+def test_a_definition_in_its_own_file_is_read_with_its_variables(tmp_path: Path):
+    # Given the same definition in a file of the service's folder, which names a param, read by ${file(...)}
+    written = load("dev", root=write_repo(tmp_path)).state_machines[0].definition
+    root = write_repo(tmp_path / "own-file", with_definition("        Definition: ${file(./flow.asl.yml)}\n"))
+    block = re.search(r"        Definition:\n(.*?)(?=        DefinitionSubstitutions:)", SERVICE, flags=re.S)
+    assert block is not None
+    lines = [line[10:] for line in block.group(1).splitlines()]  # (10: the block's indent in serverless.yml)
+    (root / "services" / "flow" / "flow.asl.yml").write_text("\n".join(lines) + "\n")
+
+    # When the topology is read
+    [machine] = load("dev", root=root).state_machines
+
+    # Then it is the definition written inline: its param resolved, its substitutions made
+    assert json.loads(machine.definition) == json.loads(written)
+
+
+def test_a_file_variable_names_a_part_of_the_file_and_a_missing_one_is_refused(tmp_path: Path):
+    from_file = "    chunkConcurrency: ${file(./sizes.yml):map.concurrency}\n"
+    service = SERVICE.replace("    chunkConcurrency: 2\n", from_file)
+    root = write_repo(tmp_path, service)
+    (root / "services" / "flow" / "sizes.yml").write_text("map:\n  concurrency: 7\n")
+
+    encode = json.loads(load("dev", root=root).state_machines[0].definition)["States"]["Encode"]
+
+    assert encode["MaxConcurrency"] == 7
+    (root / "services" / "flow" / "sizes.yml").write_text("map: {}\n")
+    with pytest.raises(TopologyError, match=r"\$\{file\(./sizes.yml\):map.concurrency\} is not in ./sizes.yml"):
+        load("dev", root=root)

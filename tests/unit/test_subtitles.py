@@ -198,7 +198,7 @@ def world(tmp_path: Path, chunk_file: Path) -> World:
     )
     media = FakeMedia(probe, chunk_file=chunk_file)
     publisher, tombstones = FakePublisher(), FakeTombstones()
-    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID, retry_seconds=(1, 2))
+    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID)
     deps = WorkflowDeps(storage, publisher, media, tombstones, config, clock=lambda: STARTED)
     return World(storage, publisher, media, tombstones, deps)
 

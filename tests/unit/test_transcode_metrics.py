@@ -33,7 +33,7 @@ def metered(tmp_path: Path, chunk_file: Path) -> tuple[World, FakeMeter]:
         FakeTombstones(),
         FakeMeter(),
     )
-    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID, retry_seconds=(1, 2))
+    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID)
     ticks, cpu = count(), count()
     deps = WorkflowDeps(
         storage, publisher, media, tombstones, config,

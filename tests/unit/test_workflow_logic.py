@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from transcode.adapters.media import SourceInput, chunk_command
 from transcode.logic import assembly, encoding, workflow
 from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
-from transcode.logic.tasks import TaskMessage, run_task
+from transcode.logic.tasks import TaskMessage, run_task, task_failure
 from transcode.logic.workflow import Plan, WorkflowConfig, WorkflowDeps
 
 pytestmark = pytest.mark.service("transcode")
@@ -96,7 +97,7 @@ def world(tmp_path: Path, chunk_file: Path) -> World:
     storage = FakeStorage({("uploads", SOURCE_KEY): "etag-1"})
     media = FakeMedia(_probe(), chunk_file=chunk_file)
     publisher, tombstones = FakePublisher(), FakeTombstones()
-    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID, retry_seconds=(1, 2))
+    config = WorkflowConfig(output_bucket=BUCKET, work_dir=tmp_path / "work", grid=GRID)
     deps = WorkflowDeps(storage, publisher, media, tombstones, config, clock=lambda: STARTED)
     return World(storage, publisher, media, tombstones, deps)
 
@@ -108,12 +109,7 @@ def test_the_plan_cuts_the_source_on_the_segment_grid_and_sizes_the_ladder(world
     the_plan = world.plan()
     assert [(c.start_seconds, c.end_seconds) for c in the_plan.chunks] == [(0, 4), (4, 8), (8, 12), (12, 12.5)]
     assert [(r.name, r.width, r.height) for r in the_plan.rungs] == [("720p", 1280, 720), ("480p", 854, 480)]
-    assert (the_plan.timescale, the_plan.demuxer, the_plan.has_audio, the_plan.retry_seconds) == (
-        12800,
-        "mov",
-        True,
-        [1, 2],
-    )
+    assert (the_plan.timescale, the_plan.demuxer, the_plan.has_audio) == (12800, "mov", True)
     assert the_plan.stream_prefix == f"videos/vid00001/stream/{workflow.tag_of(_upload())}/"
     # the source is read where it is (a signed URL), never downloaded by the plan
     assert world.media.probed == [world.storage.source_url(_upload())]
@@ -293,12 +289,11 @@ def test_a_video_deleted_while_it_is_assembled_leaves_nothing_behind(world: Worl
 
 
 def test_a_chunk_that_gave_up_is_reported_with_its_chunk(world: World) -> None:
+    # (the chunk's task answered Transcode.Retryable with its failure, 3 times; its Catch named the chunk)
+    failure = {"reason_code": "TRANSCODE_FAILED", "detail": "Conversion failed!", "retryable": True}
     cause = {
         "chunk": {"index": 3, "start_seconds": 12, "end_seconds": 12.5},
-        "result": {
-            "status": "failed",
-            "failure": {"reason_code": "TRANSCODE_FAILED", "detail": "Conversion failed!", "retryable": True},
-        },
+        "error": {"Error": "Transcode.Retryable", "Cause": json.dumps(failure)},
     }
     message = TaskMessage(
         task="fail",
@@ -324,15 +319,43 @@ def test_a_chunk_that_gave_up_is_reported_with_its_chunk(world: World) -> None:
 def test_a_chunk_that_timed_out_is_reported_with_its_chunk() -> None:
     cause = {
         "chunk": {"index": 1, "start_seconds": 4, "end_seconds": 8},
-        "result": {"Error": "States.Timeout", "Cause": ""},
+        "error": {"Error": "States.Timeout", "Cause": ""},
     }
     failure = assembly.failure_of({"Error": "ChunkFailed", "Cause": json.dumps(cause)})
     assert failure["chunk"]["index"] == 1 and failure["detail"].startswith("States.Timeout")
+    # (a chunk that gave up before the workflow had its Retry said its last result)
+    before = {"chunk": cause["chunk"], "result": {"Error": "States.Timeout", "Cause": ""}}
+    assert assembly.failure_of({"Error": "ChunkFailed", "Cause": json.dumps(before)}) == failure
     assert assembly.failure_of({"Error": "TaskError", "Cause": "boom"}) == {
         "reason_code": "TRANSCODE_FAILED",
         "detail": "TaskError: boom",
     }
     assert assembly.failure_of(None)["reason_code"] == "TRANSCODE_FAILED"
+
+
+def test_a_task_s_own_failure_reaches_the_report_as_it_was_said() -> None:
+    # (the audio's, the plan's or the assembly's failure: its cause, through the Parallel's or the task's Catch)
+    said = {"reason_code": "SOURCE_MISSING", "detail": "s3://u/k does not exist", "retryable": False}
+    assert assembly.failure_of({"Error": "Transcode.Failed", "Cause": json.dumps(said)}) == said
+
+
+@pytest.mark.parametrize(
+    ("result", "answer"),
+    [
+        ({"status": "done", "chunk": 1}, None),
+        ({"status": "skipped", "reason": "SUPERSEDED"}, None),
+        ({"status": "published", "failure": {"reason_code": "TRANSCODE_FAILED"}}, None),  # the report's own result
+        (workflow.failed(FailureReason.TRANSCODE_FAILED, "ffmpeg", retryable=True), "Transcode.Retryable"),
+        (workflow.failed(FailureReason.SOURCE_MISSING, "gone", retryable=False), "Transcode.Failed"),
+    ],
+)
+def test_a_failed_result_is_answered_as_the_task_s_failure(result: dict[str, Any], answer: str | None) -> None:
+    failure = task_failure(result)
+    if answer is None:
+        assert failure is None
+    else:
+        assert failure is not None and failure[0] == answer
+        assert json.loads(failure[1]) == result["failure"]  # the cause: what the report needs, as JSON
 
 
 def test_an_unknown_task_is_an_error(world: World) -> None:

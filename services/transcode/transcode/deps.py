@@ -91,7 +91,6 @@ def _workflow() -> WorkflowDeps:
             limits=config.limits(),
             grid=config.grid(),
             download_max_bytes=config.download_max_bytes,
-            retry_seconds=config.retry_seconds,
             chunk_concurrency=config.chunk_concurrency,
         ),
         meter=meter,

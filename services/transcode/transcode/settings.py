@@ -10,11 +10,6 @@ from transcode.logic.chunking import Grid
 from transcode.logic.gate import GateLimits
 
 
-def _seconds_list(text: str) -> tuple[int, ...]:
-    """`5,30`: whole seconds, comma-separated."""
-    return tuple(int(part) for part in text.split(","))
-
-
 class TranscodeSettings(Settings):
     uploads_bucket = Setting("UPLOADS_BUCKET")
     transcoded_bucket = Setting("TRANSCODED_BUCKET")
@@ -31,7 +26,6 @@ class TranscodeSettings(Settings):
     chunk_seconds = Setting("CHUNK_SECONDS", int, default=60, check=positive)
     chunk_concurrency = Setting("CHUNK_CONCURRENCY", int, default=40, check=positive)
     thumbnail_seconds = Setting("THUMBNAIL_SECONDS", int, default=10, check=positive)
-    retry_seconds: Setting[tuple[int, ...]] = Setting("RETRY_SECONDS", _seconds_list, default=(5, 30))
     download_max_bytes = Setting("DOWNLOAD_MAX_BYTES", int, default=2 * 1024**3, check=not_negative)
     max_source_bytes = Setting("MAX_SOURCE_BYTES", int, default=5 * 1024**3, check=positive)
     max_duration_seconds = Setting("MAX_DURATION_SECONDS", float, default=4 * 3600.0, check=positive)

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from catalog.logic.items import VideoItem
 from catalog.logic.ports import Rank, Status
 
 
@@ -27,6 +28,12 @@ def from_dynamo(value: Any) -> Any:
     if isinstance(value, list):
         return [from_dynamo(v) for v in value]
     return value
+
+
+def from_item(stored: dict[str, Any]) -> VideoItem:
+    """The one way a stored catalog item becomes the logic's: numbers out of Decimal, defaults for what an older
+    item lacks."""
+    return VideoItem.model_validate(from_dynamo(stored))
 
 
 class _Update:
@@ -87,9 +94,9 @@ class DynamoCatalog:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def get(self, video_id: str) -> dict[str, Any] | None:
+    def get(self, video_id: str) -> VideoItem | None:
         item = self._table.get_item(Key={"video_id": video_id}, ConsistentRead=True).get("Item")
-        return from_dynamo(item) if item else None
+        return from_item(item) if item else None
 
     def note_upload(
         self,
@@ -182,7 +189,9 @@ class OwnerIndexQuery:
     def __init__(self, table: Any, index_name: str = "by-owner") -> None:
         self._table, self._index = table, index_name
 
-    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+    def page(
+        self, owner: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[VideoItem], dict[str, Any] | None]:
         request: dict[str, Any] = {
             "IndexName": self._index,
             "KeyConditionExpression": "#owner = :owner",
@@ -194,4 +203,4 @@ class OwnerIndexQuery:
         if start:
             request["ExclusiveStartKey"] = start
         found = self._table.query(**request)
-        return [from_dynamo(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+        return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")

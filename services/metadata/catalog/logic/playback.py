@@ -15,8 +15,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from catalog.logic.items import VideoItem
 from catalog.logic.playlists import UnsafeUri, package_path, rewrite_playlist, rewrite_track
 from catalog.logic.ports import Grant, GrantStore, MediaSigner, PackageFiles
 from contracts.api import PlaybackView
@@ -71,32 +71,32 @@ def _in_package(stream_prefix: str, key: str) -> str | None:
     return package_path(key[len(stream_prefix) :]) if key.startswith(stream_prefix) else None
 
 
-def playback_for(item: dict[str, Any], base_url: str, deps: GrantDeps) -> PlaybackView | None:
+def playback_for(item: VideoItem, base_url: str, deps: GrantDeps) -> PlaybackView | None:
     """A new grant and its links, for a READY video whose HLS package lies in its own folder; else None.
 
     A grant per request (not one reused): a fresh link always has its whole lifetime, and needs no index of
     grants by video; each is one small item that DynamoDB's TTL removes.
     """
-    stream, video_id = item.get("stream") or {}, item["video_id"]
-    master = stream.get("master") or ""
+    stream, video_id = item.stream, item.video_id
+    master = stream.master if stream else ""
     prefix = master.rsplit("/", 1)[0] + "/" if "/" in master else ""
     in_own_folder = prefix.startswith(video_prefix(video_id)) and package_path(prefix.rstrip("/")) is not None
-    if not base_url or not in_own_folder or not _in_package(prefix, master):
+    if stream is None or item.owner is None or not base_url or not in_own_folder or not _in_package(prefix, master):
         return None
     now = deps.clock()
     grant = Grant(
         grant_id=deps.token(),
         video_id=video_id,
-        owner=item["owner"],
-        bucket=stream["bucket"],
+        owner=item.owner,
+        bucket=stream.bucket,
         prefix=prefix,
         master=master[len(prefix) :],
-        expires_at=now + grant_lifetime(item.get("duration_seconds") or stream.get("duration_seconds")),
+        expires_at=now + grant_lifetime(item.duration_seconds or stream.duration_seconds),
     )
     deps.grants.put(grant)
     route = f"{base_url}/playback/{grant.grant_id}/"
-    thumbnails = item.get("thumbnails") or {}
-    track = _in_package(prefix, thumbnails.get("track") or "") if thumbnails.get("bucket") == grant.bucket else None
+    thumbnails = item.thumbnails
+    track = _in_package(prefix, thumbnails.track) if thumbnails and thumbnails.bucket == grant.bucket else None
     return PlaybackView(
         hls=route + grant.master,
         thumbnails=route + track if track else None,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts import AnyVideoEvent, RenditionFile
 from contracts.media import MediaSummary
+
+if TYPE_CHECKING:
+    from catalog.logic.items import VideoItem
 
 
 class Status(StrEnum):
@@ -35,7 +38,9 @@ class Rank(IntEnum):
 
 
 class CatalogStore(Protocol):
-    def get(self, video_id: str) -> dict[str, Any] | None: ...
+    """The catalog table. Reads give typed items; writes name the stored attributes they set (JSON values)."""
+
+    def get(self, video_id: str) -> VideoItem | None: ...
 
     def note_upload(
         self,
@@ -76,7 +81,11 @@ class CatalogStore(Protocol):
 
 
 class OwnerIndex(Protocol):
-    def page(self, owner: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]: ...
+    def page(
+        self, owner: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        """A page of the owner's items, newest first, and the key to start the next one from (None: no more)."""
+        ...
 
 
 class UrlSigner(Protocol):

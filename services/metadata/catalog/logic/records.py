@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from catalog.logic.items import VideoItem
 from catalog.logic.ports import CatalogStore, Publisher, RenditionProber, Status
 from catalog.logic.status import announce
 from catalog.logic.streams import stream_summary
@@ -123,13 +124,11 @@ def record_failed(event: VideoTranscodeFailed | VideoTranscodeFailedV1, deps: Ca
     return moved
 
 
-def _nothing_left_to_do(item: dict[str, Any] | None) -> bool:
+def _nothing_left_to_do(item: VideoItem | None) -> bool:
     """The video was deleted, or announced READY: a VideoTranscoded for it changes nothing."""
     if not item:
         return False
-    return item.get("status") == Status.DELETED or (
-        item.get("status") == Status.READY and bool(item.get("ready_published"))
-    )
+    return item.deleted or (item.status == Status.READY and item.ready_published)
 
 
 def _downloads(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogDeps) -> list[dict[str, Any]]:
@@ -205,11 +204,11 @@ def record_transcoded(event: VideoTranscoded | VideoTranscodedV1, deps: CatalogD
     }
     if not store.advance(event.video_id, Status.READY, values, first):
         # Already final: READY by an earlier delivery whose announcement may not have gone out.
-        item = store.get(event.video_id) or {}
-        if item.get("status") != Status.READY or item.get("ready_published"):
+        item = store.get(event.video_id)
+        if not item or item.status != Status.READY or item.ready_published:
             _announce(event.video_id, event.correlation_id, deps)
             return None
-        ready = ready.model_copy(update={"event_id": item.get("ready_event_id", ready.event_id)})
+        ready = ready.model_copy(update={"event_id": item.ready_event_id or ready.event_id})
     deps.publisher.publish(ready)
     deps.meter.record(VIDEOS_READY)  # once per VideoReady published
     if duration:

@@ -9,39 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from catalog.logic.ports import CatalogStore, Publisher, Rank, Status
+from catalog.logic.items import StoredFailure, VideoItem
+from catalog.logic.ports import CatalogStore, Publisher, Status
 from contracts import VideoStatus, VideoStatusChanged, stable_event_id, status_sequence
-from contracts.api import FailedChunk
 from contracts.readable import failure_sentence
 
 
-def failure_reason(failure: dict[str, Any]) -> str:
+def failure_reason(failure: StoredFailure | None) -> str:
     """A stored failure as its owner reads it: the sentence of its code (naming the part of the video when a
     chunk failed), never the text its event carried (an event older than the sentences carried ffmpeg's)."""
-    chunk = failure.get("chunk")
-    return failure_sentence(failure.get("code"), FailedChunk.model_validate(chunk) if chunk else None)
+    failure = failure or StoredFailure()
+    return failure_sentence(failure.code, failure.chunk)
 
 
-def status_changed(item: dict[str, Any], *, correlation_id: str, at: datetime) -> VideoStatusChanged:
+def status_changed(item: VideoItem, *, correlation_id: str, at: datetime) -> VideoStatusChanged:
     """The item's status as an event: progress only while PROCESSING, the reason (in words) only when FAILED."""
-    status = item["status"]
-    rank = int(item.get("status_rank") or Rank[status])
-    progress = item.get("progress") if status == Status.PROCESSING else None
-    failure = item.get("failure") or {}
+    status = item.status or Status.UPLOADED
+    rank = item.rank
+    progress = item.progress if status == Status.PROCESSING else None
     sequence = status_sequence(rank, progress)
     return VideoStatusChanged(
-        event_id=stable_event_id("VideoStatusChanged", item["video_id"], str(sequence)),
+        event_id=stable_event_id("VideoStatusChanged", item.video_id, str(sequence)),
         correlation_id=correlation_id,
         occurred_at=at,
-        video_id=item["video_id"],
-        owner=item.get("owner"),
+        video_id=item.video_id,
+        owner=item.owner,
         status=VideoStatus(status),
         rank=rank,
         progress=progress,
-        reason=failure_reason(failure) if status == Status.FAILED else None,
-        title=item.get("title"),
+        reason=failure_reason(item.failure) if status == Status.FAILED else None,
+        title=item.title,
         sequence=sequence,
     )
 
@@ -59,10 +57,10 @@ def announce(
     A tombstone is left alone: the deletion announces DELETED itself, before it buries the item.
     """
     item = store.get(video_id)
-    if not item or item.get("status") in (None, Status.DELETED):
+    if not item or item.status in (None, Status.DELETED):
         return None
     change = status_changed(item, correlation_id=correlation_id, at=clock())
-    if change.sequence <= int(item.get("announced_sequence", -1)):
+    if item.announced_sequence is not None and change.sequence <= item.announced_sequence:
         return None
     publisher.publish(change)
     # Two concurrent writers may both publish and mark (a later mark may be the lower one): then an input that

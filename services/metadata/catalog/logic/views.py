@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalog.logic.items import StoredFailure, StoredFile, VideoItem
 from catalog.logic.playback import GrantDeps, playback_for
 from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Rank, Status, UrlSigner
 from catalog.logic.status import failure_reason, status_changed
-from contracts import SourceObject, VideoDeleted, stable_event_id
+from contracts import StreamPackage, Thumbnails, VideoDeleted, stable_event_id
 from contracts.api import (
     Failure,
     PageQuery,
@@ -73,35 +74,35 @@ def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
     return start
 
 
-def _signed(signer: UrlSigner, video_id: str, ready: bool, file: dict[str, Any] | None) -> str | None:
+def _signed(signer: UrlSigner, video_id: str, ready: bool, file: StoredFile | None) -> str | None:
     """A short-lived link to one of a READY video's own files; None before READY or for anything else."""
-    if not ready or not file or not file["key"].startswith(video_prefix(video_id)):
+    if not ready or not file or not file.key.startswith(video_prefix(video_id)):
         return None
-    return signer.url(file["bucket"], file["key"], int(URL_LIFETIME.total_seconds()))
+    return signer.url(file.bucket, file.key, int(URL_LIFETIME.total_seconds()))
 
 
-def _poster(signer: UrlSigner, video_id: str, ready: bool, poster: dict[str, Any] | None) -> SignedFile | None:
+def _poster(signer: UrlSigner, video_id: str, ready: bool, poster: StoredFile | None) -> SignedFile | None:
     if not poster:
         return None
     return SignedFile(
         url=_signed(signer, video_id, ready, poster),
-        width=poster.get("width"),
-        height=poster.get("height"),
-        size_bytes=poster.get("size_bytes"),
+        width=poster.width,
+        height=poster.height,
+        size_bytes=poster.size_bytes,
     )
 
 
-def _summary(item: dict[str, Any], signer: UrlSigner) -> VideoSummary:
-    status = item.get("status", Status.UPLOADED)
+def _summary(item: VideoItem, signer: UrlSigner) -> VideoSummary:
+    status = item.status or Status.UPLOADED
     ready = status == Status.READY
     return VideoSummary(
-        video_id=item["video_id"],
-        title=item.get("title"),
+        video_id=item.video_id,
+        title=item.title,
         status=status,
-        created_at=item.get("created_at"),
-        duration_seconds=(item.get("metadata") or {}).get("duration_seconds"),
-        progress=item.get("progress") if status == Status.PROCESSING else None,
-        poster=_poster(signer, item["video_id"], ready, item.get("poster")) if ready else None,
+        created_at=item.created_at,
+        duration_seconds=item.metadata.duration_seconds if item.metadata else None,
+        progress=item.progress if status == Status.PROCESSING else None,
+        poster=_poster(signer, item.video_id, ready, item.poster) if ready else None,
     )
 
 
@@ -110,45 +111,46 @@ def list_videos(owner: str, query: PageQuery, deps: ListDeps) -> VideoPage:
     with its progress while PROCESSING and a 15-minute link to its poster once READY."""
     items, last_key = deps.index.page(owner, query.limit, decode_cursor(query.cursor, owner))
     return VideoPage(
-        videos=[_summary(item, deps.signer) for item in items if item.get("status") != Status.DELETED],
+        videos=[_summary(item, deps.signer) for item in items if not item.deleted],
         next_cursor=encode_cursor(last_key),
     )
 
 
-def owned_item(store: CatalogStore, owner: str, video_id: str) -> dict[str, Any]:
+def owned_item(store: CatalogStore, owner: str, video_id: str) -> VideoItem:
     """The caller's own video; another user's, a deleted one and an unknown id look the same: not found."""
     if not VIDEO_ID_RE.fullmatch(video_id):
         raise Invalid("malformed video id")
     item = store.get(video_id)
-    if not item or item.get("owner") != owner or item.get("status") == Status.DELETED:
+    if not item or item.owner != owner or item.deleted:
         raise NotFound("video not found")
     return item
 
 
-def _stream(stream: dict[str, Any] | None) -> StreamView | None:
+def _stream(stream: StreamPackage | None) -> StreamView | None:
     """The ladder without its keys (`playback` has the link a player uses)."""
     if not stream:
         return None
-    rung_fields = set(StreamRung.model_fields)
     return StreamView(
-        renditions=[StreamRung(**{k: v for k, v in r.items() if k in rung_fields}) for r in stream["renditions"]],
-        audio=bool(stream.get("audio")),
-        segment_seconds=stream["segment_seconds"],
-        duration_seconds=stream["duration_seconds"],
+        renditions=[
+            StreamRung.model_validate(r.model_dump(include=set(StreamRung.model_fields))) for r in stream.renditions
+        ],
+        audio=bool(stream.audio),
+        segment_seconds=stream.segment_seconds,
+        duration_seconds=stream.duration_seconds,
     )
 
 
-def _thumbnails(thumbnails: dict[str, Any] | None) -> ThumbnailsView | None:
+def _thumbnails(thumbnails: Thumbnails | None) -> ThumbnailsView | None:
     if not thumbnails:
         return None
     return ThumbnailsView(
-        interval_seconds=thumbnails["interval_seconds"], width=thumbnails["width"], height=thumbnails["height"]
+        interval_seconds=thumbnails.interval_seconds, width=thumbnails.width, height=thumbnails.height
     )
 
 
-def _failure(stored: dict[str, Any]) -> Failure:
+def _failure(stored: StoredFailure) -> Failure:
     """The code, the chunk, and the reason in words (see status.failure_reason)."""
-    return Failure.model_validate(stored | {"reason": failure_reason(stored)})
+    return Failure.model_validate({"code": stored.code, "chunk": stored.chunk, "reason": failure_reason(stored)})
 
 
 def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str = "") -> VideoDetails:
@@ -156,42 +158,43 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
     API at `base_url`."""
     item = owned_item(deps.store, owner, video_id)
     signer, clock = deps.signer, deps.clock
-    status = item.get("status", Status.UPLOADED)
+    status = item.status or Status.UPLOADED
     ready = status == Status.READY
     renditions = [
         RenditionView(
-            name=r["name"],
+            name=r.name,
             url=_signed(signer, video_id, ready, r),
-            width=r.get("width"),
-            height=r.get("height"),
-            size_bytes=r.get("size_bytes"),
-            metadata=r.get("metadata"),
+            width=r.width,
+            height=r.height,
+            size_bytes=r.size_bytes,
+            metadata=r.metadata,
         )
-        for r in item.get("renditions", [])
+        for r in item.renditions
     ]
+    transcode = item.transcode
     return VideoDetails(
         video_id=video_id,
-        title=item.get("title"),
+        title=item.title,
         status=status,
-        created_at=item.get("created_at"),
-        uploaded_at=item.get("uploaded_at"),
-        ready_at=item.get("ready_at"),
-        progress=item.get("progress") if status == Status.PROCESSING else None,
+        created_at=item.created_at,
+        uploaded_at=item.uploaded_at,
+        ready_at=item.ready_at,
+        progress=item.progress if status == Status.PROCESSING else None,
         # a redriven workflow that succeeded leaves its earlier failure in the item: READY shows none
-        failure=_failure(item["failure"]) if status == Status.FAILED and item.get("failure") else None,
-        metadata=item.get("metadata"),
-        stream=_stream(item.get("stream")),
+        failure=_failure(item.failure) if status == Status.FAILED and item.failure else None,
+        metadata=item.metadata,
+        stream=_stream(item.stream),
         renditions=renditions,
-        poster=_poster(signer, video_id, ready, item.get("poster")),
-        thumbnails=_thumbnails(item.get("thumbnails")),
-        playback=playback_for(item, base_url, deps.grants) if ready and deps.grants and item.get("stream") else None,
+        poster=_poster(signer, video_id, ready, item.poster),
+        thumbnails=_thumbnails(item.thumbnails),
+        playback=playback_for(item, base_url, deps.grants) if ready and deps.grants and item.stream else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
         processing=Processing(
-            transcode_started_at=(item.get("transcode") or {}).get("started_at"),
-            transcoded_at=item.get("transcoded_at"),
-            transcode_timings=(item.get("transcode") or {}).get("timings") or {},
-            metadata_seconds=item.get("metadata_seconds"),
-            chunks=item.get("chunks"),
+            transcode_started_at=transcode.started_at if transcode else None,
+            transcoded_at=item.transcoded_at,
+            transcode_timings=transcode.timings if transcode else {},
+            metadata_seconds=item.metadata_seconds,
+            chunks=item.chunks,
         ),
     )
 
@@ -204,17 +207,16 @@ def delete_video(owner: str, video_id: str, *, correlation_id: str, deps: Delete
     condition refuse the video, so no late, duplicate or redriven event brings it back.
     """
     item = owned_item(deps.store, owner, video_id)
-    source = item.get("source")
     deleted = VideoDeleted(
         event_id=stable_event_id("VideoDeleted", video_id),
         correlation_id=correlation_id,
         video_id=video_id,
         owner=owner,
-        source=SourceObject.model_validate(source) if source else None,
+        source=item.source,
     )
     deps.publisher.publish(deleted)
     now = deps.clock()
-    tombstone = item | {"status": Status.DELETED.value, "status_rank": int(Rank.DELETED)}
+    tombstone = item.model_copy(update={"status": Status.DELETED, "status_rank": int(Rank.DELETED)})
     deps.publisher.publish(status_changed(tombstone, correlation_id=correlation_id, at=now))  # the owner's pages
     deps.store.bury(video_id, owner, deleted_at=now, expires_at=now + TOMBSTONE_LIFETIME)
     return deleted

@@ -192,12 +192,6 @@ def chunk_command(
     return command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True), files
 
 
-# Above this length the audio is encoded with ffmpeg's fast AAC coder (about 1.45x quicker than its default
-# two-loop search): one process encodes the whole track, and for the longest allowed source it must still
-# finish well inside the function's timeout (see the README's limits arithmetic and tests/unit/test_lambda_limits.py).
-FAST_AAC_AFTER_SECONDS = 3600.0
-
-
 def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> list[str]:
     """The whole source's audio encoded once (AAC priming only at the very start), as fragmented MP4.
 
@@ -216,7 +210,11 @@ def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> li
         str(out),
         **{
             "c:a": "aac",
-            "aac_coder": "fast" if video_seconds > FAST_AAC_AFTER_SECONDS else "twoloop",
+            # ffmpeg's default two-loop search, whatever the length: one process encodes the whole track, and for
+            # the longest allowed source it must finish well inside the function's timeout (tests/unit/
+            # test_lambda_limits.py, from `make bench-limits`). With ffmpeg 9 the "fast" coder is no longer the
+            # safer choice: quicker on noise-like sound, it costs twice the two-loop search's on a tone.
+            "aac_coder": "twoloop",
             "b:a": f"{AUDIO_KBPS}k",
             "ac": 2,
             "map_metadata": -1,

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambdakit.sqs import batch_handler
 from transcode import deps
-from transcode.logic.tasks import TaskMessage, run_task
+from transcode.logic.tasks import WORKER_FAULT, TaskMessage, run_task, task_failure
 from transcode.observability import logger, tracer
 
 
@@ -25,9 +25,13 @@ def record_handler(record: SQSRecord) -> None:
             result = run_task(message, worker.workflow)
     except Exception as exc:  # the worker's own fault: the workflow retries the step with a new message
         logger.exception("task failed", extra={"task": message.task})
-        callbacks.fail(message.token, "TaskError", f"{type(exc).__name__}: {exc}")
+        callbacks.fail(message.token, WORKER_FAULT, f"{type(exc).__name__}: {exc}")
         return
-    callbacks.succeed(message.token, result)
+    failure = task_failure(result)
+    if failure:  # understood: the state machine's Retry and Catch decide what comes next
+        callbacks.fail(message.token, *failure)
+    else:
+        callbacks.succeed(message.token, result)
     logger.info("task done", extra={"task": message.task, **message.describe(result)})
 
 

@@ -306,25 +306,37 @@ def fail(upload: Upload, failure: dict[str, Any], deps: WorkflowDeps) -> dict[st
 def failure_of(error: dict[str, Any] | None) -> dict[str, Any]:
     """The failure a state machine Catch hands over (`{"Error", "Cause"}`) as a task's `failure`.
 
-    A chunk or the audio that gave up says, in its Fail state's cause (JSON), which chunk it was
-    and its last result: a task's own `failure`, or the Error/Cause of a timeout.
+    A task that failed says so in its cause (the failure as JSON: logic/tasks.py); a chunk that gave up
+    says, in its Fail state's cause (JSON), which chunk it was and the error it gave up on. Anything else
+    (a timeout, a worker's fault) is its error name and words.
     """
     error = error or {}
-    name, cause = error.get("Error") or "States.Runtime", error.get("Cause")
-    document: Any = None
-    if isinstance(cause, str) and cause.startswith("{"):
-        with suppress(ValueError):
-            document = json.loads(cause)
+    name, document = error.get("Error") or "States.Runtime", _json(error.get("Cause"))
     if not isinstance(document, dict):
-        return {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": f"{name}: {cause or 'no detail'}"}
-    result: dict[str, Any] = document["result"] if isinstance(document.get("result"), dict) else {}
-    failure = dict(result.get("failure") or {})
-    if not failure:
-        detail = f"{result.get('Error') or name}: {result.get('Cause') or 'the task did not answer in time'}"
-        failure = {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": detail}
-    if isinstance(document.get("chunk"), dict):
-        failure.setdefault("chunk", document["chunk"])
+        return _unexplained(name, error.get("Cause"))
+    if "reason_code" in document:  # the task's own failure
+        return dict(document)
+    chunk = document.get("chunk")
+    if isinstance(document.get("error"), dict):  # the chunk's error, as its Catch handed it over
+        failure = failure_of(document["error"])
+    else:  # (the cause a chunk gave up with before the workflow's Retry: its last result)
+        result: dict[str, Any] = document["result"] if isinstance(document.get("result"), dict) else {}
+        failure = dict(result.get("failure") or {}) or _unexplained(result.get("Error") or name, result.get("Cause"))
+    if isinstance(chunk, dict):
+        failure.setdefault("chunk", chunk)
     return failure
+
+
+def _json(text: Any) -> Any:
+    if isinstance(text, str) and text.startswith("{"):
+        with suppress(ValueError):
+            return json.loads(text)
+    return None
+
+
+def _unexplained(name: str, cause: Any) -> dict[str, Any]:
+    detail = f"{name}: {cause or 'the task did not answer in time'}"
+    return {"reason_code": FailureReason.TRANSCODE_FAILED.value, "detail": detail}
 
 
 # --- subtitles -----------------------------------------------------------------------------------------

@@ -86,7 +86,6 @@ def plan(upload: Upload, deps: WorkflowDeps, *, started_at: datetime | None = No
         chunk_seconds=grid.chunk_seconds,
         thumbnail_seconds=grid.thumbnail_seconds,
         poster_at=poster_time(seconds),
-        retry_seconds=list(config.retry_seconds),
         concurrency=config.chunk_concurrency,
         started_at=started_at or begun,
         planned_at=deps.clock(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,21 @@ class TaskMessage(BaseModel):
 
 
 TASKS = ("plan", "chunk", "audio", "assemble", "fail")
+# The errors a task answers the state machine with (SendTaskFailure), which its Retry and Catch match
+# (services/transcode/workflow.asl.yml); the cause is the failure as JSON.
+RETRYABLE = "Transcode.Retryable"  # understood, and may pass on another try (ffmpeg failed on a chunk)
+FAILED = "Transcode.Failed"  # understood, and for good (refused by the gate, the source is gone)
+WORKER_FAULT = "TaskError"  # the worker's own fault (an exception): the cause is its words
+
+
+def task_failure(result: dict[str, Any]) -> tuple[str, str] | None:
+    """A `failed` result as the task's failure, (error, cause), for SendTaskFailure; None for any other result."""
+    if result.get("status") != "failed":
+        return None
+    failure = result.get("failure") or {}
+    return (RETRYABLE if failure.get("retryable") else FAILED), json.dumps(failure)
+
+
 # Short and idempotent: retried in place when they raise (a throttle, a 5xx after the SDK's own retries). The
 # state machine retries the long ones, chunks and the audio, with a new message (a worker that died included).
 RETRIED_IN_PLACE = ("plan", "assemble", "fail")

@@ -7,12 +7,12 @@ step a task message of the state machine (services/transcode/serverless.yml) run
                      └─ audio (once, beside them) ──────┘
              any step that fails for good ─▶ fail (publishes VideoTranscodeFailed, names the chunk)
 
-Each task gets its input as the state machine passes it and returns a small JSON result
-the state machine routes on by its `status`: `done` (or `planned`, `published`),
-`skipped` (with the `reason`) or `failed` (with the `failure`, whose `retryable` says
-whether the state machine should try again). A task never raises for a
-failure it understands; an exception means a fault of the worker itself, which the state
-machine's timeout catches and retries.
+Each task gets its input as the state machine passes it and returns a small JSON result:
+`done` (or `planned`, `published`), `skipped` (with the `reason`) or `failed` (with the
+`failure`, whose `retryable` says whether another try may pass). A task never raises for a
+failure it understands; the task handler answers a `failed` result as the task's failure
+(logic/tasks.py: an error name the state machine's Retry and Catch match, the failure as its
+cause). An exception means a fault of the worker itself, which the state machine retries too.
 
 Every output key is deterministic, under the video's folder and a tag of the upload's
 version, so a retried or redriven task overwrites instead of duplicating, and two
@@ -85,7 +85,6 @@ class Plan(_Step):
     chunk_seconds: int
     thumbnail_seconds: int
     poster_at: float
-    retry_seconds: list[int]  # the wait before each retry of a failed chunk or audio encode
     concurrency: int  # chunks encoded at once (the Map's MaxConcurrencyPath)
     started_at: datetime
     planned_at: datetime
@@ -93,6 +92,7 @@ class Plan(_Step):
     picture: Picture = AS_IS  # what each frame needs before scaling
     video_offset: float = 0.0  # where the picture starts on the timeline (after the sound)
     subtitles: list[SubtitleTrack] = []  # the text tracks carried out as WebVTT (logic/subtitles.py)
+    retry_seconds: list[int] = []  # unread: the workflow's Retry waits now (kept so plans in flight still parse)
 
     def picture_for(self, chunk: ChunkRef) -> Picture:
         """What the chunk's frames need: the first chunk of a picture that starts late is led in with black."""
@@ -133,7 +133,6 @@ class WorkflowConfig:
     limits: GateLimits = field(default_factory=GateLimits)
     grid: Grid = field(default_factory=Grid)
     download_max_bytes: int = 2 * 1024**3  # an MP4 download per rung up to this size (it is built in /tmp)
-    retry_seconds: tuple[int, ...] = (5, 30)  # a failed chunk is tried len + 1 times
     chunk_concurrency: int = 40
 
 
