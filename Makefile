@@ -21,8 +21,8 @@ PYTEST_ARGS ?=
 SERVICE ?=
 PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 # pytest-xdist: one worker per core; a group (the shared local stack's tests, or one module) stays on one worker,
-# in the order tests/conftest.py gives them (the longest first). XDIST= runs everything in this process.
-XDIST ?= -n auto --dist loadgroup --no-loadscope-reorder
+# in the order tests/conftest.py gives them (the longest first; its scheduler). XDIST= runs everything in this process.
+XDIST ?= -n auto --dist loadscope --no-loadscope-reorder
 
 .PHONY: help venv lock vendor demo up web token replay package test smoke test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-limits cost bench-push layer clean
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -72,35 +72,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-# Under pytest-xdist (make test: --dist loadgroup, no reordering by xdist), each group runs on one worker: the
-# shared stack's tests (the longest) first, then the modules with a stack of their own, then the rest, largest
-# group first. An integration module is split by test function (each worker that runs some of it makes its module
-# fixtures, a moto server, once); any other module stays on one worker.
+# Under pytest-xdist (make test: -n auto --dist loadscope --no-loadscope-reorder), tests run in groups, a group on
+# one worker: the shared stack's tests (every e2e and browser module but those with a stack of their own) first,
+# the longest; then the modules with a stack of their own; then the rest, largest group first. A few integration
+# modules are split by test function (SPLIT: a worker that runs some of one makes its module fixtures, a moto server,
+# once); any other module is one group. (pytest-xdist 3.8's own groups, --dist loadgroup, do not work on pytest 9: they
+# rename each test, which pytest 9 no longer lets a plugin do; so the scheduler is given the groups here.)
 SHARED_STACK = "shared-stack"
+OWN_STACK = ("tests/e2e/test_long_video.py", "tests/e2e/test_websocket_stack.py")  # each says why in its fixture
+# the integration modules of many slow cases, split by test function (each part makes its own moto server)
+SLOW = ("test_fault_injection", "test_hostile_corpus", "test_workflow_faults", "test_transcode_handler")
+SPLIT = tuple(f"tests/integration/{name}.py" for name in SLOW)
 
 
-def _group(item: pytest.Item) -> str:
-    # (the smoke tests ask for the shared stack only when no --deployment is given: at run time)
-    if "shared_stack" in getattr(item, "fixturenames", ()) or item.get_closest_marker("smoke"):
+def group_of(nodeid: str) -> str:
+    module, _, test = nodeid.partition("::")
+    if module.startswith(("tests/e2e/", "tests/browser/")) and module not in OWN_STACK:
         return SHARED_STACK
-    module = str(item.path.relative_to(Path(__file__).parent))
-    if module.startswith("integration/"):
-        return f"{module}::{getattr(item, 'originalname', item.name)}"
+    if module in SPLIT:
+        return f"{module}::{test.split('[')[0]}"
     return module
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return Grouped(config, log)
+
+
 def _schedule(items: list[pytest.Item]) -> None:
-    groups = {item.nodeid: _group(item) for item in items}
+    groups = {item.nodeid: group_of(item.nodeid) for item in items}
     sizes = Counter(groups.values())
 
     def order(item: pytest.Item) -> tuple[int, int]:
         group = groups[item.nodeid]
         if group == SHARED_STACK:
             return (0, 0)
-        return (1 if group.startswith(("e2e/", "browser/")) else 2, -sizes[group])
+        return (1 if group in OWN_STACK else 2, -sizes[group])
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
     items.sort(key=order)  # stable: each group's tests keep their order
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError
 
 from infra import load
 from infra.deployment import DeploymentError, from_outputs
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import boto3
 
-    session = boto3.session.Session(region_name=args.region)
+    session = boto3.session.Session(region_name=args.region or os.environ.get("AWS_REGION") or None)
     if not session.region_name:
         print("error: no region: pass --region or set AWS_REGION", file=sys.stderr)
         return 2
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except DeploymentError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:  # no credentials, no network: said, not a stack trace
+        print(f"error: cannot read the {args.stage} stacks from CloudFormation: {error}", file=sys.stderr)
         return 1
     text = json.dumps(deployment.to_json(), indent=2) + "\n"
     if args.out:

@@ -54,7 +54,20 @@ def test_each_worker_of_a_function_runs_on_its_queue_with_its_own_log(stack: Sta
 
 def test_concurrency_for_a_function_that_is_not_there_is_refused_before_anything_starts():
     done = subprocess.run(
-        [sys.executable, "-m", "devstack", "up", "--port", "0", "--api-port", "0", "--concurrency", "nope-x=2"],
+        # (--no-site: a build would rewrite services/web/dist under the browser tests running beside this one)
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "up",
+            "--port",
+            "0",
+            "--api-port",
+            "0",
+            "--no-site",
+            "--concurrency",
+            "nope-x=2",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,10 @@ def test_the_websocket_refuses_a_missing_or_forged_token(deployment: Deployment)
 def test_an_upload_is_pushed_to_its_owner_plays_and_is_gone_once_deleted(
     deployment: Deployment, user: Any, small_clip: Path, made: list[str]
 ):
-    socket = connect(f"{deployment.websocket}/?token={user.token()}", open_timeout=30) if deployment.websocket else None
-    try:
+    with ExitStack() as opened:
+        socket = None
+        if deployment.websocket:  # (opened first: the pushes of the upload's whole life come to it)
+            socket = opened.enter_context(connect(f"{deployment.websocket}/?token={user.token()}", open_timeout=30))
         # Given the test user's upload, through the form the API hands out
         body = {"filename": f"smoke {uuid.uuid4().hex[:6]}.mp4", "content_type": "video/mp4"}
         form = requests.post(
@@ -156,9 +159,6 @@ def test_an_upload_is_pushed_to_its_owner_plays_and_is_gone_once_deleted(
         assert requests.get(deployment.url(f"/videos/{video_id}"), headers=auth(user), timeout=30).status_code == 404
         listed = requests.get(deployment.url("/videos"), headers=auth(user), timeout=30).json()["videos"]
         assert video_id not in [v["video_id"] for v in listed]
-    finally:
-        if socket:
-            socket.close()
 
 
 def _ready(deployment: Deployment, user: Any, video_id: str) -> dict[str, Any]:

@@ -167,8 +167,12 @@ def test_a_workflow_runs_on_a_moto_server(topology: Topology, moto_server: str):
     run_the_workflow(topology, endpoint=moto_server)
 
 
-def test_without_execution_turned_on_moto_only_records_the_execution(topology: Topology):
+def test_without_execution_turned_on_moto_only_records_the_execution(topology: Topology, monkeypatch):
     # (so a local stack or a test that forgets execute_state_machines sees nothing happen, not an error)
+    from moto.core.config import default_user_config
+
+    # off, whatever a test before this one in the process left (moto's configuration is the process's)
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": False})
     with mock_aws():
         provision(topology, boto3.session.Session(region_name=REGION), endpoint=None)
         worker = TaskWorker(topology, endpoint=None)

@@ -1,4 +1,9 @@
-"""The Lambda layers carry the same ffmpeg/ffprobe, found by the same imports."""
+"""The Lambda layers carry the same ffmpeg/ffprobe, found by the same imports.
+
+The layer `make package` built (`make layer`: from its lock, for Lambda's Python and platform, whatever runs the
+tests), checked with the other artifacts by `make test-infra`: building it means installing from the registry,
+which `make test` does not do.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,18 @@ from pathlib import Path
 import pytest
 
 from tools.lambda_platform import target
-from tools.layer import build
 
 pytestmark = pytest.mark.service("transcode", "metadata", "tools")
 
 
+LAYER = Path(__file__).resolve().parents[2] / "services" / "transcode" / ".layers" / "ffmpeg" / "python"
+
+
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # the layer `make layer` builds: from its lock, for Lambda's Python and platform, whatever runs the tests
-    return build(tmp_path_factory.mktemp("layer"), "ffmpeg")
+def layer() -> Path:
+    if not LAYER.is_dir():
+        raise FileNotFoundError(f"{LAYER} is missing: run `make layer` first (make test-infra does)")
+    return LAYER
 
 
 FFMPEG = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2"
