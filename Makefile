@@ -24,7 +24,7 @@ PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 # in the order tests/conftest.py gives them (the longest first; its scheduler). XDIST= runs everything in this process.
 XDIST ?= -n auto --dist loadscope --no-loadscope-reorder
 
-.PHONY: help venv lock vendor demo up web token replay package test smoke test-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-limits cost bench-push layer clean
+.PHONY: help venv lock vendor demo up web token replay package test smoke test-infra check-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-limits cost bench-push layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -85,7 +85,9 @@ smoke: $(STAMP) ## the smoke tests against a deployed stage (make smoke STAGE=de
 			$(PYTEST_ARGS); \
 	fi
 
-test-infra: package ## package every service, then check the infrastructure rules on the templates and the zips
+test-infra: package check-infra ## package every service, then check the infrastructure rules on the templates and the zips
+
+check-infra: $(STAMP) ## check the infrastructure rules on what `make package` built last (the templates, zips and layers)
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy on everything but the tests, and tsc on the website
