@@ -49,6 +49,7 @@ sys.path[:0] = [str(REPO), str(REPO / "shared" / "src"), str(REPO / "services" /
 
 import mediatools  # noqa: E402
 from bench.machine import BenchError, children_cpu, cores, machine_busy, run_ffmpeg  # noqa: E402
+from bench.scale import cached_source  # noqa: E402
 from infra import load  # noqa: E402
 from transcode.adapters.media import FfmpegMedia, SourceInput, audio_command, chunk_command  # noqa: E402
 from transcode.logic.chunking import Grid, plan_chunks, timescale  # noqa: E402
@@ -92,25 +93,7 @@ def workflow_settings() -> TranscodeSettings:
 
 def source_of(seconds: int) -> Path:
     """bench/scale.py's generated source (the same command, the same cache file), made once per length."""
-    width = round(HEIGHT * 16 / 9 / 2) * 2
-    path = CACHE / f"testsrc2-{width}x{HEIGHT}-{seconds}s.mp4"
-    if path.is_file():
-        return path
-    say(f"making a {seconds} s {width}x{HEIGHT} source (once; cached as {path.relative_to(REPO)})")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=CACHE, suffix=".partial.mp4", delete=False) as partial:
-        pass
-    args = [mediatools.ffmpeg(), *GLOBAL_ARGS]
-    args += ["-f", "lavfi", "-i", f"testsrc2=size={width}x{HEIGHT}:rate={FPS}:duration={seconds}"]
-    args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
-    args += ["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
-    args += ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest", partial.name]
-    try:
-        run_ffmpeg(args, timeout=max(600, seconds * 10))
-        Path(partial.name).replace(path)  # an interrupted run leaves no half-made source in the cache
-    finally:
-        Path(partial.name).unlink(missing_ok=True)
-    return path
+    return cached_source(seconds, HEIGHT)
 
 
 def with_noise(source: Path) -> Path:

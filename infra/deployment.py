@@ -115,12 +115,6 @@ def from_outputs(topology: Topology, region: str, outputs: Outputs) -> Deploymen
     except (ValueError, KeyError, TypeError) as bad:
         raise DeploymentError(f"the auth stack's Issuer output is not the issuer's JSON: {bad}") from None
     apis = {name: str(output(service, "ApiUrl")) for name, service in API_SERVICES.items()}
-    named = resources(topology)
-    named["buckets"] = {
-        "uploads": str(output("upload", "UploadsBucketName")),
-        "transcoded": str(output("transcode", "TranscodedBucketName")),
-    }
-    named["tables"] = {"catalog": str(output("metadata", "CatalogTableName"))}
     return Deployment(
         stage=topology.stage,
         region=region,
@@ -128,5 +122,10 @@ def from_outputs(topology: Topology, region: str, outputs: Outputs) -> Deploymen
         issuer=issuer,
         websocket=output("notify", "WebsocketUrl", required=False),
         site=output("web", "SiteUrl", required=False),
-        **named,
+        buckets={
+            "uploads": str(output("upload", "UploadsBucketName")),
+            "transcoded": str(output("transcode", "TranscodedBucketName")),
+        },
+        tables={"catalog": str(output("metadata", "CatalogTableName"))},
+        queues=[queue.name for queue in topology.queues],  # (not outputs: the templates name them by stage)
     )
