@@ -59,6 +59,8 @@ def locks(root: Path = ROOT) -> list[Lock]:
         declared = load_yaml(requirements.with_name("serverless.yml")).get("custom", {}).get("pythonRequirements", {})
         found.append(Lock(requirements, lambda_args, frozenset(normal(n) for n in declared.get("noDeploy", []))))
     found.append(Lock(root / "tools" / "layer-requirements.txt", lambda_args))
+    # checkov pins an old boto3 (1.35): it cannot share the development environment, so it has one of its own
+    found.append(Lock(root / "tools" / "checkov-requirements.txt", ("--universal", "--python-version", "3.11")))
     return found
 
 
