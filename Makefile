@@ -11,6 +11,9 @@ SERVICES := auth upload transcode metadata notify web
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the template scanner's own environment (tests/infra/test_checkov.py runs its checkov)
+CHECKOV_VENV := .build/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 FILE ?=
 # the AWS SDK's Node.js-version notice, printed on every run
 NODE_NOISE := NodeVersionSupportWarning|versions published after|will require node|To continue receiving|security updates please|More information can be found|trace-warnings|^$$
@@ -85,10 +88,20 @@ smoke: $(STAMP) ## the smoke tests against a deployed stage (make smoke STAGE=de
 			$(PYTEST_ARGS); \
 	fi
 
-test-infra: package check-infra ## package every service, then check the infrastructure rules on the templates and the zips
+test-infra: package check-infra ## package every service, then check the templates and zips (rules, cfn-lint, checkov, asl-validator)
 
-check-infra: $(STAMP) ## check the infrastructure rules on what `make package` built last (the templates, zips and layers)
+check-infra: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## test-infra's checks alone, on what `make package` built last (templates, zips, layers)
 	@$(PY) -m pytest tests/infra $(PYTEST_ARGS)
+
+# checkov pins boto3 1.35, older than the development environment's: it gets a virtual environment of its own,
+# made by the same Python from tools/checkov-requirements.lock (hashed), and made again only when that lock changes
+$(CHECKOV_STAMP): tools/checkov-requirements.lock | $(STAMP)
+	@echo "==> creating $(CHECKOV_VENV) for the template scanner (tools/checkov-requirements.lock; first run: about a minute)" >&2
+	@rm -rf $(CHECKOV_VENV)
+	@$(PY) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r tools/checkov-requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
 
 lint: $(STAMP) ## ruff, mypy on everything but the tests, and tsc on the website
 	@$(PY) -m ruff check .

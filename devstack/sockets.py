@@ -21,12 +21,16 @@ It behaves like an API Gateway WebSocket API with Lambda proxy integrations and 
 
 Local differences: messages of one connection are handled one after another (API Gateway may invoke
 concurrently); no idle timeout (10 min) or 2 h connection limit.
+
+Nothing is logged at DEBUG, whatever the logging setup: the websockets library would log each request line and
+header there, and the access token travels in the query string (as API Gateway keeps it out of its access log).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import threading
@@ -52,6 +56,8 @@ MAX_MESSAGE = 128 * 1024  # API Gateway's limit on a WebSocket message and on a 
 OPENING = 5.0  # seconds a post to a connection that $connect accepted waits for its handshake to end
 _CONNECTIONS = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")  # /{stage}/@connections/{id}, or without
 _IDENTITY = re.compile(r"^route\.request\.(?P<where>header|querystring)\.(?P<name>.+)$")
+_LOG = logging.getLogger("websockets.devstack")  # (the stack quiets "websockets": a client going away is no error)
+_LOG.addFilter(lambda record: record.levelno > logging.DEBUG)  # request lines and headers: the token
 
 
 @dataclass
@@ -61,7 +67,7 @@ class Connection:
     id: str
     headers: dict[str, str]
     multi_headers: dict[str, list[str]]
-    query: list[tuple[str, str]]
+    query: list[tuple[str, str]] = field(repr=False)  # (the access token may be in it)
     domain_name: str
     source_ip: str
     user_agent: str
@@ -153,6 +159,7 @@ class SocketApi:
             process_response=self._handshake_answered,
             select_subprotocol=self._subprotocol,
             max_size=MAX_MESSAGE,
+            logger=_LOG,
         )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"

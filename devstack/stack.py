@@ -174,8 +174,13 @@ class LocalStack:
         )
 
     def function_environment(self, function: Invocable) -> dict[str, str]:
-        """A function's environment as declared, with the WebSocket API's management URL made the local one."""
+        """A function's environment as declared, with the WebSocket API's management URL and every HTTP API's URL
+        (what playback links are built on) made the local ones."""
         environment = dict(function.environment)
+        http_apis = set(self.topology.http_api_urls.values())
+        for name, value in environment.items():
+            if value in http_apis:  # one local API serves every service's routes
+                environment[name] = self.api
         if self.websocket_management:
             aws = {api.management_url for api in self.topology.websocket_apis}
             for name, value in environment.items():

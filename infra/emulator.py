@@ -20,6 +20,11 @@ The services' workflows are written for AWS. Each gap below was read in moto 5.2
    server answers requests in threads, so a GetItem (or Query, Scan) beside it can see a half-written item:
    DynamoDB never shows one. -> `atomic_dynamodb_items` makes each of moto's item reads and writes hold one
    lock (in the process that runs moto), so each write is seen whole or not at all.
+5. (CloudFront) moto's CreateInvalidation makes a new invalidation every time: CloudFront answers a second request
+   with the same CallerReference and the same paths with the invalidation it made for the first (and refuses other
+   paths: InvalidationBatchAlreadyExists), which is what makes a redelivered deletion's invalidation harmless.
+   -> `invalidations_by_caller_reference` makes moto do the same (in the process that runs moto; the local stack
+   has no CDN: the integration tests use it).
 
 What this cannot emulate: a moto server in another process keeps gap 3 (the local stack and the tests run
 moto in their own process); a Task with more than one retrier is refused (their counters would multiply the
@@ -114,6 +119,29 @@ def keep_task_failure_causes() -> None:
 
     send_task_failure.keeps_cause = True  # type: ignore[attr-defined]
     StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
+def invalidations_by_caller_reference() -> None:
+    """Make this process's moto answer a repeated CreateInvalidation as CloudFront does (gap 5)."""
+    from moto.cloudfront.exceptions import CloudFrontException
+    from moto.cloudfront.models import CloudFrontBackend, Invalidation
+
+    create = CloudFrontBackend.create_invalidation
+    if getattr(create, "by_caller_reference", False):
+        return
+
+    def create_invalidation(self: CloudFrontBackend, dist_id: str, paths: list[str], caller_ref: str) -> Invalidation:
+        for made in self.invalidations.get(dist_id, []):
+            if made.caller_ref == caller_ref:
+                if list(made.paths) != list(paths):
+                    raise CloudFrontException(
+                        "InvalidationBatchAlreadyExists", f"CallerReference {caller_ref} was sent with other paths"
+                    )
+                return made
+        return create(self, dist_id, paths, caller_ref)
+
+    create_invalidation.by_caller_reference = True  # type: ignore[attr-defined]
+    CloudFrontBackend.create_invalidation = create_invalidation  # type: ignore[method-assign]
 
 
 # (moto's batch and transactional reads go through get_item and put_item: its responses.py)

@@ -226,6 +226,8 @@ class Topology:
     routes: list[Route] = field(default_factory=list)
     websocket_apis: list[WebSocketApi] = field(default_factory=list)
     websocket_routes: list[WebSocketRoute] = field(default_factory=list)
+    # each service's HTTP API's URL in AWS (its `$default` stage: no stage path), which the local stack replaces
+    http_api_urls: dict[str, str] = field(default_factory=dict)
     exports: dict[str, str] = field(default_factory=dict)
     sites: list[Site] = field(default_factory=list)
 
@@ -465,6 +467,8 @@ def load(stage: str = "local", root: Path = ROOT, params: dict[str, str] | None 
                     management_url=f"https://{api_id}.execute-api.{REGION}.amazonaws.com/{stage}",
                 )
             )
+        if http_api:
+            topology.http_api_urls[name] = f"https://{stack.ref('HttpApi')}.execute-api.{REGION}.amazonaws.com"
         methods = [_method_and_path(route)[0] for _, route, owner, _ in pending_routes if owner == name]
         apis[name] = api_cors((provider.get("httpApi") or {}).get("cors"), methods, name)
         for output in ((config.get("resources") or {}).get("Outputs") or {}).values():

@@ -1,6 +1,7 @@
 """Playback on the local stack, as a player without a token sees it (Safari's native HLS cannot send one): the
-link from GET /videos/{id}, the master, a media playlist, its init and first segment by byte range, and ffprobe
-reading the whole stream through the link."""
+link from GET /videos/{id} (on the local API, whatever host the request named), the master, a media playlist, its
+init and first segment by byte range, ffprobe reading the whole stream through the link, and the link refused
+once the video is deleted."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def test_a_ready_video_plays_from_its_link_with_no_token(stack: Stack, small_cli
     assert video.status_code == 200, video.text
     playback = video.json()["playback"]
     assert playback and playback["hls"].startswith(stack.url("/playback/"))
+    # (the same link again, on the local API's address, though this request names another host)
+    hostile = {"Authorization": f"Bearer {token}", "Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    again = requests.get(stack.url(f"/videos/{video_id}"), headers=hostile, timeout=10)
+    assert again.json()["playback"] == playback
 
     # Then the master is served to a request with no Authorization header, its children on the same route
     master = requests.get(playback["hls"], timeout=10)
@@ -64,6 +69,13 @@ def test_a_ready_video_plays_from_its_link_with_no_token(stack: Stack, small_cli
         assert track.status_code == 200 and track.headers["content-type"] == "text/vtt"
         [cue, *_] = [line for line in track.text.splitlines() if "#xywh=" in line]
         assert requests.get(cue.split("#", 1)[0], timeout=10).content[:2] == b"\xff\xd8"  # a JPEG
+
+    # And once she deletes it, the link is refused at once
+    deleted = requests.delete(
+        stack.url(f"/videos/{video_id}"), headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert deleted.status_code == 204
+    assert requests.get(playback["hls"], timeout=10).status_code == 404
 
 
 def test_an_unknown_grant_or_a_path_out_of_the_package_is_404(stack: Stack):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from contracts import (
@@ -192,6 +192,41 @@ def test_refused_tokens_cannot_connect_and_leave_no_connection(stack: Stack):
     with open_socket(stack, mallory):
         stack.wait_for("mallory's connection row", lambda: rows_of(stack, mallory))
     stack.wait_for("mallory's row gone after the close", lambda: not rows_of(stack, mallory), timeout=15)
+
+
+def test_a_socket_opened_with_a_short_lived_token_gets_nothing_after_it_expires_and_is_closed(stack: Stack):
+    # Given alice on a page whose token expires in 6 seconds
+    alice, now = user("alice"), int(time.time())
+    token = stack.forge.token(alice, iat=now, exp=now + 6)
+    queue = stack.queue_url(stack.name("notify", "NotifierQueue"))
+
+    def change() -> VideoStatusChanged:
+        return VideoStatusChanged(
+            event_id=uuid.uuid4().hex, correlation_id="c", occurred_at=utc_now(), video_id=uuid.uuid4().hex,
+            owner=owner(alice), status="UPLOADED", rank=1, progress=None, reason=None, title="a.mp4",
+            sequence=status_sequence(1, None),
+        )  # fmt: skip
+
+    with connect(f"{stack.websocket}/?token={token}", open_timeout=15) as ws:
+        stack.wait_for("alice's row", lambda: rows_of(stack, alice))
+        # Then her connection is kept until her token expires, and a change before then reaches her
+        table = stack.session.resource("dynamodb", endpoint_url=stack.endpoint).Table(
+            stack.name("notify", "ConnectionsTable")
+        )
+        [row] = [item for item in table.scan(ConsistentRead=True)["Items"] if item["owner"] == owner(alice)]
+        assert int(row["expires_at"]) == now + 6
+        before = change()
+        stack.sqs.send_message(QueueUrl=queue, MessageBody=before.model_dump_json())
+        assert receive(ws, lambda pushes: pushes, timeout=5) == [status_push(before)]
+
+        # When her token has expired and another change of hers comes
+        time.sleep(max(0.0, now + 7 - time.time()))
+        stack.sqs.send_message(QueueUrl=queue, MessageBody=change().model_dump_json())
+        # Then the server closes her socket without sending it (the site connects again with its fresh token)
+        with pytest.raises(ConnectionClosed):
+            got = ws.recv(timeout=30)
+            raise AssertionError(f"a push after the token expired: {got}")
+    stack.wait_for("alice's row gone", lambda: not rows_of(stack, alice), timeout=15)
 
 
 def kill(ws: ClientConnection) -> None:

@@ -5,10 +5,15 @@ cryptography are most of it, so a budget above that means something heavy slippe
 the transcoder's media layer 96 MiB — imageio-ffmpeg's ffmpeg 9 and shaka's static ffprobe (about
 85 MiB zipped, 211 MiB unzipped), which with its function must stay under Lambda's 250 MiB unzipped;
 the catalog's ffprobe-only layer 24 MiB.
+
+No zip carries private-key material (a key or certificate file, an embedded PEM private key): secret
+scanners flag the artifact, and a real key in it would be readable by anyone who can read the zip.
 """
 
 from __future__ import annotations
 
+import base64
+import re
 import zipfile
 from pathlib import Path
 
@@ -21,6 +26,13 @@ from tools.lambda_platform import problems, target
 FUNCTION_BUDGET = 10 * 1024**2
 LAYER_BUDGETS = {"ffmpeg": 96 * 1024**2, "ffprobe": 24 * 1024**2}
 UNZIPPED_LIMIT = 250 * 1024**2  # Lambda: function plus its layers
+# key stores, PEM files (keys, certificates) and SSH keys, by name; then any file, by content: a PEM private key's
+# first line followed by its base64 body (code that parses keys names the first line, but no body follows it)
+KEY_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk")
+KEY_NAMES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
+PRIVATE_KEY = re.compile(
+    rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\r?\n(?:[A-Za-z-]+: [^\r\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40}"
+)
 # the services with Lambda functions (the website has none: no code artifact)
 WITH_FUNCTIONS = [s for s in SERVICES if load_yaml(ROOT / "services" / s / "serverless.yml").get("functions")]
 
@@ -74,3 +86,53 @@ def test_every_zip_holds_only_binaries_for_lambdas_python_and_platform(service: 
     # and the check saw the binaries that matter (pydantic's core is compiled)
     compiled = problems(artifact(service)).compiled
     assert f"pydantic_core/_pydantic_core.cpython-{want.cpython[2:]}-{want.architecture}-linux-gnu.so" in compiled
+
+
+def key_material(path: Path) -> list[str]:
+    """The files in a zip that are, or hold, private-key material."""
+    found = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename.rsplit("/", 1)[-1]
+            if info.is_dir():
+                continue
+            if name.lower().endswith(KEY_SUFFIXES) or name.startswith(KEY_NAMES):
+                found.append(info.filename)
+            elif PRIVATE_KEY.search(archive.read(info)):
+                found.append(f"{info.filename} (holds a PEM private key)")
+    return found
+
+
+@pytest.mark.parametrize("service", WITH_FUNCTIONS)
+def test_no_zip_carries_private_key_material(service: str):
+    # Given every zip the service deploys (its code, its layers)
+    zips = sorted((ROOT / "services" / service / ".serverless").glob("*.zip"))
+    assert artifact(service) in zips
+    # When each file in them is looked at by name and by content
+    found = {path.name: key_material(path) for path in zips}
+    # Then none is a key or certificate file or holds a private key (slimPatterns in tools/lambda-platform.yml
+    # drop what a dependency ships for its own tests)
+    assert not any(found.values()), "\n".join(
+        f"{zip_name}: {name}" for zip_name, names in found.items() for name in names
+    )
+
+
+def test_the_key_check_sees_key_files_and_embedded_keys_but_not_code_that_reads_keys(tmp_path: Path):
+    # Given a zip with a test certificate, an SSH key, a module holding a key, and code that only parses keys
+    header = "-----BEGIN " + "RSA PRIVATE KEY-----"  # built here, so this file holds no key for scanners to flag
+    body = base64.b64encode(bytes(range(48)) * 2).decode()
+    path = tmp_path / "function.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("future/backports/test/keycert.pem", "certificate")
+        archive.writestr("deploy/id_ed25519", "key")
+        archive.writestr("vendored/settings.py", f'KEY = """{header}\n{body}\n"""\n')
+        archive.writestr("cryptography/ssh.py", f'_START = b"{header}"\n_END = b"-----END RSA PRIVATE KEY-----"\n')
+        archive.writestr("package/handlers.py", "")
+    # When the check looks at it
+    found = key_material(path)
+    # Then it names the key files and the embedded key, and not the parser or the plain module
+    assert found == [
+        "future/backports/test/keycert.pem",
+        "deploy/id_ed25519",
+        "vendored/settings.py (holds a PEM private key)",
+    ]

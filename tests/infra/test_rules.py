@@ -99,8 +99,6 @@ def test_queue_visibility_is_six_times_the_function_timeout_and_failures_are_rep
 
 def test_buckets_block_public_access_deny_plain_http_and_encrypt(template: Template):
     for logical_id, bucket in template.of_type("AWS::S3::Bucket").items():
-        if logical_id == "ServerlessDeploymentBucket":
-            continue  # the framework's own
         props = bucket["Properties"]
         assert all(props["PublicAccessBlockConfiguration"].values()), logical_id
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical_id
@@ -113,7 +111,8 @@ def test_buckets_block_public_access_deny_plain_http_and_encrypt(template: Templ
             s
             for doc in policies
             for s in statements(doc)
-            if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            if s["Effect"] == "Deny"
+            and str(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"
         ]
         assert denies_http, f"{logical_id} accepts plain HTTP"
 

@@ -8,8 +8,10 @@ adapter around it translates its GoneException); everything else is moto.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from contracts import FailureReason, VideoStatus, VideoStatusChanged, status_sequence
 from contracts.delivery import sns_message
+from contracts.events import utc_now
 from contracts.readable import UNKNOWN_FAILURE, failure_sentence
 from infra.event_source import EventSourceMapping
 from push.adapters.sockets import ManagementApiSockets
@@ -35,6 +38,15 @@ class FakeManagementApi:
         self.posted: dict[str, list[dict[str, Any]]] = {}
         self.closed: set[str] = set()
         self.failing: set[str] = set()
+        self.deleted: list[str] = []  # DeleteConnection calls, in order
+
+    def delete_connection(self, *, ConnectionId: str) -> None:
+        if ConnectionId in self.closed:
+            raise ClientError(
+                {"Error": {"Code": "GoneException"}, "ResponseMetadata": {"HTTPStatusCode": 410}}, "DeleteConnection"
+            )
+        self.deleted.append(ConnectionId)
+        self.closed.add(ConnectionId)
 
     def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> None:
         if ConnectionId in self.closed:
@@ -69,19 +81,27 @@ def catalog(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     yield from catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path))
 
 
-def websocket(route: str, connection_id: str, owner: str | None = None) -> dict[str, Any]:
-    """An API Gateway WebSocket proxy event; on $connect, the authorizer's context and principalId."""
+def websocket(route: str, connection_id: str, owner: str | None = None, exp: int | None = None) -> dict[str, Any]:
+    """An API Gateway WebSocket proxy event; on $connect, the authorizer's context (a token valid for 3 hours unless
+    `exp` says otherwise; as API Gateway passes it on, in strings) and principalId."""
     kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
     context: dict[str, Any] = {"routeKey": route, "eventType": kind, "connectionId": connection_id, "stage": "test"}
     if owner:
-        context["authorizer"] = {"principalId": owner, "sub": owner, "username": owner}
+        expires = str(exp if exp is not None else int(time.time()) + 3 * 3600)
+        context["authorizer"] = {"principalId": owner, "sub": owner, "username": owner, "exp": expires}
     return {"requestContext": context, "isBase64Encoded": False}
 
 
-def connect(connection_id: str, owner: str) -> None:
+def connect(connection_id: str, owner: str, exp: int | None = None) -> None:
     from push.handlers import connect as handler
 
-    assert handler.handler(websocket("$connect", connection_id, owner), Context()) == {"statusCode": 200}
+    assert handler.handler(websocket("$connect", connection_id, owner, exp), Context()) == {"statusCode": 200}
+
+
+def expiry_of(aws: Aws, connection_id: str) -> int:
+    table = aws.name("notify", "ConnectionsTable")
+    item = aws.client("dynamodb").get_item(TableName=table, Key={"connection_id": {"S": connection_id}})["Item"]
+    return int(item["expires_at"]["N"])
 
 
 def notifier(aws: Aws) -> EventSourceMapping:
@@ -115,11 +135,44 @@ def test_connect_stores_the_owner_with_a_ttl_and_disconnect_removes_it(aws: Aws,
         TableName=aws.name("notify", "ConnectionsTable"), Key={"connection_id": {"S": "a1"}}
     )["Item"]
     assert item["owner"]["S"] == "alice" and item["connected_at"]["S"]
-    assert 7100 < int(item["expires_at"]["N"]) - __import__("time").time() <= 7200
+    assert 7100 < int(item["expires_at"]["N"]) - time.time() <= 7200
     assert connections(aws) == {"a1": "alice"}
     # And a disconnect forgets it
     assert on_disconnect.handler(websocket("$disconnect", "a1"), Context()) == {"statusCode": 200}
     assert connections(aws) == {}
+
+
+def test_a_connection_is_kept_until_its_token_expires_and_an_expired_token_cannot_connect(
+    aws: Aws, notify: FakeManagementApi
+):
+    from push.handlers import connect as on_connect
+
+    # When alice connects with a token valid for ten more minutes, and bob with one that has just expired (the
+    # authorizer lets it through within its leeway)
+    exp = int(time.time()) + 600
+    connect("a1", "alice", exp=exp)
+    refused = on_connect.handler(websocket("$connect", "b1", "bob", exp=int(time.time()) - 5), Context())
+    # Then alice's connection is kept until her token expires, and bob's is refused (401: a fresh token will do)
+    assert expiry_of(aws, "a1") == exp
+    assert refused == {"statusCode": 401} and connections(aws) == {"a1": "alice"}
+
+
+def test_a_connection_past_its_tokens_expiry_is_closed_gets_nothing_and_is_forgotten(
+    aws: Aws, catalog, notify: FakeManagementApi, monkeypatch: pytest.MonkeyPatch
+):
+    from push import deps
+
+    # Given alice on two pages: one opened with a token that expires in a minute, one with a fresh token
+    connect("a1", "alice", exp=int(time.time()) + 60)
+    connect("a2", "alice", exp=int(time.time()) + 3600)
+    # When one of her videos changes five minutes later
+    monkeypatch.setattr(deps.notify(), "clock", lambda: utc_now() + timedelta(minutes=5))
+    catalog.on_upload(sqs_event(s3_upload_event(aws, f"uploads/alice/{uuid.uuid4().hex}/c.mp4")), Context())
+    polls = run(notifier(aws))
+    # Then the expired page got nothing: it was closed (DeleteConnection) and forgotten; the other got the change
+    assert "a1" not in notify.posted and [p["status"] for p in notify.posted["a2"]] == ["UPLOADED"]
+    assert notify.deleted == ["a1"] and connections(aws) == {"a2": "alice"}
+    assert sum(p["failed"] for p in polls) == 0
 
 
 def test_a_ping_is_answered():

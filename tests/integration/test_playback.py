@@ -1,5 +1,7 @@
-"""Signed playlists against moto: GET /videos/{id} mints a playback link for the owner of a READY video, and
-GET /playback/{grant}/{path+} serves its package's playlists with every media URI a presigned URL."""
+"""Signed playlists against moto: GET /videos/{id} gives the owner of a READY video a playback link (a grant,
+reused while more than half its life is left), on the API's configured URL whatever host the request named, and
+GET /playback/{grant}/{path+} serves its package's playlists with every media URI a presigned URL, until the
+video is deleted."""
 
 from __future__ import annotations
 
@@ -16,7 +18,13 @@ from tests.integration.conftest import Aws, use_function_env
 
 pytestmark = pytest.mark.service("metadata")
 
-API = "https://abc123.execute-api.us-east-1.amazonaws.com"
+HOSTILE = {  # what a request may say about where it went: none of it may reach a link
+    "host": "evil.example",
+    "x-forwarded-host": "evil.example",
+    "x-forwarded-proto": "http",
+    "x-forwarded-port": "8080",
+    "forwarded": "host=evil.example;proto=http",
+}
 MASTER = """#EXTM3U
 #EXT-X-VERSION:7
 #EXT-X-INDEPENDENT-SEGMENTS
@@ -45,29 +53,34 @@ class Playback:
 
     def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
         self.aws, self.monkeypatch = aws, monkeypatch
+        self.api = aws.topology.invocables["metadata-getVideo"].environment["PUBLIC_API_URL"]  # as configured
 
-    @staticmethod
-    def _event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _event(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The event API Gateway sends; `headers` what the request said about its host (the API's by default)."""
         event = api_event(method, path, **kwargs)
-        event["requestContext"]["domainName"] = urlsplit(API).hostname
-        event["headers"] |= {"x-forwarded-proto": "https", "x-forwarded-port": "443"}
+        headers = headers or {"host": urlsplit(self.api).hostname or "", "x-forwarded-proto": "https",
+                              "x-forwarded-port": "443"}  # fmt: skip
+        event["requestContext"]["domainName"] = headers["host"]
+        event["headers"] |= headers
         return event
 
-    def video(self, video_id: str, sub: str) -> tuple[int, dict]:
+    def video(self, video_id: str, sub: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
         from catalog.handlers import get_video
 
         use_function_env(self.monkeypatch, self.aws.topology.invocables["metadata-getVideo"])
-        event = self._event("GET", f"/videos/{video_id}", sub=sub, path_parameters={"id": video_id})
+        event = self._event("GET", f"/videos/{video_id}", headers, sub=sub, path_parameters={"id": video_id})
         return answer(get_video.handler(event, None))
 
-    def fetch(self, url: str) -> dict[str, Any]:
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """GET a playback URL with no caller at all (what a player sends: no Authorization header)."""
         from catalog.handlers import playback
 
-        assert url.startswith(f"{API}/playback/")
-        grant, _, path = url.removeprefix(f"{API}/playback/").partition("/")
+        assert url.startswith(f"{self.api}/playback/"), url
+        grant, _, path = url.removeprefix(f"{self.api}/playback/").partition("/")
         use_function_env(self.monkeypatch, self.aws.topology.invocables["metadata-servePlayback"])
-        event = self._event("GET", urlsplit(url).path, sub=None, path_parameters={"grant": grant, "path": path})
+        event = self._event(
+            "GET", urlsplit(url).path, headers, sub=None, path_parameters={"grant": grant, "path": path}
+        )
         return playback.handler(event, None)
 
 
@@ -128,12 +141,13 @@ def test_the_owner_of_a_ready_video_gets_a_playback_link_that_lasts_its_lifetime
     video_id, _ = ready_video(aws)
     # When its owner asks for it
     status, video = player.video(video_id, "alice")
-    # Then the links are on the API the request came to, under one fresh grant that lasts 2 h (the minimum)
+    # Then the links are on the API's configured URL, under one fresh grant that lasts 2 h (the minimum)
     assert status == 200
-    playback = video["playback"]
-    grant = playback["hls"].removeprefix(f"{API}/playback/").split("/")[0]
-    assert playback["hls"] == f"{API}/playback/{grant}/master.m3u8" and len(grant) == 43
-    assert playback["thumbnails"] == f"{API}/playback/{grant}/thumbs/thumbnails.vtt"
+    playback, api = video["playback"], player.api
+    assert api.startswith("https://") and api.endswith(".execute-api.us-east-1.amazonaws.com")
+    grant = playback["hls"].removeprefix(f"{api}/playback/").split("/")[0]
+    assert playback["hls"] == f"{api}/playback/{grant}/master.m3u8" and len(grant) == 43
+    assert playback["thumbnails"] == f"{api}/playback/{grant}/thumbs/thumbnails.vtt"
     stored = grants_table(aws).get_item(Key={"grant_id": grant})["Item"]
     assert (stored["video_id"], stored["owner"]) == (video_id, "alice")
     assert abs(int(stored["expires_at"]) - (time.time() + 2 * 3600)) < 60
@@ -219,7 +233,7 @@ def test_an_unknown_or_expired_grant_is_a_bare_404(aws: Aws, player: Playback):
         }
     )  # fmt: skip  (DynamoDB's TTL removes such an item only later)
     for grant in ("u" * 43, expired):
-        response = player.fetch(f"{API}/playback/{grant}/master.m3u8")
+        response = player.fetch(f"{player.api}/playback/{grant}/master.m3u8")
         assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})
 
 
@@ -239,3 +253,108 @@ def test_a_path_outside_the_package_or_not_a_playlist_is_a_404(aws: Aws, player:
     hls = player.video(video_id, "alice")[1]["playback"]["hls"]
     response = player.fetch(hls.replace("master.m3u8", path))
     assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})
+
+
+def test_links_name_the_configured_api_whatever_host_the_request_names(aws: Aws, player: Playback):
+    # Given a READY video, and requests that name another host (Host, X-Forwarded-*, Forwarded, the domain)
+    video_id, _ = ready_video(aws)
+    # When its owner asks for it, and a player reads the master and a media playlist, each naming that host
+    hls = player.video(video_id, "alice", headers=HOSTILE)[1]["playback"]["hls"]
+    master = player.fetch(hls, headers=HOSTILE)
+    media = player.fetch(hls.replace("master.m3u8", "720p/index.m3u8"), headers=HOSTILE)
+    # Then every link is on the API's configured URL, and no answer names the other host
+    assert hls.startswith(f"{player.api}/playback/")
+    children = [line for line in master["body"].splitlines() if line and not line.startswith("#")]
+    assert children and all(child.startswith(f"{player.api}/playback/") for child in children)
+    assert media["statusCode"] == 200
+    assert all("evil.example" not in text and ":8080" not in text for text in (hls, master["body"], media["body"]))
+
+
+def pointers(aws: Aws) -> list[dict[str, Any]]:
+    return [item for item in grants_table(aws).scan()["Items"] if item["grant_id"].startswith("live#")]
+
+
+def test_repeated_requests_reuse_the_live_grant_and_write_nothing_new(aws: Aws, player: Playback):
+    # Given a READY video its owner has asked for once
+    video_id, _ = ready_video(aws)
+    first = player.video(video_id, "alice")[1]["playback"]
+    # When she asks again, and again
+    again = [player.video(video_id, "alice")[1]["playback"] for _ in range(3)]
+    # Then she gets the same links, and the table holds one grant and its owner's pointer to it
+    assert all(view == first for view in again)
+    assert grants_table(aws).scan()["Count"] == 2
+    [pointer] = pointers(aws)
+    assert pointer["grant_id"] == f"live#{video_id}#alice" and first["hls"].split("/")[-2] == pointer["live_grant"]
+
+
+def test_past_half_its_life_a_grant_is_replaced_and_the_old_one_plays_to_its_end(aws: Aws, player: Playback):
+    # Given alice's live grant, aged to less than half its life left (2 h long, 59 minutes left)
+    video_id, _ = ready_video(aws)
+    old = player.video(video_id, "alice")[1]["playback"]["hls"]
+    now = int(time.time())
+    grants_table(aws).update_item(
+        Key={"grant_id": f"live#{video_id}#alice"},
+        UpdateExpression="SET issued_at = :issued, expires_at = :expires",
+        ExpressionAttributeValues={":issued": now - 3660, ":expires": now + 3540},
+    )
+    # When she asks again
+    new = player.video(video_id, "alice")[1]["playback"]["hls"]
+    # Then a new grant is minted and her pointer names it; the old link still plays until it ends
+    assert new != old and player.video(video_id, "alice")[1]["playback"]["hls"] == new
+    assert [p["live_grant"] for p in pointers(aws)] == [new.split("/")[-2]]
+    assert player.fetch(old)["statusCode"] == 200 and player.fetch(new)["statusCode"] == 200
+    assert grants_table(aws).scan()["Count"] == 3
+
+
+def test_a_grant_issued_meanwhile_by_another_request_wins_and_nothing_is_written(aws: Aws):
+    from datetime import UTC, datetime, timedelta
+
+    from catalog.adapters.grants import DynamoGrants
+    from catalog.logic.ports import Grant
+
+    # Given a request that found no live grant, and another that issued one meanwhile
+    grants, now = DynamoGrants(grants_table(aws)), datetime.now(UTC).replace(microsecond=0)
+    video_id = uuid.uuid4().hex
+
+    def grant(grant_id: str, owner: str = "alice", video: str = video_id) -> Grant:
+        return Grant(grant_id, video, owner, "b", f"videos/{video}/stream/v1/", "master.m3u8",
+                     issued_at=now, expires_at=now + timedelta(hours=2))  # fmt: skip
+
+    assert grants.issue(grant("a" * 43), replacing=None)
+    # When the first one issues its own, as if there were none, or replacing one that is no longer live
+    assert not grants.issue(grant("b" * 43), replacing=None)
+    assert not grants.issue(grant("c" * 43), replacing=grant("d" * 43))
+    # Then it stored nothing: the live grant is the other request's, and only that grant exists
+    assert grants.live("alice", video_id) == grant("a" * 43)
+    assert [grants.get(g) is not None for g in ("a" * 43, "b" * 43, "c" * 43)] == [True, False, False]
+    # And another owner's or another video's live grant is theirs alone
+    assert grants.live("bob", video_id) is None and grants.live("alice", uuid.uuid4().hex) is None
+    assert grants.issue(grant("e" * 43, owner="bob"), replacing=None)
+    assert grants.live("alice", video_id) == grant("a" * 43)
+
+
+def test_a_deleted_video_is_not_played_any_more_at_once(aws: Aws, player: Playback, monkeypatch: pytest.MonkeyPatch):
+    from catalog.handlers import delete_video
+
+    # Given a link a player has, and its package still in the bucket (the transcode service removes it later)
+    video_id, prefix = ready_video(aws)
+    hls = player.video(video_id, "alice")[1]["playback"]["hls"]
+    assert player.fetch(hls)["statusCode"] == 200
+    # When the owner deletes the video
+    use_function_env(monkeypatch, aws.topology.invocables["metadata-deleteVideo"])
+    event = api_event("DELETE", f"/videos/{video_id}", sub="alice", path_parameters={"id": video_id})
+    assert answer(delete_video.handler(event, None))[0] == 204
+    # Then its playlists are refused at once, though its files are still there
+    assert aws.keys(aws.name("transcode", "TranscodedBucket"), prefix)
+    for path in ("master.m3u8", "720p/index.m3u8", "thumbs/thumbnails.vtt"):
+        response = player.fetch(hls.replace("master.m3u8", path))
+        assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})
+
+
+def test_a_grant_id_of_another_form_is_a_bare_404(aws: Aws, player: Playback):
+    # (the live grant pointers share the table: `live#{video}#{owner}` must never read as a grant)
+    video_id, _ = ready_video(aws)
+    player.video(video_id, "alice")
+    for grant in (f"live#{video_id}#alice", "g" * 42, "g" * 44, "g" * 42 + "."):
+        response = player.fetch(f"{player.api}/playback/{grant}/master.m3u8")
+        assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})

@@ -49,13 +49,15 @@ def call(authorization: str | None) -> dict:
 
 def test_a_valid_token_is_authorized_with_only_what_it_proves():
     # Given a token from the issuer with an extra claim the API must not trust blindly
-    token = ISSUING.token("alice", admin=True)
+    exp = int(time.time()) + 300
+    token = ISSUING.token("alice", admin=True, exp=exp)
     # When the authorizer checks it
     result = call(f"Bearer {token}")
-    # Then it is authorized, and the context holds only sub, email and username
+    # Then it is authorized, and the context holds only sub, email, username and until when the token is valid
     assert result["isAuthorized"] is True
-    assert set(result["context"]) == {"sub", "email", "username"}
+    assert set(result["context"]) == {"sub", "email", "username", "exp"}
     assert result["context"]["username"] == "alice" and result["context"]["email"] == "alice@example.com"
+    assert result["context"]["exp"] == str(exp)  # (a string: API Gateway passes a WebSocket's context on as strings)
 
 
 @pytest.mark.parametrize("verified", [False, "false"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +25,16 @@ from catalog.logic.records import (
     record_upload,
 )
 from catalog.logic.streams import stream_summary
-from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps, delete_video, list_videos, video_details
+from catalog.logic.views import (
+    DeleteDeps,
+    DetailsDeps,
+    ListDeps,
+    decode_cursor,
+    delete_video,
+    encode_cursor,
+    list_videos,
+    video_details,
+)
 from contracts import (
     ChunkRef,
     FailureReason,
@@ -42,7 +53,7 @@ from contracts import (
 from contracts.api import PageQuery
 from contracts.events import TOMBSTONE_LIFETIME
 from contracts.readable import failure_sentence
-from lambdakit.refusals import NotFound
+from lambdakit.refusals import Invalid, NotFound
 from tests.unit import shapes
 from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner, media_summary
 from tests.unit.shapes import s3_record
@@ -803,3 +814,58 @@ def test_the_list_shows_progress_while_processing_and_a_signed_poster_once_ready
     elsewhere = videos["elsewhere1"].poster
     assert elsewhere is not None and elsewhere.url is None
     assert signer.signed == [("out", "videos/ready0001/poster.jpg")]
+
+
+def _forged(start: Any) -> str:
+    """A cursor as a client could make one: any JSON, base64url-encoded like the real ones."""
+    return base64.urlsafe_b64encode(json.dumps(start).encode()).decode().rstrip("=")
+
+
+LAST_KEY = {"video_id": "ready0001", "owner": "alice", "created_at": "2026-11-26T10:00:00.123456+00:00"}
+
+
+def test_a_cursor_comes_back_as_the_key_it_was_made_of_for_its_owner_only() -> None:
+    cursor = encode_cursor(LAST_KEY)
+    assert cursor is not None and decode_cursor(cursor, "alice") == LAST_KEY
+    assert decode_cursor(None, "alice") is None and decode_cursor("", "alice") is None
+    with pytest.raises(Invalid, match="cursor"):
+        decode_cursor(cursor, "bob")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        LAST_KEY | {"created_at": {"S": "2026-11-26"}},
+        LAST_KEY | {"created_at": ["2026-11-26"]},
+        LAST_KEY | {"created_at": None},
+        LAST_KEY | {"created_at": True},
+        LAST_KEY | {"created_at": 20261126},
+        LAST_KEY | {"created_at": ""},
+        LAST_KEY | {"created_at": "not a time"},
+        LAST_KEY | {"created_at": "2026-11-26T10:00:00" + "0" * 1200},
+        LAST_KEY | {"created_at": "2026-11-26T10:00:00." + "0" * 1200},
+        LAST_KEY | {"video_id": 12345678},
+        LAST_KEY | {"video_id": ""},
+        LAST_KEY | {"video_id": "../../etc/passwd"},
+        LAST_KEY | {"owner": ["alice"]},
+        LAST_KEY | {"extra": "x"},
+        ["alice"],
+        "alice",
+    ],
+    ids=["time as object", "time as list", "time null", "time true", "time number", "time empty", "time text",
+         "time too long", "time's fraction too long", "id number", "id empty", "id path", "owner list", "extra key",
+         "list", "string"],
+)  # fmt: skip
+def test_a_forged_cursor_is_refused_as_invalid_whatever_its_values(start: Any) -> None:
+    with pytest.raises(Invalid, match="invalid cursor"):
+        decode_cursor(_forged(start), "alice")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"[" * 1500, b'{"a":' * 300, b"\xff\xfe", b"{"], ids=["deep lists", "deep objects", "not UTF-8", "cut"]
+)
+def test_a_cursor_that_is_not_json_is_refused_as_invalid(raw: bytes) -> None:
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert len(cursor) <= PageQuery.model_fields["cursor"].metadata[0].max_length
+    with pytest.raises(Invalid, match="invalid cursor"):
+        decode_cursor(cursor, "alice")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra import load_yaml
-from tools.lambda_platform import problems, target
+from tools.lambda_platform import SETTINGS, problems, target
 
 pytestmark = pytest.mark.service("upload", "transcode", "metadata", "auth", "notify", "tools")
 
@@ -143,4 +143,6 @@ def test_every_service_packages_with_the_platform_flags_for_its_declared_runtime
         assert requirements["fileName"] == "requirements.lock"
         assert requirements["vendor"] == "../../.build/vendor"  # make vendor: shared/ as a wheel
         assert requirements["strip"] is False  # a host's strip would make the zip depend on the host
-        assert "bin" in requirements["slimPatterns"]  # console scripts name the host's Python
+        assert requirements["slimPatterns"] == "${file(../../tools/lambda-platform.yml):slimPatterns}"
+    # and the one list of files the plugin drops names the console scripts (they name the host's Python)
+    assert "bin" in load_yaml(SETTINGS)["slimPatterns"]

@@ -143,20 +143,3 @@ def test_a_public_route_has_no_caller_and_may_answer_text_of_its_own_type():
         "body": "WEBVTT\n",
     }
     assert track.route.public and track.route.media_types == ("text/vtt",)  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
-    ("context", "headers", "base"),
-    [
-        ({"domainName": "abc.execute-api.us-east-1.amazonaws.com", "stage": "$default"},
-         {"x-forwarded-proto": "https", "x-forwarded-port": "443"}, "https://abc.execute-api.us-east-1.amazonaws.com"),
-        ({"domainName": "abc.execute-api.us-east-1.amazonaws.com", "stage": "dev"}, {},
-         "https://abc.execute-api.us-east-1.amazonaws.com/dev"),
-        ({"domainName": "127.0.0.1", "stage": "$default"}, {"x-forwarded-proto": "http", "x-forwarded-port": "8080"},
-         "http://127.0.0.1:8080"),
-    ],
-)  # fmt: skip
-def test_a_request_knows_the_api_base_as_api_gateway_describes_it(context: dict, headers: dict, base: str):
-    from lambdakit.http import base_url
-
-    assert base_url({"requestContext": context, "headers": headers}) == base

@@ -1,4 +1,5 @@
-"""Signed playlists: the URI rewriter, and the rules of a playback grant (lifetime, what it serves)."""
+"""Signed playlists: the URI rewriter, and the rules of a playback grant (lifetime, reuse, what it serves, where
+its links point)."""
 
 from __future__ import annotations
 
@@ -144,14 +145,44 @@ def test_a_grant_lasts_twice_the_video_plus_an_hour_within_2_and_24_hours(durati
 
 
 class Grants:
+    """The grants table: grants by id, and each owner's live grant of a video (what `issue` last stored)."""
+
     def __init__(self) -> None:
         self.items: dict[str, Grant] = {}
+        self.live_grants: dict[tuple[str, str], Grant] = {}
+        self.reads: list[str] = []
+        self.writes = 0
+        self.meanwhile: Grant | None = None  # issued by another request between this one's read and its write
 
     def put(self, grant: Grant) -> None:
         self.items[grant.grant_id] = grant
 
     def get(self, grant_id: str) -> Grant | None:
+        self.reads.append(grant_id)
         return self.items.get(grant_id)
+
+    def live(self, owner: str, video_id: str) -> Grant | None:
+        return self.live_grants.get((owner, video_id))
+
+    def issue(self, grant: Grant, *, replacing: Grant | None) -> bool:
+        if self.meanwhile:
+            winner, self.meanwhile = self.meanwhile, None
+            self.issue(winner, replacing=self.live(winner.owner, winner.video_id))
+        if self.live(grant.owner, grant.video_id) != replacing:
+            return False
+        self.items[grant.grant_id] = self.live_grants[(grant.owner, grant.video_id)] = grant
+        self.writes += 1
+        return True
+
+
+class Videos:
+    """The catalog, as the playback route reads it: the grant's video, or a tombstone, or nothing."""
+
+    def __init__(self, *items: VideoItem) -> None:
+        self.items = {item.video_id: item for item in items}
+
+    def get(self, video_id: str) -> VideoItem | None:
+        return self.items.get(video_id)
 
 
 class Files:
@@ -172,7 +203,7 @@ class Signer:
         return f"https://signed.example/{key}?expires_in={expires_in}"
 
 
-def ready_item(**stream: Any) -> VideoItem:
+def ready_item(owner: str = "alice", **stream: Any) -> VideoItem:
     """A READY item as the table stores it (one rung, thumbnails beside the package), read as the adapter does."""
     rung = {"name": "720p", "width": 1280, "height": 720, "playlist": f"{PREFIX}720p/index.m3u8"}
     package = {
@@ -187,7 +218,7 @@ def ready_item(**stream: Any) -> VideoItem:
     return from_item(
         {
             "video_id": VIDEO,
-            "owner": "alice",
+            "owner": owner,
             "status": "READY",
             "duration_seconds": 3 * 3600,
             "stream": package | stream,
@@ -196,9 +227,13 @@ def ready_item(**stream: Any) -> VideoItem:
     )
 
 
+def grant_deps(grants: Grants, now: datetime = NOW, token: str = "g" * 43) -> GrantDeps:
+    return GrantDeps(grants=grants, api_url=BASE, clock=lambda: now, token=lambda: token)
+
+
 def test_a_ready_video_gets_a_grant_for_its_package_and_links_under_the_api():
     grants = Grants()
-    view = playback_for(ready_item(), BASE, GrantDeps(grants=grants, clock=lambda: NOW, token=lambda: "g" * 43))
+    view = playback_for(ready_item(), grant_deps(grants))
     assert view is not None
     assert view.hls == f"{BASE}/playback/{'g' * 43}/master.m3u8"
     assert view.thumbnails == f"{BASE}/playback/{'g' * 43}/thumbs/thumbnails.vtt"
@@ -211,29 +246,92 @@ def test_a_ready_video_gets_a_grant_for_its_package_and_links_under_the_api():
         "master.m3u8",
     )
     assert grant.expires_at == NOW + timedelta(hours=7) and view.expires_at == grant.expires_at.isoformat()
+    assert grant.issued_at == NOW and grants.live("alice", VIDEO) == grant
 
 
 def test_the_default_grant_id_is_256_random_bits():
     grants = Grants()
-    deps = GrantDeps(grants=grants)
-    first, second = playback_for(ready_item(), BASE, deps), playback_for(ready_item(), BASE, deps)
-    assert first and second and first.hls != second.hls
-    assert all(len(grant_id) == 43 for grant_id in grants.items)
+    for owner in ("alice", "bob"):
+        playback_for(ready_item(owner=owner), GrantDeps(grants=grants, api_url=BASE))
+    first, second = grants.items
+    assert first != second and len(first) == len(second) == 43
+
+
+def test_repeated_requests_within_half_the_life_reuse_the_grant_and_write_nothing():
+    # Given alice's first link to a 3-hour video (a 7-hour grant)
+    grants = Grants()
+    first = playback_for(ready_item(), grant_deps(grants, token="a" * 43))
+    # When she asks again and again while more than half of it is left (3.5 h)
+    later = [
+        playback_for(ready_item(), grant_deps(grants, now=NOW + elapsed, token="b" * 43))
+        for elapsed in (timedelta(0), timedelta(minutes=1), timedelta(hours=3, minutes=29, seconds=59))
+    ]
+    # Then each answer is the same link, with the same end, and nothing new was written
+    assert all(view == first for view in later)
+    assert grants.writes == 1 and list(grants.items) == ["a" * 43]
+
+
+def test_past_half_the_life_a_new_grant_is_minted_and_becomes_the_live_one():
+    grants = Grants()
+    playback_for(ready_item(), grant_deps(grants, token="a" * 43))
+    half = NOW + timedelta(hours=3, minutes=30)
+    view = playback_for(ready_item(), grant_deps(grants, now=half, token="b" * 43))
+    assert view and view.hls == f"{BASE}/playback/{'b' * 43}/master.m3u8"
+    assert view.expires_at == (half + timedelta(hours=7)).isoformat()
+    assert grants.live("alice", VIDEO) == grants.items["b" * 43] and grants.writes == 2
+    # (the old grant is left to its end: a player that has it plays on, and DynamoDB's TTL removes it)
+    assert "a" * 43 in grants.items
+
+
+def test_a_grant_of_another_owner_another_video_or_another_package_is_never_reused():
+    grants = Grants()
+    other_video = VIDEO.replace("0", "f")
+    for owner, video_id, prefix in (("bob", VIDEO, PREFIX), ("alice", other_video, f"videos/{other_video}/s/t/"),
+                                    ("alice", VIDEO, f"videos/{VIDEO}/stream/t0/")):  # fmt: skip
+        # (the store files grants by owner and video: a wrong one handed back must still not be used)
+        grants.live_grants[("alice", VIDEO)] = Grant(
+            "x" * 43, video_id, owner, "transcoded", prefix, "master.m3u8", NOW + timedelta(hours=7), issued_at=NOW
+        )
+        view = playback_for(ready_item(), grant_deps(grants, token="n" * 43))
+        assert view and view.hls == f"{BASE}/playback/{'n' * 43}/master.m3u8", (owner, video_id, prefix)
+        assert grants.live("alice", VIDEO) == grants.items["n" * 43]
+        grants.items.clear()
+
+
+def test_a_grant_issued_meanwhile_by_a_concurrent_request_is_the_one_given():
+    # Given another request that issues its grant between this one's read and its write
+    grants = Grants()
+    grants.meanwhile = Grant("w" * 43, VIDEO, "alice", "transcoded", PREFIX, "master.m3u8",
+                             NOW + timedelta(hours=7), issued_at=NOW)  # fmt: skip
+    # When this one finds no live grant and issues its own
+    view = playback_for(ready_item(), grant_deps(grants, token="l" * 43))
+    # Then it gives the winner's link, and its own grant was never stored
+    assert view and view.hls == f"{BASE}/playback/{'w' * 43}/master.m3u8"
+    assert list(grants.items) == ["w" * 43]
 
 
 @pytest.mark.parametrize("master", ["videos/someone-else/stream/t/master.m3u8", "master.m3u8", f"{PREFIX}../m.m3u8"])
 def test_a_package_outside_the_videos_own_folder_gets_no_grant(master: str):
     grants = Grants()
-    assert playback_for(ready_item(master=master), BASE, GrantDeps(grants=grants)) is None
+    assert playback_for(ready_item(master=master), GrantDeps(grants=grants, api_url=BASE)) is None
     assert grants.items == {}
 
 
-def serve(path: str, *, grant_id: str = "g" * 43, now: datetime = NOW, files: dict[str, str] | None = None):
-    grants, signer = Grants(), Signer()
+def serve(
+    path: str,
+    *,
+    grant_id: str = "g" * 43,
+    now: datetime = NOW,
+    files: dict[str, str] | None = None,
+    video: VideoItem | None = None,
+    grants: Grants | None = None,
+):
+    grants, signer = grants or Grants(), Signer()
     grants.put(Grant("g" * 43, VIDEO, "alice", "transcoded", PREFIX, "master.m3u8", NOW + timedelta(hours=2)))
     stored = Files(files or {PREFIX + "master.m3u8": MASTER, PREFIX + "720p/index.m3u8": MEDIA})
-    deps = PlaybackDeps(grants=grants, files=stored, signer=signer, clock=lambda: now)
-    return playback_file(grant_id, path, BASE, deps), signer, stored
+    videos = Videos(video or ready_item())
+    deps = PlaybackDeps(grants=grants, files=stored, signer=signer, videos=videos, api_url=BASE, clock=lambda: now)
+    return playback_file(grant_id, path, deps), signer, stored
 
 
 def test_the_master_links_its_children_to_the_same_route():
@@ -267,6 +365,23 @@ def test_an_unknown_or_expired_grant_is_not_found_and_reads_nothing():
     for grant_id, now in (("h" * 43, NOW), ("g" * 43, NOW + timedelta(hours=2)), ("g" * 200, NOW)):
         with pytest.raises(NotFound):
             serve("master.m3u8", grant_id=grant_id, now=now)
+
+
+def test_a_grant_id_not_of_the_minted_form_is_not_found_and_looks_nothing_up():
+    # (the live grant pointers, `live#{video}#{owner}`, share the table: they must never be read as grants)
+    grants = Grants()
+    for grant_id in (f"live#{VIDEO}#alice", "g" * 42, "g" * 44, "g" * 42 + ".", "g" * 42 + "#"):
+        with pytest.raises(NotFound):
+            serve("master.m3u8", grant_id=grant_id, grants=grants)
+    assert grants.reads == []
+
+
+def test_a_deleted_video_or_one_no_longer_the_grant_owners_is_not_served():
+    tombstone = from_item({"video_id": VIDEO, "owner": "alice", "status": "DELETED", "status_rank": 5})
+    for video in (tombstone, ready_item(owner="bob"), from_item({"video_id": VIDEO.replace("0", "e")})):
+        with pytest.raises(NotFound) as refused:
+            serve("master.m3u8", video=video)
+        assert refused.value.message == "not found"
 
 
 def test_a_playlist_naming_something_outside_the_package_is_not_served():

@@ -6,6 +6,7 @@ The functions are fakes here; tests/e2e/test_websocket_stack.py runs real ones a
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -311,3 +312,19 @@ def test_an_api_without_default_answers_forbidden_to_an_unrouted_message():
             assert json.loads(socket.recv(timeout=5))["message"] == "Forbidden"
     finally:
         api.stop()
+
+
+def test_no_log_of_the_server_holds_a_token_even_at_debug(api: SocketApi, functions: Functions, caplog: Any):
+    # Given someone debugging the stack: every logger at DEBUG (the websockets library's too, which a local stack
+    # started earlier in this process turned down)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="websockets")
+    # When alice connects with her token in the query string and talks, and a refused token is tried
+    with open_as(api, "alice") as socket:
+        socket.send("hi")
+        socket.recv(timeout=5)
+    assert refused_status(f"{api.url}/?token=mallory-secret") == 401
+    # Then nothing the server logged holds either token (its request line and headers included)
+    served = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets.client")]
+    assert served, "the server logged nothing: this test would see no leak"
+    assert [line for line in served if "token=" in line or "mallory-secret" in line] == []

@@ -85,7 +85,8 @@ def list_videos() -> ListDeps:
 def get_video() -> DetailsDeps:
     from catalog.adapters.signer import S3UrlSigner
 
-    return DetailsDeps(store=_catalog(), signer=S3UrlSigner(_s3()), grants=GrantDeps(grants=_grants()))
+    grants = GrantDeps(grants=_grants(), api_url=settings().public_api_url)
+    return DetailsDeps(store=_catalog(), signer=S3UrlSigner(_s3()), grants=grants)
 
 
 def _media_signer() -> MediaSigner:
@@ -108,7 +109,13 @@ def _media_signer() -> MediaSigner:
 def serve_playback() -> PlaybackDeps:
     from catalog.adapters.package import S3PackageFiles
 
-    return PlaybackDeps(grants=_grants(), files=S3PackageFiles(_s3()), signer=_media_signer())
+    return PlaybackDeps(
+        grants=_grants(),
+        files=S3PackageFiles(_s3()),
+        signer=_media_signer(),
+        videos=_catalog(),
+        api_url=settings().public_api_url,
+    )
 
 
 @cache

@@ -102,4 +102,12 @@ def _workflow() -> WorkflowDeps:
 def delete_renditions() -> DeletionDeps:
     from transcode.adapters.aws import S3Storage
 
-    return DeletionDeps(storage=S3Storage(_s3()), tombstones=_tombstones(), output_bucket=settings().transcoded_bucket)
+    config = settings()
+    deps = DeletionDeps(storage=S3Storage(_s3()), tombstones=_tombstones(), output_bucket=config.transcoded_bucket)
+    if config.playback_distribution_id:  # the stage's playback CDN
+        import boto3
+
+        from transcode.adapters.cdn import CloudFrontInvalidations
+
+        deps.cdn = CloudFrontInvalidations(boto3.client("cloudfront"), config.playback_distribution_id)
+    return deps

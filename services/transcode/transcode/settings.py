@@ -16,6 +16,7 @@ class TranscodeSettings(Settings):
     video_events_topic_arn = Setting("VIDEO_EVENTS_TOPIC_ARN")
     deleted_videos_table = Setting("DELETED_VIDEOS_TABLE")
     workflow_arn = Setting("WORKFLOW_ARN")
+    playback_distribution_id = Setting("PLAYBACK_DISTRIBUTION_ID", default="")  # empty: the stage has no CDN
     work_dir = Setting("WORK_DIR", Path, default=Path("/tmp"))
     ffmpeg_preset = Setting("FFMPEG_PRESET", default="veryfast")
     ffmpeg_threads = Setting("FFMPEG_THREADS", int, default=0, check=not_negative)

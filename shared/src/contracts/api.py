@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events import VideoId
 from contracts.media import MediaSummary
+from contracts.text import DisplayText
 
 MAX_PAGE = 50
 MAX_PARTS = 10_000  # S3's part numbers are 1 to 10,000
@@ -54,7 +55,7 @@ class PageQuery(_Params):
 class CreateUpload(_Body):
     """POST /uploads. The key is the server's choice: only a file name is asked for."""
 
-    filename: str = Field(min_length=1, max_length=255)
+    filename: DisplayText = Field(min_length=1, max_length=255)
     content_type: str = Field(pattern=r"^video/[A-Za-z0-9][A-Za-z0-9.+-]{0,100}$")
     size: int = Field(gt=0, description="bytes")
 
@@ -204,7 +205,7 @@ class VideoDetails(_Body):
 class UpdateProfile(_Body):
     """PUT /me: what to change (at least one of them)."""
 
-    display_name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    display_name: DisplayText | None = Field(None, min_length=1, max_length=64)
     email_notifications: bool | None = Field(
         None, description="E-mail me when a video of mine is READY or FAILED (to the address my sign-in gives)."
     )

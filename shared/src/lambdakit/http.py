@@ -64,7 +64,6 @@ class Request(Generic[BodyT, ParamsT]):
     params: ParamsT  # path and query parameters, in the route's `params` model
     body: BodyT  # the JSON body, in the route's `body` model
     request_id: str
-    base_url: str = ""  # where the API is, as the caller reached it: scheme, host and stage path, no trailing /
 
 
 @dataclass(frozen=True)
@@ -95,38 +94,40 @@ def _problems(exc: ValidationError, where: str) -> str:
 
 
 def _parse(model: type[BaseModel], document: Any, where: str) -> BaseModel:
+    """Path and query parameters: strings on the wire, so a number is parsed from its text (lax)."""
     try:
         return model.model_validate(document)
     except ValidationError as exc:
         raise Invalid(_problems(exc, where)) from None
 
 
-def _body(event: Event, model: type[BaseModel]) -> BaseModel:
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode("utf-8", "replace")
+NOT_AN_OBJECT = "the body must be a JSON object"
+
+
+def _raw_body(event: Event) -> bytes:
+    """The body's bytes as the client sent them: API Gateway base64-encodes what is not text."""
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body.encode("utf-8", "surrogatepass")  # a lone surrogate stays invalid UTF-8, refused below
     try:
-        document = json.loads(raw)
+        return base64.b64decode(body, validate=True)
     except ValueError:
-        raise Invalid("the body must be a JSON object") from None
-    if not isinstance(document, dict):
-        raise Invalid("the body must be a JSON object")
-    return _parse(model, document, "body")
+        raise Invalid("the body is marked base64 but is not") from None
 
 
-DEFAULT_PORTS = {"https": "443", "http": "80"}
-
-
-def base_url(event: Event) -> str:
-    """The API's address as API Gateway saw the request: X-Forwarded-Proto/-Port, the domain name, and the stage
-    path (none for the `$default` stage)."""
-    context, headers = event.get("requestContext") or {}, event.get("headers") or {}
-    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
-    port = headers.get("x-forwarded-port", DEFAULT_PORTS.get(scheme, "")).split(",")[0].strip()
-    host = context.get("domainName") or headers.get("host", "")
-    netloc = host if not port or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    stage = context.get("stage") or "$default"
-    return f"{scheme}://{netloc}" + ("" if stage == "$default" else f"/{stage}")
+def _body(event: Event, model: type[BaseModel]) -> BaseModel:
+    """The JSON body in the route's model, strictly: UTF-8 only, bounded depth (pydantic's parser refuses deeper
+    nesting in words, where json.loads raises RecursionError), and each value of its declared JSON type."""
+    try:
+        return model.model_validate_json(_raw_body(event), strict=True)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if errors[0]["type"] == "json_invalid":
+            reason = errors[0]["msg"].removeprefix("Invalid JSON: ")
+            raise Invalid(f"{NOT_AN_OBJECT} in UTF-8: {reason}") from None
+        if errors[0]["type"] == "model_type" and not errors[0]["loc"]:
+            raise Invalid(NOT_AN_OBJECT) from None
+        raise Invalid(_problems(exc, "body")) from None
 
 
 def request_of(event: Event, spec: RouteSpec) -> Request[Any, Any]:
@@ -143,7 +144,6 @@ def request_of(event: Event, spec: RouteSpec) -> Request[Any, Any]:
         params=_parse(spec.params, params, "parameters") if spec.params else None,
         body=_body(event, spec.body) if spec.body else None,
         request_id=(event.get("requestContext") or {}).get("requestId") or "",
-        base_url=base_url(event),
     )
 
 

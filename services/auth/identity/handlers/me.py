@@ -23,6 +23,6 @@ def get_handler(request: Request[None, None]) -> Profile:
 
 @route(body=UpdateProfile, answers=Profile, refuses=(Invalid,))
 def put_handler(request: Request[UpdateProfile, None]) -> Profile:
-    """Change my display name (1 to 64 characters, no control characters) and/or my e-mail preference."""
+    """Change my display name (1 to 64 characters, no control or format characters) and/or my e-mail preference."""
     correlation_id = request.request_id or f"me-{request.sub}"
     return update_profile(_caller(request), request.body, deps.put_me(), correlation_id=correlation_id)

@@ -54,9 +54,11 @@ class Identity:
     sub: str
     email: str | None
     username: str | None
+    exp: int  # until when (epoch seconds): a WebSocket opened with the token gets pushes until then, no longer
 
     def context(self) -> dict[str, str]:
-        return {k: v for k, v in (("sub", self.sub), ("email", self.email), ("username", self.username)) if v}
+        proved = (("sub", self.sub), ("email", self.email), ("username", self.username), ("exp", str(self.exp)))
+        return {k: v for k, v in proved if v}
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -120,4 +122,5 @@ def verify(token: str, keys: KeyRing, policy: TokenPolicy) -> Identity:
         sub=claims["sub"],
         email=email if isinstance(email, str) else None,
         username=username if isinstance(username, str) else None,
+        exp=int(claims["exp"]),  # (PyJWT has checked that it is a number)
     )

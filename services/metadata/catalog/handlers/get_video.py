@@ -12,4 +12,4 @@ from lambdakit.refusals import Invalid, NotFound
 @route(params=VideoRef, answers=VideoDetails, refuses=(Invalid, NotFound))
 def handler(request: Request[None, VideoRef]) -> VideoDetails:
     """Status, metadata and (once READY) signed links of one of my videos; another user's video is 404."""
-    return video_details(request.sub, request.params.id, deps.get_video(), base_url=request.base_url)
+    return video_details(request.sub, request.params.id, deps.get_video())

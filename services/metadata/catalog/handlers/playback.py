@@ -15,5 +15,5 @@ from lambdakit.refusals import NotFound
 @route(params=PlaybackRef, refuses=(NotFound,), public=True, media_types=(PLAYLIST, TRACK))
 def handler(request: Request[None, PlaybackRef]) -> Content:
     """A playlist (or thumbnails track) of a video I was given a playback link for; any other path is 404."""
-    file = playback_file(request.params.grant, request.params.path, request.base_url, deps.serve_playback())
+    file = playback_file(request.params.grant, request.params.path, deps.serve_playback())
     return Content(file.text, file.media_type, {"cache-control": f"private, max-age={file.max_age}"})

@@ -1,16 +1,19 @@
 """Playback of a private HLS package through signed playlists.
 
-The owner's GET /videos/{id} mints a grant: an unguessable id that names one video's stream
-package until it expires. GET /playback/{grant}/{path} (no token: a player, Safari's native HLS
+The owner's GET /videos/{id} gives a grant: an unguessable id that names one video's stream
+package until it expires (the owner's live grant of the video while more than half its life is left,
+else a new one). GET /playback/{grant}/{path} (no token: a player, Safari's native HLS
 among them, cannot send one) serves that package's playlists and thumbnails track with every URI
 rewritten: a child playlist becomes the same route, every media file (init and segments, a subtitle
 track's WebVTT, sprite images) a signed URL of that object, valid until the grant ends. Segments are then fetched from
-S3 or the CDN directly: no function runs per segment.
+S3 or the CDN directly: no function runs per segment. Every link is on the API's configured URL, never on
+a host the request named.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from datetime import datetime, timedelta
 
 from catalog.logic.items import VideoItem
 from catalog.logic.playlists import UnsafeUri, package_path, rewrite_playlist, rewrite_track
-from catalog.logic.ports import Grant, GrantStore, MediaSigner, PackageFiles
+from catalog.logic.ports import CatalogReader, Grant, GrantStore, MediaSigner, PackageFiles
 from contracts.api import PlaybackView
 from contracts.events import utc_now
 from contracts.keys import video_prefix
@@ -31,6 +34,8 @@ GRANT_MIN = timedelta(hours=2)
 GRANT_MAX = timedelta(hours=24)
 GRANT_SLACK = timedelta(hours=1)
 GRANT_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
+GRANT_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # what token_urlsafe(32) makes, and nothing else of the table
+ISSUE_ATTEMPTS = 3  # a request that loses the race to issue a grant takes the winner's (one more read)
 PLAYLIST = "application/vnd.apple.mpegurl"
 TRACK = "text/vtt"
 MEDIA_SUFFIXES = (".mp4", ".m4s", ".m4a", ".m4v", ".jpg", ".jpeg", ".png", ".webp")
@@ -45,9 +50,14 @@ def grant_lifetime(duration_seconds: float | None) -> timedelta:
     return min(GRANT_MAX, max(GRANT_MIN, wanted))
 
 
+class GrantContention(Exception):
+    """Another request issued the owner's grant of the video first, ISSUE_ATTEMPTS times in a row (a 500)."""
+
+
 @dataclass
 class GrantDeps:
     grants: GrantStore
+    api_url: str  # the API's public URL (configured: never the request's Host), no trailing /
     clock: Callable[[], datetime] = utc_now
     token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(GRANT_BYTES))
 
@@ -57,6 +67,8 @@ class PlaybackDeps:
     grants: GrantStore
     files: PackageFiles
     signer: MediaSigner
+    videos: CatalogReader  # the grant's video: deleted (or no longer the grant owner's), it plays no more
+    api_url: str
     clock: Callable[[], datetime] = utc_now
 
 
@@ -71,20 +83,43 @@ def _in_package(stream_prefix: str, key: str) -> str | None:
     return package_path(key[len(stream_prefix) :]) if key.startswith(stream_prefix) else None
 
 
-def playback_for(item: VideoItem, base_url: str, deps: GrantDeps) -> PlaybackView | None:
-    """A new grant and its links, for a READY video whose HLS package lies in its own folder; else None.
+def _reusable(live: Grant, wanted: Grant, now: datetime) -> bool:
+    """The owner's live grant of this very package, with more than half its life left."""
+    if live.issued_at is None:
+        return False
+    same = (live.owner, live.video_id, live.bucket, live.prefix, live.master) == (
+        wanted.owner, wanted.video_id, wanted.bucket, wanted.prefix, wanted.master,
+    )  # fmt: skip
+    return same and live.expires_at - now > (live.expires_at - live.issued_at) / 2
 
-    A grant per request (not one reused): a fresh link always has its whole lifetime, and needs no index of
-    grants by video; each is one small item that DynamoDB's TTL removes.
+
+def _grant(wanted: Grant, now: datetime, deps: GrantDeps) -> Grant:
+    """The owner's live grant of the package while more than half its life is left (one read, nothing written);
+    else `wanted`, issued as the live one; or the grant a concurrent request issued first."""
+    for _ in range(ISSUE_ATTEMPTS):
+        live = deps.grants.live(wanted.owner, wanted.video_id)
+        if live is not None and _reusable(live, wanted, now):
+            return live
+        if deps.grants.issue(wanted, replacing=live):
+            return wanted
+    raise GrantContention(f"the grant of {wanted.video_id} was issued by others {ISSUE_ATTEMPTS} times")
+
+
+def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
+    """The links of the owner's grant, for a READY video whose HLS package lies in its own folder; else None.
+
+    One live grant per owner and video, reused while more than half its life is left: however often the page
+    asks, a new grant is written at most once per half lifetime (an hour at least), and a link given has more
+    than half a lifetime still to run. The old grant plays on to its end; DynamoDB's TTL removes it.
     """
     stream, video_id = item.stream, item.video_id
     master = stream.master if stream else ""
     prefix = master.rsplit("/", 1)[0] + "/" if "/" in master else ""
     in_own_folder = prefix.startswith(video_prefix(video_id)) and package_path(prefix.rstrip("/")) is not None
-    if stream is None or item.owner is None or not base_url or not in_own_folder or not _in_package(prefix, master):
+    if stream is None or item.owner is None or not in_own_folder or not _in_package(prefix, master):
         return None
-    now = deps.clock()
-    grant = Grant(
+    now = deps.clock().replace(microsecond=0)  # whole seconds, as the table keeps them: a reused grant reads the same
+    wanted = Grant(
         grant_id=deps.token(),
         video_id=video_id,
         owner=item.owner,
@@ -92,9 +127,10 @@ def playback_for(item: VideoItem, base_url: str, deps: GrantDeps) -> PlaybackVie
         prefix=prefix,
         master=master[len(prefix) :],
         expires_at=now + grant_lifetime(item.duration_seconds or stream.duration_seconds),
+        issued_at=now,
     )
-    deps.grants.put(grant)
-    route = f"{base_url}/playback/{grant.grant_id}/"
+    grant = _grant(wanted, now, deps)
+    route = f"{deps.api_url}/playback/{grant.grant_id}/"
     thumbnails = item.thumbnails
     track = _in_package(prefix, thumbnails.track) if thumbnails and thumbnails.bucket == grant.bucket else None
     return PlaybackView(
@@ -104,13 +140,25 @@ def playback_for(item: VideoItem, base_url: str, deps: GrantDeps) -> PlaybackVie
     )
 
 
-def playback_file(grant_id: str, path: str, base_url: str, deps: PlaybackDeps) -> PlaybackFile:
-    """A playlist or thumbnails track of the grant's package, its URIs rewritten into links that end with it."""
-    grant = deps.grants.get(grant_id) if len(grant_id) <= 64 else None
-    now = deps.clock()
+def _playable(grant: Grant, now: datetime, videos: CatalogReader) -> bool:
+    """A grant not expired (DynamoDB's TTL removes items late) whose video is still there and its owner's."""
+    if grant.expires_at <= now:
+        return False
+    video = videos.get(grant.video_id)
+    return video is not None and not video.deleted and video.owner == grant.owner
+
+
+def playback_file(grant_id: str, path: str, deps: PlaybackDeps) -> PlaybackFile:
+    """A playlist or thumbnails track of the grant's package, its URIs rewritten into links that end with it.
+
+    A deleted video's grants end with the delete: its playlists are refused from then on (its segments end when
+    its files are removed, and on the CDN when the transcode service's invalidation of them completes)."""
     path = package_path(path) or ""
-    if grant is None or grant.expires_at <= now or not path.endswith((".m3u8", ".vtt")):
-        raise NotFound(NOT_FOUND)  # DynamoDB's TTL removes items late: an expired grant is refused here
+    if not GRANT_ID_RE.fullmatch(grant_id) or not path.endswith((".m3u8", ".vtt")):
+        raise NotFound(NOT_FOUND)
+    grant, now = deps.grants.get(grant_id), deps.clock()
+    if grant is None or not _playable(grant, now, deps.videos):
+        raise NotFound(NOT_FOUND)
     text = deps.files.text(grant.bucket, grant.prefix + path)
     if text is None:
         raise NotFound(NOT_FOUND)
@@ -119,7 +167,7 @@ def playback_file(grant_id: str, path: str, base_url: str, deps: PlaybackDeps) -
 
     def link(child: str) -> str:
         if child.endswith(".m3u8"):
-            return f"{base_url}/playback/{grant.grant_id}/{child}"
+            return f"{deps.api_url}/playback/{grant.grant_id}/{child}"
         if not child.endswith(SEGMENT_SUFFIXES if path.endswith(".m3u8") else MEDIA_SUFFIXES):
             raise UnsafeUri(child)
         if child not in signed:  # a chunk file is named once per segment: sign it once

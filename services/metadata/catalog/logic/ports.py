@@ -80,6 +80,12 @@ class CatalogStore(Protocol):
         ...
 
 
+class CatalogReader(Protocol):
+    def get(self, video_id: str) -> VideoItem | None:
+        """The video's item (a tombstone too); None if there is none. Strongly consistent."""
+        ...
+
+
 class OwnerIndex(Protocol):
     def page(
         self, owner: str, limit: int, start: dict[str, Any] | None
@@ -117,13 +123,22 @@ class Grant:
     prefix: str  # the package's folder, ending in "/": videos/{id}/stream/{tag}/
     master: str  # the master playlist's path in the package
     expires_at: datetime
+    issued_at: datetime | None = None  # (None: a grant stored before grants were reused)
 
 
 class GrantStore(Protocol):
-    def put(self, grant: Grant) -> None: ...
-
     def get(self, grant_id: str) -> Grant | None:
         """The grant, expired or not (the caller decides); None if there is none."""
+        ...
+
+    def live(self, owner: str, video_id: str) -> Grant | None:
+        """The grant last issued to this owner for this video, expired or not, in one (strongly consistent) read;
+        None if there is none."""
+        ...
+
+    def issue(self, grant: Grant, *, replacing: Grant | None) -> bool:
+        """Store the grant and make it its owner's live grant of its video, at once, if the live one is still
+        `replacing` (None: if there is none); False, and nothing stored, if another request issued one since."""
         ...
 
 

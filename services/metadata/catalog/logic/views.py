@@ -56,6 +56,9 @@ class DeleteDeps:
     clock: Callable[[], datetime] = utc_now
 
 
+MAX_TIME_LENGTH = 64  # "2026-11-26T10:00:00.123456+00:00" is 32; fromisoformat takes any number of digits
+
+
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
@@ -67,11 +70,28 @@ def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
         return None
     try:
         start = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested deeper than json.loads goes
         raise Invalid("invalid cursor") from None
     if not isinstance(start, dict) or set(start) != {"video_id", "owner", "created_at"} or start["owner"] != owner:
         raise Invalid("invalid cursor")
+    if not _is_video_id(start["video_id"]) or not _is_time(start["created_at"]):
+        raise Invalid("invalid cursor")  # the index's keys: a value DynamoDB refuses would be a 500
     return start
+
+
+def _is_video_id(value: Any) -> bool:
+    return isinstance(value, str) and VIDEO_ID_RE.fullmatch(value) is not None
+
+
+def _is_time(value: Any) -> bool:
+    """An ISO 8601 time, as the catalog writes created_at, short enough for a DynamoDB sort key."""
+    if not isinstance(value, str) or len(value) > MAX_TIME_LENGTH:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _signed(signer: UrlSigner, video_id: str, ready: bool, file: StoredFile | None) -> str | None:
@@ -153,9 +173,9 @@ def _failure(stored: StoredFailure) -> Failure:
     return Failure.model_validate({"code": stored.code, "chunk": stored.chunk, "reason": failure_reason(stored)})
 
 
-def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str = "") -> VideoDetails:
+def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
     """One of the owner's videos; once READY, signed downloads and (with an HLS package) a playback link on the
-    API at `base_url`."""
+    API's configured URL."""
     item = owned_item(deps.store, owner, video_id)
     signer, clock = deps.signer, deps.clock
     status = item.status or Status.UPLOADED
@@ -187,7 +207,7 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps, *, base_url: str
         renditions=renditions,
         poster=_poster(signer, video_id, ready, item.poster),
         thumbnails=_thumbnails(item.thumbnails),
-        playback=playback_for(item, base_url, deps.grants) if ready and deps.grants and item.stream else None,
+        playback=playback_for(item, deps.grants) if ready and deps.grants and item.stream else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
         processing=Processing(
             transcode_started_at=transcode.started_at if transcode else None,

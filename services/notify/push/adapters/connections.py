@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from push.logic.ports import Connection
+from push.logic.ports import Connection, Lease
 
 
 class DynamoConnections:
@@ -25,19 +25,23 @@ class DynamoConnections:
     def delete(self, connection_id: str) -> None:
         self._table.delete_item(Key={"connection_id": connection_id})
 
-    def of_owner(self, owner: str, now: datetime) -> list[str]:
-        # The TTL deletes an expired item within a day or two, not at once: the filter leaves it out before
+    def of_owner(self, owner: str) -> list[Lease]:
+        # Expired items too: the TTL deletes one within a day or two, not at once, and the notifier closes them
         request: dict[str, Any] = {
             "IndexName": self._index,
             "KeyConditionExpression": "#owner = :owner",
-            "FilterExpression": "#expires > :now",
-            "ExpressionAttributeNames": {"#owner": "owner", "#expires": "expires_at"},
-            "ExpressionAttributeValues": {":owner": owner, ":now": int(now.timestamp())},
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": owner},
         }
-        found: list[str] = []
+        found: list[Lease] = []
         while True:
             page = self._table.query(**request)
-            found += [str(item["connection_id"]) for item in page.get("Items", [])]
+            found += [_lease(item) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return found
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _lease(item: dict[str, Any]) -> Lease:
+    expires_at = int(item.get("expires_at", 0))  # (an item without one was never valid: expired)
+    return Lease(str(item["connection_id"]), datetime.fromtimestamp(expires_at, UTC))

@@ -1,4 +1,4 @@
-"""API Gateway's @connections management API: post a message to one WebSocket."""
+"""API Gateway's @connections management API: post a message to one WebSocket, or close it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ class ManagementApiSockets:
         self._client = client  # boto3.client("apigatewaymanagementapi", endpoint_url=...)
 
     def post(self, connection_id: str, data: bytes) -> None:
+        self._call(connection_id, self._client.post_to_connection, Data=data)
+
+    def close(self, connection_id: str) -> None:
+        self._call(connection_id, self._client.delete_connection)
+
+    @staticmethod
+    def _call(connection_id: str, request: Any, **fields: Any) -> None:
         try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+            request(ConnectionId=connection_id, **fields)
         except ClientError as exc:
             error = exc.response.get("Error", {}).get("Code")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

@@ -19,7 +19,13 @@ def record_handler(record: SQSRecord) -> None:
     delivery = push_change(event, deps.notify())  # DeliveryFailed: this message is a batch item failure
     logger.info(
         "pushed",
-        extra={"video_id": event.video_id, "sent": len(delivery.sent), "gone": len(delivery.gone)},
+        extra={
+            "video_id": event.video_id,
+            "sent": len(delivery.sent),
+            "gone": len(delivery.gone),
+            "expired": len(delivery.expired),
+            "unclosed": delivery.unclosed,
+        },
     )
 
 
