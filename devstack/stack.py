@@ -174,18 +174,16 @@ class LocalStack:
         )
 
     def function_environment(self, function: Invocable) -> dict[str, str]:
-        """A function's environment as declared, with the WebSocket API's management URL and every HTTP API's URL
-        (what playback links are built on) made the local ones."""
-        environment = dict(function.environment)
-        http_apis = set(self.topology.http_api_urls.values())
-        for name, value in environment.items():
-            if value in http_apis:  # one local API serves every service's routes
-                environment[name] = self.api
+        """A function's environment as declared, with every HTTP API's URL (what playback links are built on) and the
+        WebSocket API's management URL made the local ones."""
+        local = dict.fromkeys(self.topology.http_api_urls.values(), self.api)  # one local API serves every route
         if self.websocket_management:
-            aws = {api.management_url for api in self.topology.websocket_apis}
-            for name, value in environment.items():
-                if name == "WEBSOCKET_MANAGEMENT_URL" or value in aws:
-                    environment[name] = self.websocket_management
+            local |= dict.fromkeys(
+                (api.management_url for api in self.topology.websocket_apis), self.websocket_management
+            )
+        environment = {name: local.get(value, value) for name, value in function.environment.items()}
+        if self.websocket_management and "WEBSOCKET_MANAGEMENT_URL" in environment:
+            environment["WEBSOCKET_MANAGEMENT_URL"] = self.websocket_management
         return environment
 
     def _checked_concurrency(self, concurrency: dict[str, int]) -> dict[str, int]:

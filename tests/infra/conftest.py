@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,35 @@ def ref_target(value: Any) -> str | None:
         if "Fn::GetAtt" in value:
             return value["Fn::GetAtt"][0]
     return None
+
+
+SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
+
+
+def named(expression: Any) -> set[str]:
+    """Every logical id or pseudo parameter an intrinsic expression names (Ref, GetAtt, Sub's ${X}), and each
+    import as `import:<name>`."""
+    found: set[str] = set()
+    pending = [expression]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, list):
+            pending += value
+        elif isinstance(value, dict):
+            for fn, arg in value.items():
+                if fn == "Ref":
+                    found.add(str(arg))
+                elif fn == "Fn::GetAtt":
+                    found.add(str(arg[0] if isinstance(arg, list) else arg.split(".")[0]))
+                elif fn == "Fn::ImportValue":
+                    found.add(f"import:{arg}" if isinstance(arg, str) else "import:?")
+                elif fn == "Fn::Sub":
+                    text, variables = (arg, {}) if isinstance(arg, str) else arg
+                    found |= {name.split(".")[0] for name in SUB_NAME.findall(text) if name not in variables}
+                    pending.append(variables)
+                else:
+                    pending.append(arg)
+    return found
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,11 +8,10 @@ sites need the security headers (the playback CDN serves media, not pages).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from tests.infra.conftest import Template, ref_target, statements
+from tests.infra.conftest import Template, named, ref_target, statements
 
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
@@ -40,17 +39,6 @@ ONE_YEAR = 365 * 24 * 3600
 
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _sub_names(value: Any) -> set[str]:
-    """The logical ids a value points at: Ref / GetAtt, or the `${Name}` / `${Name.Attr}` of a Sub."""
-    target = ref_target(value)
-    if target:
-        return {target}
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        text = _listed(value["Fn::Sub"])[0]
-        return {name.split(".")[0] for name in re.findall(r"\$\{([A-Za-z0-9.]+)\}", text)}
-    return set()
 
 
 def _site_buckets(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -123,7 +111,7 @@ def bucket_access_problems(template: Template) -> list[str]:
                 for key, value in (conditions.get(operator) or {}).items()
                 if key.lower() == "aws:sourcearn"
             ]
-            if not sources or not all(_sub_names(source) & ours for source in sources):
+            if not sources or not all(named(source) & ours for source in sources):
                 problems.append(f"{bucket}: CloudFront's access is not limited to a distribution of this stack")
     return problems
 
@@ -142,7 +130,7 @@ def origin_access_problems(template: Template) -> list[str]:
             ):
                 problems.append(f"{name}: a bucket website endpoint (public, plain HTTP)")
                 continue
-            if "S3OriginConfig" not in origin and not (_sub_names(domain) & buckets):
+            if "S3OriginConfig" not in origin and not (named(domain) & buckets):
                 continue  # not a bucket
             if (origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity"):
                 problems.append(f"{name}: reads the bucket through a legacy origin access identity")

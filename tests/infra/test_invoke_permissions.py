@@ -13,39 +13,12 @@ import pytest
 from infra.account import ACCOUNT_ID, REGION
 from infra.cloudformation import Template as Stack
 from infra.serverless import Variables, load_yaml
-from tests.infra.conftest import ROOT, Template, load, statements
+from tests.infra.conftest import ROOT, Template, load, named, statements
 
 pytestmark = pytest.mark.service("auth", "upload", "transcode", "metadata", "notify", "web")
 
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com$")
 API_TYPES = {"AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi"}
-SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
-
-
-def named(expression: Any) -> set[str]:
-    """Every logical id or pseudo parameter an intrinsic expression names (Ref, GetAtt, Sub's ${X}), and each
-    import as `import:<name>`."""
-    found: set[str] = set()
-    pending = [expression]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, list):
-            pending += value
-        elif isinstance(value, dict):
-            for fn, arg in value.items():
-                if fn == "Ref":
-                    found.add(str(arg))
-                elif fn == "Fn::GetAtt":
-                    found.add(str(arg[0] if isinstance(arg, list) else arg.split(".")[0]))
-                elif fn == "Fn::ImportValue":
-                    found.add(f"import:{arg}" if isinstance(arg, str) else "import:?")
-                elif fn == "Fn::Sub":
-                    text, variables = (arg, {}) if isinstance(arg, str) else arg
-                    found |= {name.split(".")[0] for name in SUB_NAME.findall(text) if name not in variables}
-                    pending.append(variables)
-                else:
-                    pending.append(arg)
-    return found
 
 
 def text_of(expression: Any) -> str:

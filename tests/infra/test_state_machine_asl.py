@@ -3,7 +3,7 @@
 asl-validator (pinned in package.json, `npm ci`) checks the definition against the ASL schema, every transition
 target, the JSONPath expressions and the Task resources' ARNs (both checks on: no --no-path-check, no
 --no-arn-check). The template's intrinsics (DefinitionSubstitutions, Ref, Fn::GetAtt, ...) are replaced first
-with what CloudFormation would put there, with a made-up account.
+with what CloudFormation would put there, with a made-up account, by the local stack's reader of CloudFormation.
 """
 
 from __future__ import annotations
@@ -17,85 +17,24 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import ROOT, Template, load
+from infra.cloudformation import Template as Stack
+from infra.cloudformation import state_machine_definition
+from tests.infra.conftest import ROOT, load
 
 VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
-REGION, ACCOUNT = "us-east-1", "123456789012"
-PSEUDO = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
-# what Ref and Fn::GetAtt <id>.Arn give for each kind of resource the definition may name
-REFS = {
-    "AWS::SQS::Queue": "https://sqs.{region}.amazonaws.com/{account}/{name}",
-    "AWS::SNS::Topic": "arn:aws:sns:{region}:{account}:{name}",
-    "AWS::Lambda::Function": "{name}",
-    "AWS::DynamoDB::Table": "{name}",
-    "AWS::S3::Bucket": "{name}",
-}
-ARNS = {
-    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{name}",
-    "AWS::SNS::Topic": "arn:aws:sns:{region}:{account}:{name}",
-    "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
-    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
-    "AWS::S3::Bucket": "arn:aws:s3:::{name}",
-    "AWS::StepFunctions::StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
-}
-
-
-def resolved(value: Any, template: Template) -> Any:
-    """The value with every CloudFormation intrinsic replaced by a plausible result."""
-    if isinstance(value, list):
-        return [resolved(item, template) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1 and (key := next(iter(value))) in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::If"):
-        argument = value[key]
-        if key == "Ref":
-            return _ref(argument, template)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            assert attribute == "Arn", f"no plausible value for {logical_id}.{attribute}"
-            return _plausible(ARNS, logical_id, template)
-        if key == "Fn::Sub":
-            text, names = (argument, {}) if isinstance(argument, str) else argument
-            given = {name: resolved(v, template) for name, v in names.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: given.get(m[1]) or _named(m[1], template), text)
-        if key == "Fn::Join":
-            return argument[0].join(resolved(argument[1], template))
-        return resolved(argument[1], template)  # Fn::If: the branch a stage with the condition takes
-    assert not any(k.startswith("Fn::") for k in value), f"no plausible value for {value}"
-    return {k: resolved(v, template) for k, v in value.items()}
-
-
-def _ref(name: str, template: Template) -> str:
-    if name in PSEUDO:
-        return PSEUDO[name]
-    if name in template.document.get("Parameters", {}):
-        return str(template.document["Parameters"][name].get("Default", name))
-    return _plausible(REFS, name, template)
-
-
-def _named(name: str, template: Template) -> str:
-    """A ${Name} or ${Name.Attribute} of an Fn::Sub."""
-    return _ref(name, template) if "." not in name else resolved({"Fn::GetAtt": name}, template)
-
-
-def _plausible(kinds: dict[str, str], logical_id: str, template: Template) -> str:
-    assert logical_id in template.resources, f"no plausible value for {logical_id}"
-    kind = template.resources[logical_id]["Type"]
-    assert kind in kinds, f"no plausible value for {logical_id} ({kind})"
-    return kinds[kind].format(region=REGION, account=ACCOUNT, name=logical_id)
 
 
 def packaged_definition() -> dict[str, Any]:
-    """The workflow's definition as CloudFormation would hand it to Step Functions."""
+    """The workflow's definition as CloudFormation would hand it to Step Functions: the packaged state machine's
+    properties evaluated by the local stack's reader of CloudFormation (infra.cloudformation), its made-up account
+    and names included."""
     template = load("transcode")
-    (machine,) = template.of_type("AWS::StepFunctions::StateMachine").values()
-    properties = machine["Properties"]
-    if "Definition" in properties:
-        text = json.dumps(resolved(properties["Definition"], template))
-    else:
-        text = resolved(properties["DefinitionString"], template)
-    for name, value in properties.get("DefinitionSubstitutions", {}).items():
-        text = text.replace("${" + name + "}", str(resolved(value, template)))
+    functions = {lid: r["Properties"]["FunctionName"] for lid, r in template.of_type("AWS::Lambda::Function").items()}
+    # (the framework's deployment bucket has no BucketName, which the reader needs: the definition names it not)
+    resources = {lid: r for lid, r in template.resources.items() if lid != "ServerlessDeploymentBucket"}
+    stack = Stack(template.service, resources, {}, functions=functions, conditions=template.document.get("Conditions"))
+    ((logical_id, machine),) = template.of_type("AWS::StepFunctions::StateMachine").items()
+    text = state_machine_definition(logical_id, stack.evaluate(machine["Properties"]))
     assert not re.search(r"\$\{[A-Za-z0-9_.:]+\}", text), "a substitution the template does not define"
     return json.loads(text)
 
