@@ -27,7 +27,7 @@ PYTEST := $(PY) -m pytest $(if $(SERVICE),--service $(SERVICE))
 # in the order tests/conftest.py gives them (the longest first; its scheduler). XDIST= runs everything in this process.
 XDIST ?= -n auto --dist loadscope --no-loadscope-reorder
 
-.PHONY: help venv lock vendor demo up web token replay package test smoke test-infra check-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-limits cost bench-push layer clean
+.PHONY: help venv lock vendor demo up web token replay package test smoke test-infra check-infra test-unit test-integration test-e2e test-browser lint schemas openapi bench bench-scale bench-first-play bench-limits cost bench-push layer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -131,6 +131,9 @@ bench-scale: $(STAMP) ## the workflow on the local stack with K media workers: m
 
 cost: $(STAMP) ## AWS cost per source minute and per month: make cost ARGS="--uploads 1000 --minutes 5 --views 20000"
 	@$(PY) -m tools.cost $(ARGS)
+
+bench-first-play: $(STAMP) ## seconds from upload to first play and to READY, growing stream vs today's path: ARGS="--lengths 10,120"
+	@$(PY) bench/first_play.py $(ARGS)
 
 bench-push: $(STAMP) ## push latency (catalog write -> WebSocket) vs polling GET /videos/{id} every 3 s: make bench-push ARGS="--changes 100"
 	@$(PY) bench/push.py $(ARGS)

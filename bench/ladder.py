@@ -480,6 +480,14 @@ class EngineMedia(FfmpegMedia):
         run_ffmpeg(self.engine.command(args), self.encode_timeout)  # a failure keeps ffmpeg's whole error output
         return None
 
+    def _stream(
+        self, args: list[str], source: SourceRef, sink: Callable[[bytes], object], *, redact: list[str]
+    ) -> None:
+        if self.engine is None:
+            return super()._stream(args, source, sink, redact=redact)
+        mediatools.stream("ffmpeg", self.engine.command(args), timeout=self.encode_timeout, sink=sink, redact=redact)
+        return None
+
 
 # --- the runs ------------------------------------------------------------------------------------------
 
@@ -527,8 +535,15 @@ def pipeline_variant(job: Job, media: FfmpegMedia, engine: Engine) -> Variant:
     def encode_audio(out_dir: Path) -> dict[str, Path]:
         if not job.accepted.has_audio:
             return {}
-        media.encode_audio(source, job.accepted.demuxer, out_dir / "audio.mp4", video_seconds=job.duration)
-        return {"audio": out_dir / "audio.mp4"}
+        out = out_dir / "audio.mp4"
+        with out.open("wb") as track:  # (the workflow stores it in pieces as it comes; one file here)
+            media.encode_audio(
+                source,
+                job.accepted.demuxer,
+                track.write,
+                video_seconds=job.duration,
+            )
+        return {"audio": out}
 
     def run(out_dir: Path) -> dict[str, Path]:
         with ThreadPoolExecutor(2) as pool:  # side by side, as the workflow's Parallel state runs them

@@ -36,6 +36,10 @@ MEDIA_TASKS = "transcode-mediaTasks"
 LADDER = (("1080p", 5000, "hd"), ("720p", 2800, "hd"), ("480p", 1400, "sd"))  # transcode/logic/ladder.py's
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 6  # transcode/logic/chunking.py's Grid
+ROUNDS = 2  # the chunk Map encodes every chunk twice: the lowest rung (the growing stream), then the others
+# VideoTranscodeProgress per Map item: when it is stored, and while ffmpeg runs (every 5 s: a Lambda chunk takes
+# from a few seconds to about a minute); each one a catalog write and a push
+PROGRESS_PER_ITEM = 3
 POLLERS_PER_QUEUE = 5  # Lambda's SQS event source: 5 long-polling connections, 20 s each, while idle
 MINUTES_PER_MONTH = 30 * 24 * 60
 
@@ -193,7 +197,12 @@ def measured_speed(path: Path = ENCODER_COSTS) -> Speed:
 
 
 def chunks_per_video(volume: Volume, deploy: Deployment) -> int:
-    return max(1, math.ceil(volume.minutes * 60 / deploy.chunk_seconds))
+    """The items of a video's chunk Map: its chunks (one segment first, then twice as long up to chunk_seconds:
+    transcode/logic/chunking.py) in each of the ROUNDS (the lowest rung first, then the others)."""
+    left, length, chunks = volume.minutes * 60, SEGMENT_SECONDS, 0
+    while left > 0:
+        chunks, left, length = chunks + 1, left - min(length, deploy.chunk_seconds), length * 2
+    return ROUNDS * max(1, chunks)
 
 
 def gigabytes(kbps: float, minutes: float) -> float:
@@ -232,7 +241,8 @@ def _transcode(result: Estimate, deploy: Deployment, speed: Speed, prices: dict[
 def invocations(volume: Volume, chunks: int) -> dict[str, float]:
     """Invocations a month of the functions other than the chunk and audio encodes, by what triggers them."""
     per_video = {"upload-createUpload": 1, "transcode-startTranscode": 1, "transcode-mediaTasks": 2,  # plan, assemble
-                 "metadata-recordUpload": 1, "metadata-recordVideoEvent": chunks + 1, "notify-notify": chunks + 2,
+                 "metadata-recordUpload": 1, "metadata-recordVideoEvent": PROGRESS_PER_ITEM * chunks + 1,
+                 "notify-notify": PROGRESS_PER_ITEM * chunks + 2,
                  "notify-mail": 1}  # fmt: skip
     per_view = {
         "metadata-listVideos": 1,
@@ -299,18 +309,19 @@ def _delivery(result: Estimate, prices: dict[str, Any]) -> None:
 def _messaging(result: Estimate, deploy: Deployment, prices: dict[str, Any]) -> None:
     v = result.volume
     chunks = chunks_per_video(v, deploy)
-    publishes = v.uploads * (1 + (chunks + 1) + (chunks + 3))  # the upload; progress + transcoded; status + ready
+    progress = PROGRESS_PER_ITEM * chunks
+    publishes = v.uploads * (1 + (progress + 1) + (progress + 3))  # the upload; progress + transcoded; status + ready
     result.add("SNS", "publishes", publishes, "publishes", prices["sns"]["publish"])
-    deliveries = v.uploads * (2 + (chunks + 1) + 2 * (chunks + 3) + chunks + 3)  # each queue's copy; the tasks
+    deliveries = v.uploads * (2 + (progress + 1) + 2 * (progress + 3) + chunks + 3)  # each queue's copy; the tasks
     result.add("SQS", "messages (send, receive, delete)", 3 * deliveries, "requests", prices["sqs"]["request"])
     idle = deploy.queues * POLLERS_PER_QUEUE * 3 * MINUTES_PER_MONTH
     result.add(
         "SQS", f"idle long polls ({deploy.queues} queues)", idle, "requests", prices["sqs"]["request"], fixed=True
     )
     api = prices["api_gateway"]
-    result.add("API Gateway", "WebSocket pushes", v.uploads * (chunks + 2), "messages", api["websocket_message"])
+    result.add("API Gateway", "WebSocket pushes", v.uploads * (progress + 2), "messages", api["websocket_message"])
     ddb = prices["dynamodb"]
-    writes = v.uploads * (4 * (2 * chunks + 6) + 2 * (chunks + 2))  # catalog (4 KB items), grants, connections
+    writes = v.uploads * (4 * (2 * progress + 6) + 2 * (progress + 2))  # catalog (4 KB items), grants, connections
     result.add("DynamoDB", "writes (on demand)", writes, "WRU", ddb["write_request_unit"])
     result.add("DynamoDB", "reads (on demand)", 2 * 6 * v.views + v.uploads * (chunks + 4), "RRU",
                ddb["read_request_unit"])  # fmt: skip

@@ -18,6 +18,7 @@ from contracts import (
     VideoReady,
     VideoStatus,
     VideoStatusChanged,
+    VideoStatusChangedV1,
     VideoTranscodedV1,
     VideoTranscodeFailedV1,
     open_video_event,
@@ -38,6 +39,7 @@ def _samples() -> list[DomainEvent]:
         shapes.failed(VIDEO_ID, chunk=ChunkRef(index=1, start_seconds=4, end_seconds=8)),
         shapes.failed(VIDEO_ID, version=1),
         shapes.progress(VIDEO_ID, 2, 5),
+        shapes.progress_v1(VIDEO_ID, 2, 5),
         VideoReady(correlation_id="c", video_id=VIDEO_ID, owner="alice", title="t", duration_seconds=2, renditions=[]),
         VideoDeleted(correlation_id="c", video_id=VIDEO_ID, owner="alice", source=None),
         VideoStatusChanged(
@@ -50,6 +52,17 @@ def _samples() -> list[DomainEvent]:
             reason="the file has no video stream",
             title="t",
             sequence=status_sequence(3, None),
+        ),
+        VideoStatusChangedV1(
+            correlation_id="c",
+            video_id=VIDEO_ID,
+            owner="alice",
+            status=VideoStatus.PROCESSING,
+            rank=2,
+            progress=0.5,
+            reason=None,
+            title="t",
+            sequence=205001,
         ),
         MailPreferenceChanged(correlation_id="c", sub="alice", email="alice@example.com", enabled=True, version=2),
     ]
@@ -109,7 +122,8 @@ def _wire(sample: DomainEvent) -> dict:
 
 UNKNOWN = {
     "VideoTranscoded v3": _wire(shapes.transcoded_v2(VIDEO_ID)) | {"schema_version": 3},
-    "VideoTranscodeProgress v2": _wire(shapes.progress(VIDEO_ID, 1)) | {"schema_version": 2},
+    "VideoTranscodeProgress v3": _wire(shapes.progress(VIDEO_ID, 1)) | {"schema_version": 3},
+    "a progress v2 body that says v1": _wire(shapes.progress(VIDEO_ID, 1, encoded=0.1)) | {"schema_version": 1},
     "VideoReady v0": _wire(SAMPLES[VideoReady]) | {"schema_version": 0},
     "unknown event type": _wire(SAMPLES[VideoReady]) | {"event_type": "VideoExploded"},
     "schema_version as text": _wire(shapes.transcoded_v2(VIDEO_ID)) | {"schema_version": "2"},

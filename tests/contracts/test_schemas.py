@@ -17,6 +17,7 @@ from contracts.events import (
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
+    VideoTranscodeProgressV1,
 )
 from contracts.schemas import PUSH_MESSAGES, breaking_changes, generate, push_schema_file_name, schema_file_name, write
 
@@ -47,7 +48,8 @@ def test_committed_schema_matches_the_model(event: type[DomainEvent]) -> None:
         (VideoTranscoded, "VideoTranscoded.v2.json"),
         (VideoTranscodeFailedV1, "VideoTranscodeFailed.v1.json"),
         (VideoTranscodeFailed, "VideoTranscodeFailed.v2.json"),
-        (VideoTranscodeProgress, "VideoTranscodeProgress.v1.json"),
+        (VideoTranscodeProgressV1, "VideoTranscodeProgress.v1.json"),
+        (VideoTranscodeProgress, "VideoTranscodeProgress.v2.json"),
         (VideoReady, "VideoReady.v1.json"),
     ],
 )

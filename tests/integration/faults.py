@@ -193,6 +193,16 @@ def dead_letter_depths(aws: Aws) -> dict[str, int]:
     return depths
 
 
+def assert_not_finished(aws: Aws, keys: list[str]) -> None:
+    """No finished stream among the video's `keys`: no final.json, and a playlist only of the growing stream (an
+    EVENT playlist, without its end: logic/growing.py), which the playback route refuses once the video FAILED."""
+    assert not [k for k in keys if k.endswith("/final.json")], keys
+    s3, bucket = aws.client("s3"), aws.name("transcode", "TranscodedBucket")
+    for key in (k for k in keys if k.endswith("/index.m3u8")):
+        text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        assert "#EXT-X-PLAYLIST-TYPE:EVENT" in text and "#EXT-X-ENDLIST" not in text, (key, text)
+
+
 class TrackedUpload:
     """A tiny clip uploaded where the form puts it; taps see what the services publish.
 
@@ -228,14 +238,16 @@ class TrackedUpload:
 
     def expected_keys(self, tag: str) -> list[str]:
         """What a finished workflow leaves for the video (logic/workflow.py): the MP4 download, poster and manifest;
-        under stream/{tag}/ the master, audio and rung playlists, each chunk's file and record, the audio, and the
-        seek-bar thumbnails, their sprite and WebVTT track."""
+        under stream/{tag}/ the master, audio and rung playlists and the finished ones kept (final.json), each
+        chunk's file and record (one rung: one round, r0), the audio's piece and record per chunk and its end
+        (done.json), and the seek-bar thumbnails, their sprite and WebVTT track."""
         stream = f"stream/{tag}/"
         names = [f"{self.rung}.mp4", "manifest.json", "poster.jpg"]
-        names += [f"{stream}{name}" for name in ("master.m3u8", f"{self.rung}/index.m3u8")]
-        names += [f"{stream}audio/{name}" for name in ("audio.mp4", "index.m3u8", "piece.json")]
+        names += [f"{stream}{name}" for name in ("master.m3u8", "final.json", f"{self.rung}/index.m3u8")]
+        names += [f"{stream}audio/{name}" for name in ("index.m3u8", "done.json")]
         for index in range(self.chunks):
-            names += [f"{stream}{self.rung}/c{index:05d}.mp4", f"{stream}pieces/c{index:05d}.json"]
+            names += [f"{stream}{self.rung}/c{index:05d}.mp4", f"{stream}pieces/r0/c{index:05d}.json"]
+            names += [f"{stream}audio/a{index:05d}.mp4", f"{stream}audio/pieces/a{index:05d}.json"]
         names += [f"{stream}thumbs/{name}" for name in ("sprite-000.jpg", "thumbnails.vtt")]
         names += [f"{stream}thumbs/t{number:05d}.jpg" for number in range(self.thumbnails)]
         return sorted(f"videos/{self.video_id}/{name}" for name in names)
@@ -245,11 +257,9 @@ class TrackedUpload:
         in effect (a retry may publish an event again, but always as the same event: consumers dedupe on its id)."""
         self.collect()
         item = self.item()
-        assert item is not None and (item["status"], item["status_rank"], item["ready_published"]) == (
-            "READY",
-            Rank.READY,
-            True,
-        )
+        assert item is not None
+        said = (item["status"], item["status_rank"], item.get("ready_published"))
+        assert said == ("READY", Rank.READY, True), (said, item.get("failure"))
         assert item["uploaded_at"] and item["owner"] == "alice" and "failure" not in item
         for event_type in ("VideoTranscoded", "VideoReady"):
             assert len(set(self.event_ids(event_type))) == 1, event_type
@@ -259,9 +269,19 @@ class TrackedUpload:
         assert transcoded["chunks"] == self.chunks
         tag = transcoded["stream"]["master"].split("/stream/", 1)[1].split("/", 1)[0]
         assert self.keys() == self.expected_keys(tag)
-        # progress: each count of chunks done is one event (however often it was sent), and never more than all
-        progress = {e["event_id"]: (e["chunks_done"], e["chunks_total"]) for e in self.events("VideoTranscodeProgress")}
-        assert len(progress) == len(set(progress.values())) and {t for _, t in progress.values()} <= {self.chunks}
+        # progress: each state of the encoding (chunks done, share, playable seconds) is one event, however often it
+        # was sent (a resend repeats it as it was); the chunks of the one round, and never more done than all
+        progress: dict[str, tuple[int, int, float | None, float | None]] = {}
+        for e in self.events("VideoTranscodeProgress"):
+            said = (e["chunks_done"], e["chunks_total"], e["encoded"], (e["playable"] or {}).get("seconds"))
+            assert progress.setdefault(e["event_id"], said) == said, e
+        assert len(progress) == len(set(progress.values())), progress
+        assert all(total == self.chunks and done <= total for done, total, _, _ in progress.values()), progress
+        # and the catalog announced it only ever further: in the order of the changes, the share encoded and the
+        # seconds that play never went back (it keeps the highest of each, whatever order the events came in)
+        changes = {e["sequence"]: e for e in self.events("VideoStatusChanged") if e["status"] == "PROCESSING"}
+        told = [(changes[n]["progress"], changes[n]["playable_seconds"] or 0) for n in sorted(changes)]
+        assert [p for p, _ in told] == sorted(p for p, _ in told) and [s for _, s in told] == sorted(s for _, s in told)
         if lambdas is not None:
             assert [(e["name"], e["status"]) for e in lambdas.executions(self.video_id)] == [
                 (f"{self.video_id}-{tag}", "SUCCEEDED")
@@ -273,9 +293,9 @@ class TrackedUpload:
         publish repeats it as it was), the last one READY and marked announced in the item; and none published
         twice from `published[since]` on (from where the consumers ran with no fault)."""
         self.collect()
-        changes: dict[str, tuple[int, str, float | None]] = {}
+        changes: dict[str, tuple[int, str, float | None, float | None]] = {}
         for event in self.events("VideoStatusChanged"):
-            change = (event["sequence"], event["status"], event["progress"])
+            change = (event["sequence"], event["status"], event["progress"], event["playable_seconds"])
             assert changes.setdefault(event["event_id"], change) == change, event
         assert len(set(changes.values())) == len(changes), changes
         last, item = max(changes.values()), self.item() or {}
@@ -285,7 +305,8 @@ class TrackedUpload:
 
     def assert_failed_once(self, lambdas: Lambdas, chunk: int | None = None) -> dict[str, Any]:
         """The end state of a workflow that gave up: FAILED in the catalog, one VideoTranscodeFailed (naming the chunk),
-        no master playlist and no manifest, the one execution FAILED, nothing in a DLQ; the failure event."""
+        no finished stream (at most the growing one) and no download, a manifest only of the failure, the one
+        execution FAILED, nothing in a DLQ; the failure event."""
         self.collect()
         item = self.item()
         assert item is not None and item["status"] == "FAILED"
@@ -297,7 +318,8 @@ class TrackedUpload:
         if chunk is not None:
             assert event["chunk"] is not None and event["chunk"]["index"] == chunk
         keys = self.keys()
-        assert not [k for k in keys if k.endswith("master.m3u8") or k.endswith(f"/{self.rung}.mp4")], keys
+        assert not [k for k in keys if k.endswith(f"/{self.rung}.mp4")], keys
+        assert_not_finished(self.aws, keys)
         # the manifest (what a duplicate start is checked against) records the failure, never a transcode
         manifest = f"videos/{self.video_id}/manifest.json"
         if manifest in keys:

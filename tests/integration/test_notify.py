@@ -217,8 +217,9 @@ def test_two_users_each_get_only_their_own_videos_changes_in_order_once_each(
         assert pushes[-1]["reason"] and pushes[0]["title"] == f"{owner}'s clip.mp4"
         assert set(pushes[0]) == {
             "type", "schema_version", "event_id", "video_id", "status", "rank", "progress", "reason", "title",
-            "sequence", "occurred_at",
+            "sequence", "occurred_at", "playable_seconds",
         }  # fmt: skip
+        assert [p["playable_seconds"] for p in pushes] == [None] * len(expected)  # no growing stream was stored
 
 
 def test_a_gone_connection_is_removed_and_the_others_still_get_the_change(aws: Aws, catalog, notify: FakeManagementApi):

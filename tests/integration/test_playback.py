@@ -1,7 +1,7 @@
-"""Signed playlists against moto: GET /videos/{id} gives the owner of a READY video a playback link (a grant,
-reused while more than half its life is left), on the API's configured URL whatever host the request named, and
-GET /playback/{grant}/{path+} serves its package's playlists with every media URI a presigned URL, until the
-video is deleted."""
+"""Signed playlists against moto: GET /videos/{id} gives the owner of a READY video (or of one being encoded, once
+its growing stream plays) a playback link (a grant, reused while more than half its life is left), on the API's
+configured URL whatever host the request named, and GET /playback/{grant}/{path+} serves its package's playlists
+with every media URI a presigned URL, until the video is deleted (or its encoding failed)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 
+from contracts import ChunkRef
+from contracts.events import PlayablePrefix
 from tests.integration.api import answer, api_event
-from tests.integration.conftest import Aws, use_function_env
+from tests.integration.conftest import Aws, Context, sqs_event, use_function_env
+from tests.unit import shapes
 
 pytestmark = pytest.mark.service("metadata")
 
@@ -36,13 +39,25 @@ MASTER = """#EXTM3U
 """
 
 
-def media_playlist(file: str, chunks: int) -> str:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:2", "#EXT-X-PLAYLIST-TYPE:VOD"]
+# the growing stream's master (logic/growing.py): only the lowest rung, while the others are encoded
+GROWING_MASTER = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=500000,AVERAGE-BANDWIDTH=400000,RESOLUTION=854x480,CODECS="avc1.64001e,mp4a.40.2",AUDIO="audio"
+480p/index.m3u8
+"""
+
+
+def media_playlist(file: str, chunks: int, *, ended: bool = True) -> str:
+    """A VOD playlist over the chunks' 2 s segments; not `ended`: the growing stream's EVENT playlist so far."""
+    kind = "VOD" if ended else "EVENT"
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:2", f"#EXT-X-PLAYLIST-TYPE:{kind}"]
     lines.append(f'#EXT-X-MAP:URI="{file.format(0)}",BYTERANGE="800@0"')
     for chunk in range(chunks):
         for segment in range(2):
             lines += ["#EXTINF:2.000000,", f"#EXT-X-BYTERANGE:1000@{800 + 1000 * segment}", file.format(chunk)]
-    return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"
+    return "\n".join([*lines, "#EXT-X-ENDLIST"] if ended else lines) + "\n"
 
 
 TRACK = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nsprite-000.jpg#xywh=0,0,160,90\n\n"
@@ -349,6 +364,63 @@ def test_a_deleted_video_is_not_played_any_more_at_once(aws: Aws, player: Playba
     for path in ("master.m3u8", "720p/index.m3u8", "thumbs/thumbnails.vtt"):
         response = player.fetch(hls.replace("master.m3u8", path))
         assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})
+
+
+def growing_video(aws: Aws, catalog: Any) -> tuple[str, str]:
+    """A video still being encoded whose growing stream plays its first 4 s (of 8): the lowest rung and the audio
+    as EVENT playlists under a master naming that rung only, as the catalog learns of it from the workflow's
+    VideoTranscodeProgress."""
+    video_id, bucket = uuid.uuid4().hex, aws.name("transcode", "TranscodedBucket")
+    prefix = f"videos/{video_id}/stream/v1/"
+    files = {
+        "master.m3u8": GROWING_MASTER,
+        "480p/index.m3u8": media_playlist("c{:05d}.mp4", 1, ended=False),
+        "audio/index.m3u8": media_playlist("a{:05d}.mp4", 1, ended=False),
+        "480p/c00000.mp4": "media",
+        "audio/a00000.mp4": "media",
+    }
+    for path, text in files.items():
+        aws.client("s3").put_object(Bucket=bucket, Key=prefix + path, Body=text.encode())
+    playable = PlayablePrefix(bucket=bucket, master=f"{prefix}master.m3u8", seconds=4, duration_seconds=8)
+    event = shapes.progress(video_id, 1, 4, encoded=0.1, playable=playable)
+    assert catalog.on_video_event(sqs_event(event.model_dump_json()), Context()) == {"batchItemFailures": []}
+    return video_id, prefix
+
+
+def test_a_video_being_encoded_plays_its_growing_stream_fetched_afresh_until_it_fails(
+    aws: Aws, player: Playback, catalog: Any
+):
+    # Given a video still PROCESSING whose first 4 s play (the catalog heard it from the workflow)
+    video_id, prefix = growing_video(aws, catalog)
+    # When its owner asks for it
+    status, video = player.video(video_id, "alice")
+    # Then it is PROCESSING with a link to the growing stream's master (no thumbnails yet), and says how far it plays
+    assert (status, video["status"], video["playable_seconds"]) == (200, "PROCESSING", 4)
+    playback = video["playback"]
+    assert playback["hls"].endswith("/master.m3u8") and playback["thumbnails"] is None
+    # And a player gets its playlists to fetch again within a second (they grow), each naming the lowest rung's
+    master = player.fetch(playback["hls"])
+    media = player.fetch(playback["hls"].replace("master.m3u8", "480p/index.m3u8"))
+    for response in (master, media):
+        assert (response["statusCode"], response["headers"]["cache-control"]) == (200, "private, max-age=1")
+    children = [line for line in master["body"].splitlines() if line and not line.startswith("#")]
+    assert [child.rsplit("/", 2)[-2:] for child in children] == [["480p", "index.m3u8"]]
+    assert "#EXT-X-ENDLIST" not in media["body"]
+    bucket = aws.name("transcode", "TranscodedBucket")
+    assert [signed_key(u, bucket)[0] for u in media["body"].splitlines() if u.startswith("http")][-1] == (
+        prefix + "480p/c00000.mp4"
+    )
+
+    # When the encoding fails for good
+    failed = shapes.failed(video_id, chunk=ChunkRef(index=1, start_seconds=4, end_seconds=8))
+    assert catalog.on_video_event(sqs_event(failed.model_dump_json()), Context()) == {"batchItemFailures": []}
+    # Then the link it had plays no more (a player stops, instead of waiting for a stream that never grows), and
+    # the video offers none
+    for path in ("master.m3u8", "480p/index.m3u8", "audio/index.m3u8"):
+        response = player.fetch(playback["hls"].replace("master.m3u8", path))
+        assert (response["statusCode"], answer(response)[1]) == (404, {"message": "not found"})
+    status, video = player.video(video_id, "alice")
+    assert (status, video["status"], video["playback"], video["playable_seconds"]) == (200, "FAILED", None, None)
 
 
 def test_a_grant_id_of_another_form_is_a_bare_404(aws: Aws, player: Playback):

@@ -12,6 +12,7 @@ import pytest
 from mediatools import MediaToolError
 from replay.core import rerun
 from tests.integration.conftest import Aws, Context, moto_stack, sqs_event
+from tests.integration.faults import assert_not_finished
 from tests.integration.pipeline import DownloadingProber, Pipeline, catalog_handlers, transcode_handler
 from tests.media import make_clip
 from transcode.adapters.media import FfmpegMedia
@@ -30,6 +31,17 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     transcoder = next(transcode_handler(aws, monkeypatch, tmp_path / "work"))
     catalog = next(catalog_handlers(aws, monkeypatch, DownloadingProber(aws.client("s3"), tmp_path)))
     yield Pipeline(aws, transcoder, catalog)
+
+
+def _playlist(aws: Aws, key: str) -> str:
+    body = aws.client("s3").get_object(Bucket=aws.name("transcode", "TranscodedBucket"), Key=key)["Body"]
+    return body.read().decode()
+
+
+def _seconds(playlist: str) -> float:
+    """What a media playlist plays: its segments' durations."""
+    durations = [line.removeprefix("#EXTINF:") for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+    return sum(float(duration.rstrip(",")) for duration in durations)
 
 
 @pytest.fixture
@@ -66,7 +78,11 @@ def test_a_failed_chunk_fails_the_video_and_a_rerun_finishes_it_once(
     assert run.item and run.item["status"] == "FAILED" and run.item["failure"]["chunk"]["index"] == 1
     bucket = aws.name("transcode", "TranscodedBucket")
     written = aws.keys(bucket, f"videos/{run.video_id}/")
-    assert written and not [k for k in written if k.endswith(".m3u8")]  # chunks are kept for the rerun; no playlist
+    # chunks are kept for the rerun; no finished playlist, only the growing stream's over chunk 0 (0-6 s)
+    assert written and not [k for k in written if k.endswith("90p.mp4")]
+    assert_not_finished(aws, written)
+    [growing] = [k for k in written if k.endswith("/90p/index.m3u8")]
+    assert _seconds(_playlist(aws, growing)) == pytest.approx(6, abs=0.1)
     [execution] = pipeline.transcode.executions(run.video_id)
     assert execution["status"] == "FAILED"
 
@@ -87,6 +103,10 @@ def test_a_failed_chunk_fails_the_video_and_a_rerun_finishes_it_once(
     assert [e["event_type"] for e in events if e["event_type"] != "VideoTranscodeProgress"] == ["VideoTranscoded"]
     item = pipeline.catalog.item(run.video_id)
     assert item and item["status"] == "READY"
+    # And the growing stream's playlist, at the same key, is now the finished one over the three chunks
+    finished = _playlist(aws, growing)
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in finished and finished.rstrip().endswith("#EXT-X-ENDLIST")
+    assert _seconds(finished) == pytest.approx(13, abs=0.1)
     ready = [e for e in aws.drain(ready_tap) if e["event_type"] == "VideoReady"]
     assert [e["video_id"] for e in ready] == [run.video_id]
     statuses = {e["name"]: e["status"] for e in pipeline.transcode.executions(run.video_id)}

@@ -1,8 +1,9 @@
 """The chunked encode is seamless: a clip of several chunks, every frame distinct, played back through HLS.
 
 This runs the same media code the workflow's tasks run (the chunk command, the placing of each
-chunk on the source's timeline, the playlists), on local files, and reads the result back the
-way a player does: through the master playlist, one rung at a time.
+chunk on the source's timeline, the audio encoded once and cut into pieces at the chunks' ends, the
+playlists), on local files, and reads the result back the way a player does: through the master
+playlist, one rung at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from transcode.logic.ladder import plan_ladder
 
 pytestmark = pytest.mark.service("transcode")
 
-SECONDS = 13.0  # four chunks of 4 s (the last one 1 s), 2 s segments
+SECONDS = 13.0  # four chunks: 0-2, 2-6, 6-10 and 10-13 s (one segment first, then 4 s), 2 s segments
 RATE = "30000/1001"
 FRAME = 1001 / 30000
 GRID = Grid(segment_seconds=2, keyframe_seconds=2, chunk_seconds=4, thumbnail_seconds=10)
@@ -52,11 +53,21 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
             layout = fmp4.layout(placed)
             starts[name].append([f.start for f in layout.fragments])
             pieces[name].append(hls.piece(target.name, layout, GRID.segment_seconds))
-    audio = work / "audio" / "audio.mp4"
-    audio.parent.mkdir()
-    mediatools.run("ffmpeg", audio_command(source, audio, video_seconds=389 * FRAME), timeout=60)
-    audio_piece = hls.piece(audio.name, fmp4.layout(audio.read_bytes()), GRID.segment_seconds)
-    (audio.parent / "index.m3u8").write_text(hls.media_playlist([audio_piece]))
+    # the audio as the audio task stores it: encoded once to a pipe, cut at the chunks' ends into pieces
+    audio_folder = work / "audio"
+    audio_folder.mkdir()
+    audio_pieces: list[hls.Piece] = []
+
+    def store(index: int, data: bytes) -> None:
+        piece = audio_folder / f"a{index:05d}.mp4"
+        piece.write_bytes(data)
+        audio_pieces.append(hls.piece(piece.name, fmp4.layout(data), GRID.segment_seconds))
+
+    splitter = fmp4.Splitter([c.end_seconds for c in plan_chunks(SECONDS, GRID)], store)
+    command = audio_command(source, "pipe:1", video_seconds=389 * FRAME)
+    mediatools.stream("ffmpeg", command, timeout=60, sink=splitter.feed)
+    assert splitter.close() == len(plan_chunks(SECONDS, GRID))
+    (audio_folder / "index.m3u8").write_text(hls.media_playlist(audio_pieces))
     variants = []
     for rendition in renditions:
         (work / rendition.name / "index.m3u8").write_text(hls.media_playlist(pieces[rendition.name]))
@@ -110,6 +121,15 @@ def test_audio_is_as_long_as_the_video_and_starts_with_it(package: dict):
     audio_end = float(audio[-1]["pts_time"]) + float(audio[-1]["duration_time"])
     assert audio_start == pytest.approx(video[0], abs=FRAME)
     assert audio_end == pytest.approx(video[-1] + FRAME, abs=FRAME)
+
+
+def test_the_audio_pieces_join_without_a_gap_or_an_overlap(package: dict):
+    # the audio's frames (AAC: 1024 samples each) follow one another across the pieces' boundaries
+    audio = _probe_frames(package["work"] / "audio" / "index.m3u8", "a:0")
+    assert len(list((package["work"] / "audio").glob("a*.mp4"))) == 4
+    for before, after in itertools.pairwise(audio):
+        end = float(before["pts_time"]) + float(before["duration_time"])
+        assert float(after["pts_time"]) == pytest.approx(end, abs=1e-4), (before, after)
 
 
 def test_keyframes_fall_at_the_same_times_in_every_rung(package: dict):

@@ -32,12 +32,15 @@ def test_a_transcoded_video_tells_its_chunk_time_and_cost_per_source_minute(
     capsys.readouterr()
     # When the workflow runs to its end
     assert transcode(sqs_event(body), Context()) == {"batchItemFailures": []}
-    # Then its one chunk's encode time was told, and the video's wall and ffmpeg CPU seconds per source minute
+    # Then its one chunk's encode time was told for each of its two rounds (480p, then 720p), and the video's wall
+    # and ffmpeg CPU seconds per source minute
     *_, event = events_published(aws, tap)
     assert event["event_type"] == "VideoTranscoded"
     documents = emitted(capsys)
-    [(chunk_seconds, dimensions)] = values(documents, CHUNK_SECONDS)
-    assert dimensions == {"service": "transcode"} and chunk_seconds > 0
+    told = values(documents, CHUNK_SECONDS)
+    assert len(told) == 2
+    assert all(dimensions == {"service": "transcode"} and seconds > 0 for seconds, dimensions in told)
+    chunk_seconds = sum(seconds for seconds, _ in told)
     minutes = event["duration_seconds"] / 60
     [(wall, _)] = values(documents, TRANSCODE_WALL)
     assert wall == pytest.approx(event["timings"]["total"] / minutes, rel=0.01)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import shutil
-from collections.abc import Iterable
+import struct
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,12 @@ from contracts.events import ChunkRef
 from contracts.media import AudioTrack, MediaSummary, Probe, VideoTrack
 from lambdakit.metrics import Metric, NoMeter
 from mediatools import MediaToolError
+from transcode.logic import encoding, fmp4
 from transcode.logic.chunking import Grid, thumbnail_numbers
 from transcode.logic.ladder import Rendition
 from transcode.logic.picture import AS_IS, Picture
 from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
+from transcode.logic.workflow import Plan, WorkflowDeps
 
 
 def _json_copy(value: Any) -> Any:
@@ -140,6 +144,22 @@ class FakePublisher:
         return [e for e in self.published if isinstance(e, VideoStatusChanged)]
 
 
+def fragmented_track(chunk: bytes, seconds: float) -> bytes:
+    """A fragmented MP4 track of `seconds` (any will do for the playlist arithmetic): the chunk's init segment,
+    then its first fragment again and again, each moved to follow the one before (its tfdt)."""
+    layout = fmp4.layout(chunk)
+    first = layout.fragments[0]
+    fragment = chunk[first.offset : first.offset + first.size]
+    out = bytearray(chunk[: layout.init_size])
+    for number in range(max(1, math.ceil(seconds * layout.timescale / first.duration - 1e-9))):
+        moved = bytearray(fragment)
+        tfdt = fmp4.find(moved, None, "moof", "traf", "tfdt")[0]
+        version = moved[tfdt.body]
+        struct.pack_into(">Q" if version == 1 else ">I", moved, tfdt.body + 4, number * first.duration)
+        out += moved
+    return bytes(out)
+
+
 class FakeMedia:
     """Returns the probe it was given; a chunk encode copies `chunk_file` (a real fragmented MP4) for every rung.
 
@@ -158,6 +178,8 @@ class FakeMedia:
         self.chunk_errors = dict(chunk_errors or {})
         self.probed: list[SourceRef] = []
         self.encoded: list[int] = []
+        self.rounds: list[list[str]] = []  # the rungs of each chunk encode
+        self.progress_reports: tuple[int, float] = (10, 0.4)  # what ffmpeg says during every chunk (frames, s)
         self.pictures: list[Picture] = []
         self.audio: list[float] = []
         self.subtitles: dict[int, str] = {}  # stream index -> the WebVTT its extraction writes; others fail
@@ -183,9 +205,15 @@ class FakeMedia:
         poster_at: float | None,
         picture: Picture = AS_IS,
         last: bool = False,
+        top: Rendition | None = None,
+        thumbnails: bool = True,
+        progress: Callable[[int, float], None] | None = None,
     ) -> ChunkFiles:
         self.encoded.append(chunk.index)
+        self.rounds.append([r.name for r in renditions])
         self.pictures.append(picture)
+        if progress is not None:
+            progress(*self.progress_reports)
         if self.chunk_errors.get(chunk.index):
             self.chunk_errors[chunk.index] -= 1
             raise MediaToolError("ffmpeg", "Conversion failed!")
@@ -198,16 +226,20 @@ class FakeMedia:
         if poster_at is not None:
             poster = out_dir / "poster.jpg"
             poster.write_bytes(b"\xff\xd8 poster \xff\xd9")
-        thumbnails = {}
-        for number in thumbnail_numbers(chunk, grid):
-            thumbnails[number] = out_dir / f"thumb-{number:05d}.jpg"
-            thumbnails[number].write_bytes(b"\xff\xd8 thumb \xff\xd9")
-        return ChunkFiles(files, thumbnails, poster)
+        thumbnail_files = {}
+        for number in thumbnail_numbers(chunk, grid) if thumbnails else ():
+            thumbnail_files[number] = out_dir / f"thumb-{number:05d}.jpg"
+            thumbnail_files[number].write_bytes(b"\xff\xd8 thumb \xff\xd9")
+        return ChunkFiles(files, thumbnail_files, poster)
 
-    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None:
+    def encode_audio(
+        self, source: SourceRef, demuxer: str, sink: Callable[[bytes], object], *, video_seconds: float
+    ) -> None:
         self.audio.append(video_seconds)
         assert self.chunk_file is not None
-        shutil.copy(self.chunk_file, out)  # any fragmented MP4 will do for the playlist arithmetic
+        track = fragmented_track(self.chunk_file.read_bytes(), video_seconds)
+        for at in range(0, len(track), 4096):  # as a pipe hands it over: in slices that cut boxes
+            sink(track[at : at + 4096])
 
     def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
         out.write_bytes(b"an mp4 download " + video_track.read_bytes()[:16])
@@ -315,12 +347,18 @@ class FakeCatalog:
         return True
 
     def note_progress(
-        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+        self,
+        video_id: str,
+        progress: float,
+        values: dict[str, Any],
+        first_values: dict[str, Any],
+        *,
+        measure: str = "progress",
     ) -> bool:
-        self._sets_each_once(values, first_values, ("progress", "status", "status_rank"))
+        self._sets_each_once(values, first_values, (measure, "status", "status_rank"))
         current = self.items.get(video_id, {})
-        # ConditionExpression: (no progress OR progress < :progress) AND (no status_rank OR status_rank <= :rank)
-        if "progress" in current and not current["progress"] < progress:
+        # ConditionExpression: (no measure OR measure < :progress) AND (no status_rank OR status_rank <= :rank)
+        if measure in current and not current[measure] < progress:
             return False
         if "status_rank" in current and not current["status_rank"] <= Rank.PROCESSING:
             return False
@@ -328,7 +366,7 @@ class FakeCatalog:
         item.update(_json_copy(values))
         for name, value in _json_copy(first_values).items():
             item.setdefault(name, value)
-        item.update(progress=progress, status=Status.PROCESSING.value, status_rank=int(Rank.PROCESSING))
+        item.update({measure: progress, "status": Status.PROCESSING.value, "status_rank": int(Rank.PROCESSING)})
         return True
 
     def set_values(self, video_id: str, values: dict[str, Any]) -> bool:
@@ -396,3 +434,8 @@ class FakeMeter:
     def record(self, metric: Metric, value: float = 1, **dimensions: str) -> None:
         NoMeter().record(metric, value, **dimensions)
         self.recorded.append((metric.name, value, dimensions))
+
+
+def encode_every_chunk(the_plan: Plan, deps: WorkflowDeps) -> list[dict[str, Any]]:
+    """Every item of the chunk Map, in its order (each chunk in round 0, then in round 1); their results."""
+    return [encoding.encode_chunk(the_plan, item.chunk, deps, item.round) for item in the_plan.work]

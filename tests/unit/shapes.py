@@ -22,8 +22,10 @@ from contracts import (
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
+    VideoTranscodeProgressV1,
     stable_event_id,
 )
+from contracts.events import PlayablePrefix
 
 UPLOADS_BUCKET = "uploads"
 
@@ -289,6 +291,8 @@ def progress(
     owner: str | None = "alice",
     filename: str = "holiday clip.mp4",
     occurred_at: datetime = OCCURRED_AT,
+    encoded: float | None = None,
+    playable: PlayablePrefix | None = None,
 ) -> VideoTranscodeProgress:
     return VideoTranscodeProgress(
         event_id=stable_event_id("VideoTranscodeProgress", video_id, str(chunks_done), str(chunks_total)),
@@ -297,6 +301,22 @@ def progress(
         video_id=video_id,
         owner=owner,
         source=source_object(video_id, filename, owner or "alice"),
+        chunks_done=chunks_done,
+        chunks_total=chunks_total,
+        encoded=encoded,
+        playable=playable,
+    )
+
+
+def progress_v1(video_id: str, chunks_done: int, chunks_total: int = 4) -> VideoTranscodeProgressV1:
+    """A progress event as the workflow sent it before version 2 (chunks only)."""
+    return VideoTranscodeProgressV1(
+        event_id=stable_event_id("VideoTranscodeProgress", video_id, str(chunks_done), str(chunks_total)),
+        occurred_at=OCCURRED_AT,
+        correlation_id="REQ1",
+        video_id=video_id,
+        owner="alice",
+        source=source_object(video_id, "holiday clip.mp4", "alice"),
         chunks_done=chunks_done,
         chunks_total=chunks_total,
     )

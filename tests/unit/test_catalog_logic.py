@@ -51,7 +51,7 @@ from contracts import (
     upload_of,
 )
 from contracts.api import PageQuery
-from contracts.events import TOMBSTONE_LIFETIME
+from contracts.events import TOMBSTONE_LIFETIME, PlayablePrefix
 from contracts.readable import failure_sentence
 from lambdakit.refusals import Invalid, NotFound
 from tests.unit import shapes
@@ -869,3 +869,41 @@ def test_a_cursor_that_is_not_json_is_refused_as_invalid(raw: bytes) -> None:
     assert len(cursor) <= PageQuery.model_fields["cursor"].metadata[0].max_length
     with pytest.raises(Invalid, match="invalid cursor"):
         decode_cursor(cursor, "alice")
+
+
+def _playable(seconds: float) -> PlayablePrefix:
+    return PlayablePrefix(bucket="transcoded", master=f"videos/{VIDEO_ID}/stream/t/master.m3u8", seconds=seconds,
+                          duration_seconds=600)  # fmt: skip
+
+
+def test_the_growing_stream_is_kept_at_its_furthest_and_each_step_is_announced(catalog: Catalog) -> None:
+    # Given an uploaded video being encoded
+    record_upload(upload_record(), catalog.uploads)
+
+    # When progress comes with a growing stream that plays 6 s, then 18 s, late ones (12 s) and repeats among them
+    # (a round-1 chunk's progress says nothing about it)
+    reports = [(0.1, 6.0), (0.2, 18.0), (0.15, 12.0), (0.3, None), (0.3, 18.0)]
+    moved = [
+        record_progress(
+            shapes.progress(VIDEO_ID, 1, 8, encoded=share, playable=_playable(s) if s else None), catalog.deps
+        )
+        for share, s in reports
+    ]
+
+    # Then the catalog kept the furthest, and told each change once, in a growing order
+    assert moved == [True, True, False, True, False]
+    item = catalog.item
+    assert (item["progress"], item["playable_seconds"]) == (0.3, 18.0)
+    assert item["early_stream"]["master"].endswith("/master.m3u8")
+    changes = catalog.publisher.status_changes
+    assert [(c.progress, c.playable_seconds) for c in changes][-3:] == [(0.1, 6.0), (0.2, 18.0), (0.3, 18.0)]
+    assert [c.sequence for c in changes] == sorted({c.sequence for c in changes})
+    # And the owner's page and library say how much plays
+    details = _details(catalog)
+    assert (details.playable_seconds, details.duration_seconds) == (18.0, 600)
+
+
+def test_a_version_1_progress_event_still_moves_the_progress(catalog: Catalog) -> None:
+    record_upload(upload_record(), catalog.uploads)
+    assert record_progress(shapes.progress_v1(VIDEO_ID, 1, 4), catalog.deps)
+    assert (catalog.item["progress"], catalog.item.get("playable_seconds")) == (0.25, None)

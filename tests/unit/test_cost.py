@@ -52,9 +52,10 @@ def test_the_workflows_transitions_follow_its_happy_path_and_grow_by_chunk(deplo
         return found
 
     assert choices(definition["States"]) and all("Default" in c for c in choices(definition["States"]))
-    # Plan, Planned, Encode, Assemble, Assembled, Done; the audio branch's EncodeAudio and the Map itself; and per
-    # chunk EncodeChunk (a retry is a transition more: the happy path has none)
-    assert (deploy.fixed_transitions, deploy.transitions_per_chunk) == (6 + 1 + 1, 1)
+    # Plan, Planned, Encode, Assemble, Assembled, Done; the audio branch's EncodeAudio, the chunk branch's HasFirst
+    # and the Map itself; and per chunk EncodeChunk (or FirstChunk: a retry is a transition more, the happy path
+    # has none)
+    assert (deploy.fixed_transitions, deploy.transitions_per_chunk) == (6 + 1 + 1 + 1, 1)
     n = cost.walk(definition["States"], definition["StartAt"], 7)
     assert n == deploy.fixed_transitions + 7 * deploy.transitions_per_chunk
 
@@ -80,8 +81,10 @@ def test_the_transcode_is_priced_from_the_measured_cpu_and_the_declared_memory(d
     vcpus = deploy.media_memory_mb / PRICES["lambda"]["mb_per_vcpu"]
     expected = 90.0 * 1000 / vcpus * deploy.media_memory_mb / 1024 * PRICES["lambda"]["gb_second"]
     assert lines["Lambda: mediaTasks: chunk encodes (measured CPU)"] == pytest.approx(expected)
-    chunks = math.ceil(10 * 60 / deploy.chunk_seconds)
-    transitions = 100 * (deploy.fixed_transitions + deploy.transitions_per_chunk * chunks)
+    # 10 minutes in chunks of 6, 12, 24, 48, then 60 s (14 of them), each in two rounds
+    assert deploy.chunk_seconds == 60
+    items = 2 * (4 + math.ceil((600 - 90) / 60))
+    transitions = 100 * (deploy.fixed_transitions + deploy.transitions_per_chunk * items)
     assert lines["Step Functions: state transitions"] == pytest.approx(transitions * 0.000025)
     # And twice the CPU, twice the encode's cost; plan + assemble priced only once measured
     slower = by_resource(cost.estimate(volume, deploy, replace(SPEED, all_rungs=180.0), PRICES))

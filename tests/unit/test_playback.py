@@ -436,3 +436,56 @@ def test_a_thumbnails_track_may_not_name_a_webvtt_file_and_a_subtitle_track_is_n
     for path in ("thumbs/thumbnails.vtt", "subs/0/subtitles.vtt"):
         with pytest.raises(NotFound):
             serve(path, files=files)
+
+
+# --- the growing stream (a video still being encoded) -------------------------------------------------------------
+
+
+def processing_item(playable: float | None = 12.0, *, status: str = "PROCESSING") -> VideoItem:
+    """A video being encoded whose growing stream plays `playable` seconds (the catalog's item, as stored)."""
+    item: dict[str, Any] = {"video_id": VIDEO, "owner": "alice", "status": status, "progress": 0.2}
+    if playable is not None:
+        item |= {
+            "playable_seconds": playable,
+            "early_stream": {"bucket": "transcoded", "master": f"{PREFIX}master.m3u8", "duration_seconds": 600},
+        }
+    return from_item(item)
+
+
+def test_a_video_being_encoded_plays_its_growing_stream_through_the_grant_it_keeps_when_ready():
+    grants = Grants()
+    # Given a video whose start is encoded: the same link as the finished video's, without previews yet
+    early = playback_for(processing_item(), grant_deps(grants))
+    assert early is not None and early.hls == f"{BASE}/playback/{'g' * 43}/master.m3u8"
+    assert early.thumbnails is None
+    [grant] = grants.items.values()
+    assert (grant.prefix, grant.master) == (PREFIX, "master.m3u8")
+    assert grant.expires_at == NOW + grant_lifetime(600)
+    # When it is READY (the same package keys), the link given is the same grant's: a player keeps playing
+    ready = playback_for(ready_item(), grant_deps(grants, token="h" * 43))
+    assert ready is not None and ready.hls == early.hls and len(grants.items) == 1
+
+
+@pytest.mark.parametrize(
+    "item",
+    [processing_item(None), processing_item(0.0), processing_item(12.0, status="UPLOADED")],
+    ids=["nothing encoded yet", "no second plays yet", "not processing"],
+)
+def test_a_video_whose_start_is_not_encoded_gets_no_playback(item: VideoItem):
+    grants = Grants()
+    assert playback_for(item, grant_deps(grants)) is None and grants.items == {}
+
+
+def test_the_playlists_of_a_video_being_encoded_are_not_kept_by_players_but_their_links_last():
+    growing = MEDIA.replace("#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-PLAYLIST-TYPE:EVENT").replace("#EXT-X-ENDLIST\n", "")
+    files = {PREFIX + "master.m3u8": MASTER, PREFIX + "720p/index.m3u8": growing}
+    for path in ("master.m3u8", "720p/index.m3u8"):
+        served, signer, _ = serve(path, files=files, video=processing_item())
+        assert served.max_age == 1
+    assert {seconds for _, _, seconds in signer.signed} == {7200}  # the segments' links last as long as the grant
+
+
+def test_a_video_whose_encoding_failed_serves_no_more_playlists():
+    # (a player following its growing stream gets an end, not a playlist that never grows)
+    with pytest.raises(NotFound):
+        serve("720p/index.m3u8", video=processing_item(status="FAILED"))

@@ -9,7 +9,7 @@ import pytest
 
 from contracts.events import VideoTranscoded
 from contracts.media import Probe
-from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
+from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones, encode_every_chunk
 from tests.unit.test_workflow_logic import BUCKET, GRID, SOURCE_KEY, STARTED, World, chunk_file
 from transcode.logic import assembly, encoding, hls
 from transcode.logic.languages import english_name, rfc5646
@@ -271,8 +271,7 @@ def test_no_track_carried_means_a_master_without_the_group(world: World):
 def test_a_source_gone_by_the_assembly_leaves_the_subtitles_out_not_the_video(world: World):
     world.media.subtitles = {2: VTT, 4: VTT}
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     encoding.encode_audio(the_plan, world.deps)
     world.storage.sources.clear()
     result = assembly.assemble(the_plan, world.deps)

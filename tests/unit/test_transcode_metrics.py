@@ -12,7 +12,7 @@ import pytest
 
 from contracts.events import VideoTranscoded
 from tests.unit import test_workflow_logic as workflow_tests
-from tests.unit.fakes import FakeMedia, FakeMeter, FakePublisher, FakeStorage, FakeTombstones
+from tests.unit.fakes import FakeMedia, FakeMeter, FakePublisher, FakeStorage, FakeTombstones, encode_every_chunk
 from tests.unit.test_workflow_logic import BUCKET, GRID, SOURCE_KEY, STARTED, World, _probe
 from transcode.logic import assembly, encoding
 from transcode.logic.workflow import WorkflowConfig, WorkflowDeps
@@ -50,24 +50,23 @@ def recorded(meter: FakeMeter, name: str) -> list[float]:
 
 def test_chunks_and_the_whole_video_are_measured(metered: tuple[World, FakeMeter]):
     world, meter = metered
-    # When a 12.5 s video goes through the workflow (4 chunks, the audio, the assembly)
+    # When a 12.5 s video goes through the workflow (4 chunks in 2 rounds, the audio, the assembly)
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     encoding.encode_audio(the_plan, world.deps)
     assert assembly.assemble(the_plan, world.deps)["status"] == "published"
     # Then each chunk's encode seconds are counted as stored in its record
-    stored = [world.storage.documents[(BUCKET, the_plan.piece_key(c.index))] for c in the_plan.chunks]
-    assert recorded(meter, "ChunkSeconds") == [r["seconds"] for r in stored] and len(stored) == 4
-    assert [r["cpu_seconds"] for r in stored] == [CPU_PER_TASK] * 4
-    # And the video cost its workflow's wall time and six tasks' CPU, per minute of source
+    stored = [world.storage.documents[(BUCKET, the_plan.piece_key(w.chunk.index, w.round))] for w in the_plan.work]
+    assert recorded(meter, "ChunkSeconds") == [r["seconds"] for r in stored] and len(stored) == 8
+    assert [r["cpu_seconds"] for r in stored] == [CPU_PER_TASK] * 8
+    # And the video cost its workflow's wall time and ten tasks' CPU, per minute of source
     [event] = [e for e in world.publisher.published if isinstance(e, VideoTranscoded)]
     minutes = 12.5 / 60
     assert recorded(meter, "TranscodeWallSecondsPerSourceMinute") == [
         pytest.approx(event.timings["total"] / minutes, abs=0.01)
     ]
     assert event.timings["total"] > 0
-    assert recorded(meter, "TranscodeCpuSecondsPerSourceMinute") == [pytest.approx(6 * CPU_PER_TASK / minutes)]
+    assert recorded(meter, "TranscodeCpuSecondsPerSourceMinute") == [pytest.approx(10 * CPU_PER_TASK / minutes)]
 
 
 def test_work_not_done_again_is_not_measured_again(metered: tuple[World, FakeMeter]):
@@ -76,14 +75,14 @@ def test_work_not_done_again_is_not_measured_again(metered: tuple[World, FakeMet
     # When a chunk is done twice (a retried task) and an assembly finds the video deleted
     encoding.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
     encoding.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
-    for chunk in the_plan.chunks[1:]:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    for item in the_plan.work[1:]:
+        encoding.encode_chunk(the_plan, item.chunk, world.deps, item.round)
     encoding.encode_audio(the_plan, world.deps)
     world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
     assert assembly.assemble(the_plan, world.deps)["status"] == "skipped"
-    # Then there are four chunk encodes, and no cost of a video that was not published
-    assert len(recorded(meter, "ChunkSeconds")) == 4
-    assert [name for name, _, _ in meter.recorded] == ["ChunkSeconds"] * 4
+    # Then there are eight chunk encodes, and no cost of a video that was not published
+    assert len(recorded(meter, "ChunkSeconds")) == 8
+    assert [name for name, _, _ in meter.recorded] == ["ChunkSeconds"] * 8
 
 
 def test_without_a_cpu_measure_of_every_task_only_the_wall_time_is_told(metered: tuple[World, FakeMeter]):
@@ -92,8 +91,7 @@ def test_without_a_cpu_measure_of_every_task_only_the_wall_time_is_told(metered:
     measuring = world.deps
     world.deps = replace(measuring, cpu_clock=None)
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     world.deps = measuring
     encoding.encode_audio(the_plan, world.deps)
     # When the video is assembled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +19,10 @@ from contracts.media import Probe
 from contracts.readable import failure_sentence
 from mediatools import MediaToolError
 from tests.media import make_clip
-from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones
+from tests.unit.fakes import FakeMedia, FakePublisher, FakeStorage, FakeTombstones, encode_every_chunk
 from tests.unit.shapes import s3_record
 from transcode.adapters.media import SourceInput, chunk_command
-from transcode.logic import assembly, encoding, workflow
+from transcode.logic import assembly, encoding, growing, workflow
 from transcode.logic.chunking import Grid
 from transcode.logic.ladder import Rendition
 from transcode.logic.tasks import TaskMessage, run_task, task_failure
@@ -86,8 +87,7 @@ class World:
     def run(self, upload: Upload | None = None) -> dict:
         """Every task in the order the state machine runs them, the way it routes on their results."""
         the_plan = self.plan(upload)
-        for chunk in the_plan.chunks:
-            assert encoding.encode_chunk(the_plan, chunk, self.deps)["status"] == "done"
+        assert all(r["status"] == "done" for r in encode_every_chunk(the_plan, self.deps))
         assert encoding.encode_audio(the_plan, self.deps)["status"] == "done"
         return assembly.assemble(the_plan, self.deps)
 
@@ -107,8 +107,14 @@ def world(tmp_path: Path, chunk_file: Path) -> World:
 
 def test_the_plan_cuts_the_source_on_the_segment_grid_and_sizes_the_ladder(world: World) -> None:
     the_plan = world.plan()
-    assert [(c.start_seconds, c.end_seconds) for c in the_plan.chunks] == [(0, 4), (4, 8), (8, 12), (12, 12.5)]
+    # one segment first (the start plays soonest), then twice as long up to chunk_seconds
+    assert [(c.start_seconds, c.end_seconds) for c in the_plan.chunks] == [(0, 2), (2, 6), (6, 10), (10, 12.5)]
     assert [(r.name, r.width, r.height) for r in the_plan.rungs] == [("720p", 1280, 720), ("480p", 854, 480)]
+    # the lowest rung over the whole video first (the growing stream), then the others
+    assert the_plan.rounds == [["480p"], ["720p"]]
+    assert [(w.round, w.chunk.index) for w in the_plan.work] == [(r, i) for r in (0, 1) for i in range(4)]
+    # (the first one alone, before the Map of the others: it never waits behind another chunk)
+    assert the_plan.first == the_plan.work[0] and the_plan.later == the_plan.work[1:]
     assert (the_plan.timescale, the_plan.demuxer, the_plan.has_audio) == (12800, "mov", True)
     assert the_plan.stream_prefix == f"videos/vid00001/stream/{workflow.tag_of(_upload())}/"
     # the source is read where it is (a signed URL), never downloaded by the plan
@@ -177,15 +183,17 @@ def test_one_execution_name_per_uploaded_version() -> None:
 def test_a_chunk_is_stored_placed_with_its_record_and_not_encoded_twice(world: World) -> None:
     the_plan = world.plan()
     chunk = the_plan.chunks[1]
-    assert encoding.encode_chunk(the_plan, chunk, world.deps) == {"status": "done", "chunk": 1}
+    assert encoding.encode_chunk(the_plan, chunk, world.deps) == {"status": "done", "chunk": 1, "round": 0}
+    assert encoding.encode_chunk(the_plan, chunk, world.deps, 1) == {"status": "done", "chunk": 1, "round": 1}
     for rung in ("720p", "480p"):
         data, content_type = world.storage.objects[(BUCKET, the_plan.chunk_key(rung, 1))]
         assert content_type == "video/mp4" and data[4:8] == b"ftyp"
-    record = world.storage.documents[(BUCKET, the_plan.piece_key(1))]
-    assert record["chunk"] == chunk.model_dump(mode="json") and set(record["rungs"]) == {"720p", "480p"}
+    for round_index, rungs in enumerate(the_plan.rounds):
+        record = world.storage.documents[(BUCKET, the_plan.piece_key(1, round_index))]
+        assert record["chunk"] == chunk.model_dump(mode="json") and list(record["rungs"]) == rungs
     # done already (a retried or redriven task): nothing is encoded again
     assert encoding.encode_chunk(the_plan, chunk, world.deps)["again"] is False
-    assert world.media.encoded == [1]
+    assert world.media.encoded == [1, 1] and world.media.rounds == [["480p"], ["720p"]]
 
 
 def test_a_failed_encode_is_retryable_and_names_its_chunk(world: World) -> None:
@@ -193,32 +201,42 @@ def test_a_failed_encode_is_retryable_and_names_its_chunk(world: World) -> None:
     the_plan = world.plan()
     result = encoding.encode_chunk(the_plan, the_plan.chunks[2], world.deps)
     assert result["status"] == "failed" and result["failure"]["retryable"] is True
-    assert result["failure"]["chunk"] == {"index": 2, "start_seconds": 8.0, "end_seconds": 12.0}
+    assert result["failure"]["chunk"] == {"index": 2, "start_seconds": 6.0, "end_seconds": 10.0}
     assert (BUCKET, the_plan.piece_key(2)) not in world.storage.documents  # no record: the retry encodes it
     assert encoding.encode_chunk(the_plan, the_plan.chunks[2], world.deps)["status"] == "done"
 
 
 def test_progress_is_published_as_chunks_finish(world: World) -> None:
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     progress = [e for e in world.publisher.published if isinstance(e, VideoTranscodeProgress)]
-    assert [(p.chunks_done, p.chunks_total) for p in progress] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert len({p.event_id for p in progress}) == 4
+    assert [(p.chunks_done, p.chunks_total) for p in progress] == [(n, 8) for n in range(1, 9)]
+    shares = [p.progress for p in progress]
+    assert shares == sorted(shares) and shares[-1] == 1.0 and len(set(shares)) == 8
+    # by the work: round 0 (480p, a third of the pixels of both rungs) is 0.31 of the whole
+    assert shares[3] == pytest.approx(854 * 480 / (854 * 480 + 1280 * 720), abs=1e-3)
+    assert len({p.event_id for p in progress}) == 8
 
 
 def test_a_progress_event_that_cannot_be_published_does_not_fail_the_chunk(world: World) -> None:
     the_plan = world.plan()
     world.publisher.failures = 1
     result = encoding.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
-    assert result == {"status": "done", "chunk": 0, "progress": "not published: ConnectionError"}
+    assert result == {"status": "done", "chunk": 0, "round": 0, "progress": "not published: ConnectionError"}
 
 
 def test_the_audio_is_encoded_once_to_the_video_s_length(world: World) -> None:
     the_plan = world.plan()
     assert encoding.encode_audio(the_plan, world.deps) == {"status": "done", "audio": True}
     assert world.media.audio == [12.5]
-    assert (BUCKET, the_plan.audio_piece_key) in world.storage.documents
+    # in pieces of the chunks' time ranges, stored as they came, and then marked whole
+    assert world.storage.documents[(BUCKET, the_plan.audio_done_key)]["pieces"] == 4
+    for chunk in the_plan.chunks:
+        data, content_type = world.storage.objects[(BUCKET, the_plan.audio_key(chunk.index))]
+        assert content_type == "audio/mp4" and data[4:8] == b"ftyp"
+        assert (BUCKET, the_plan.audio_piece_key(chunk.index)) in world.storage.documents
+    assert encoding.encode_audio(the_plan, world.deps)["again"] is False
+    assert world.media.audio == [12.5]
 
 
 # --- assemble and publish
@@ -262,8 +280,7 @@ def test_a_missing_chunk_fails_the_assembly_naming_it(world: World) -> None:
 
 def test_a_failed_publish_leaves_no_manifest_and_the_retry_publishes_the_same_event(world: World) -> None:
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     encoding.encode_audio(the_plan, world.deps)
     world.publisher.failures = 1
     with pytest.raises(ConnectionError):
@@ -276,8 +293,7 @@ def test_a_failed_publish_leaves_no_manifest_and_the_retry_publishes_the_same_ev
 
 def test_a_video_deleted_while_it_is_assembled_leaves_nothing_behind(world: World) -> None:
     the_plan = world.plan()
-    for chunk in the_plan.chunks:
-        encoding.encode_chunk(the_plan, chunk, world.deps)
+    encode_every_chunk(the_plan, world.deps)
     encoding.encode_audio(the_plan, world.deps)
     world.tombstones.mark("vid00001", deleted_at=STARTED, expires_at=STARTED)
     assert assembly.assemble(the_plan, world.deps) == {"status": "skipped", "reason": "DELETED"}
@@ -410,3 +426,126 @@ def test_only_s3_s_own_answers_mean_a_missing_or_rewritten_source(detail: str, h
 
     error = MediaToolError("ffmpeg", detail)
     assert type(source_error(error, SourceRef("https://s3/x", headers))).__name__ == meant
+
+
+# --- the growing stream
+
+
+def _text(world: World, key: str) -> str:
+    return world.storage.objects[(BUCKET, key)][0].decode()
+
+
+def _segments(playlist: str) -> list[str]:
+    """A media playlist's segment entries (duration, byte range, file), in order."""
+    lines = playlist.splitlines()
+    return [f"{lines[i - 2]} {lines[i - 1]} {line}" for i, line in enumerate(lines) if line.startswith(("c", "a"))]
+
+
+def test_the_start_plays_as_soon_as_the_first_chunk_and_the_audio_beside_it_are_stored(world: World) -> None:
+    the_plan = world.plan()
+    low, audio = the_plan.playlist_key("480p"), the_plan.playlist_key("audio")
+    # Given the audio stored (in pieces of the chunks' ranges) before any picture: nothing plays yet
+    encoding.encode_audio(the_plan, world.deps)
+    assert (BUCKET, the_plan.master_key) not in world.storage.objects
+    # When round 0 encodes the chunks one by one, the lowest rung's playlist grows over them, as an EVENT
+    # playlist (only ever lengthened), and the master names only that rung
+    seen: list[list[str]] = []
+    for item in the_plan.work[:4]:
+        result = encoding.encode_chunk(the_plan, item.chunk, world.deps, item.round)
+        assert result["playable_seconds"] > 0
+        playlist = _text(world, low)
+        assert "#EXT-X-PLAYLIST-TYPE:EVENT" in playlist and "#EXT-X-ENDLIST" not in playlist
+        assert "#EXT-X-START:TIME-OFFSET=0" in playlist  # a player starts at the start, not at the growing end
+        seen.append(_segments(playlist))
+        master = _text(world, the_plan.master_key)
+        assert master.count("#EXT-X-STREAM-INF") == 1 and "480p/index.m3u8" in master and "720p" not in master
+        assert "#EXT-X-ENDLIST" not in _text(world, audio)
+    assert [len(s) for s in seen] == sorted(len(s) for s in seen) and len(seen[-1]) > len(seen[0])
+    assert all(later[: len(earlier)] == earlier for earlier, later in itertools.pairwise(seen))
+    progress = [e for e in world.publisher.published if isinstance(e, VideoTranscodeProgress) and e.playable]
+    assert [p.playable.seconds for p in progress if p.playable] == sorted(
+        p.playable.seconds for p in progress if p.playable
+    )
+    # When round 1 and the assembly finish, the same keys are the finished stream: every rung, VOD, and every
+    # segment a player fetched early is where it was
+    for item in the_plan.work[4:]:
+        encoding.encode_chunk(the_plan, item.chunk, world.deps, item.round)
+    assert _segments(_text(world, low)) == seen[-1]  # round 1 changes nothing of the growing stream
+    assert assembly.assemble(the_plan, world.deps)["status"] == "published"
+    final = _text(world, low)
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in final and final.endswith("#EXT-X-ENDLIST\n")
+    assert _segments(final) == seen[-1]
+    assert _text(world, the_plan.master_key).count("#EXT-X-STREAM-INF") == 2
+
+
+def test_a_writer_that_comes_after_the_finished_stream_puts_the_finished_playlists_back(world: World) -> None:
+    # Given a finished stream
+    the_plan = world.plan()
+    encoding.encode_audio(the_plan, world.deps)
+    encode_every_chunk(the_plan, world.deps)
+    assembly.assemble(the_plan, world.deps)
+    finished = {key: _text(world, key) for key in (the_plan.master_key, the_plan.playlist_key("480p"))}
+    # When a task that outlived its timeout publishes the growing stream again
+    assert growing.publish(the_plan, world.deps) is None
+    # Then the playlists are the finished ones
+    assert {key: _text(world, key) for key in finished} == finished
+
+
+def test_a_writer_whose_listing_went_stale_while_it_wrote_writes_again(world: World) -> None:
+    # Given the audio and the first two chunks of round 0 stored, and a third one stored while the writer writes
+    the_plan = world.plan()
+    encoding.encode_audio(the_plan, world.deps)
+    for item in the_plan.work[:3]:
+        encoding.encode_chunk(the_plan, item.chunk, world.deps, item.round)
+    third = world.storage.documents.pop((BUCKET, the_plan.piece_key(2)))
+    writes = world.storage.put_text
+
+    def put_text(bucket: str, key: str, text: str, content_type: str) -> None:
+        writes(bucket, key, text, content_type)
+        world.storage.documents[(BUCKET, the_plan.piece_key(2))] = third  # (another task stores it meanwhile)
+
+    world.storage.put_text = put_text  # type: ignore[method-assign]
+    # When it publishes
+    growing.publish(the_plan, world.deps)
+    # Then its last write has the third chunk too
+    assert len(_segments(_text(world, the_plan.playlist_key("480p")))) == 3
+
+
+def test_a_running_chunk_reports_progress_from_ffmpeg_at_most_every_few_seconds(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    the_plan = world.plan()
+    clock = iter([0.0, 2.0, 6.0, 7.0, 12.0])
+    monkeypatch.setattr(encoding.time, "monotonic", lambda: next(clock))
+    progress = encoding.Progress(the_plan, the_plan.work[5], world.deps)  # chunk 1 (2-6 s) of round 1, 720p
+    for frames in (25, 50, 75, 100):  # at 2, 6, 7 and 12 s (25 fps): 1, 2, 3 and 4 s of the chunk
+        progress.encoded(frames, 0.0)
+    reports = [e for e in world.publisher.published if isinstance(e, VideoTranscodeProgress)]
+    assert len(reports) == 2  # at 6 s and at 12 s; 2 s and 7 s were too soon after the last
+    shares = [r.progress for r in reports]
+    weight = the_plan.weight(the_plan.work[5]) / sum(the_plan.weight(w) for w in the_plan.work)
+    assert shares == [pytest.approx(0.5 * weight, abs=1e-4), pytest.approx(1.0 * weight, abs=1e-4)]
+
+
+def test_the_growing_stream_can_be_turned_off_for_the_old_path(world: World) -> None:
+    world.deps.config = WorkflowConfig(
+        output_bucket=BUCKET, work_dir=world.deps.config.work_dir, grid=GRID, early_stream=False
+    )
+    the_plan = world.plan()
+    assert [(c.start_seconds, c.end_seconds) for c in the_plan.chunks] == [(0, 4), (4, 8), (8, 12), (12, 12.5)]
+    assert the_plan.rounds == [["720p", "480p"]] and len(the_plan.work) == 4 and not the_plan.growing
+    assert the_plan.first is None and the_plan.later == the_plan.work
+    encoding.encode_audio(the_plan, world.deps)
+    encode_every_chunk(the_plan, world.deps)
+    assert (BUCKET, the_plan.master_key) not in world.storage.objects
+    assert world.run()["status"] == "published"
+
+
+def test_the_audio_is_stored_even_when_its_progress_cannot_be_told(world: World) -> None:
+    # Given the first chunk stored, so that each audio piece extends the growing stream and reports it
+    the_plan = world.plan()
+    encoding.encode_chunk(the_plan, the_plan.chunks[0], world.deps)
+    world.publisher.failures = 100  # (SNS down for good)
+    # When the audio is encoded, its work is done all the same: the progress is advisory
+    assert encoding.encode_audio(the_plan, world.deps) == {"status": "done", "audio": True}
+    assert world.storage.documents[(BUCKET, the_plan.audio_done_key)]["pieces"] == 4

@@ -92,6 +92,7 @@ def _workflow() -> WorkflowDeps:
             grid=config.grid(),
             download_max_bytes=config.download_max_bytes,
             chunk_concurrency=config.chunk_concurrency,
+            early_stream=config.early_stream,
         ),
         meter=meter,
         cpu_clock=children_cpu_seconds,  # a worker runs one task at a time, so the difference is that task's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from lambdakit.settings import Setting, Settings, SettingsError, not_negative, positive
+from lambdakit.settings import Setting, Settings, SettingsError, flag, not_negative, positive
 from transcode.logic.chunking import Grid
 from transcode.logic.gate import GateLimits
 
@@ -26,6 +26,9 @@ class TranscodeSettings(Settings):
     keyframe_seconds = Setting("KEYFRAME_SECONDS", int, default=2, check=positive)
     chunk_seconds = Setting("CHUNK_SECONDS", int, default=60, check=positive)
     chunk_concurrency = Setting("CHUNK_CONCURRENCY", int, default=40, check=positive)
+    # the growing stream (logic/growing.py); false: the way before it (even chunks, every rung at once, the
+    # video plays once READY), kept for `make bench-first-play` to compare against
+    early_stream = Setting("EARLY_STREAM", flag, default=True)
     thumbnail_seconds = Setting("THUMBNAIL_SECONDS", int, default=10, check=positive)
     download_max_bytes = Setting("DOWNLOAD_MAX_BYTES", int, default=2 * 1024**3, check=not_negative)
     max_source_bytes = Setting("MAX_SOURCE_BYTES", int, default=5 * 1024**3, check=positive)

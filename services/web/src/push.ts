@@ -10,6 +10,7 @@ export interface StatusPush {
   status: Status;
   rank: number;
   progress: number | null;
+  playable_seconds?: number | null; // while PROCESSING: seconds from the start that can be watched already
   reason: string | null;
   title: string | null;
   sequence: number;

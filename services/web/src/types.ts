@@ -17,6 +17,8 @@ export interface VideoSummary {
   created_at: string | null;
   duration_seconds?: number | null;
   progress?: number | null;
+  // while PROCESSING: seconds from the start that can be watched already (null until the start is encoded, and once READY)
+  playable_seconds?: number | null;
   poster?: SignedFile | null;
 }
 
@@ -54,6 +56,7 @@ export interface VideoDetails extends VideoSummary {
   stream?: { renditions: StreamRung[]; audio: boolean; segment_seconds: number; duration_seconds: number } | null;
   renditions: RenditionView[];
   thumbnails?: { interval_seconds: number; width: number; height: number } | null;
+  // once READY, and while PROCESSING once the start plays: the same link, its playlists growing until READY
   playback?: { hls: string; thumbnails?: string | null; expires_at: string } | null;
   urls_expire_at?: string | null;
 }

@@ -90,7 +90,16 @@ class VideoSummary(_Body):
     progress: float | None = Field(
         None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
     )
-    poster: SignedFile | None = Field(None, description="The poster image, only once READY: `url` is valid 15 minutes.")
+    playable_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="While PROCESSING: seconds from the start that can be watched already (GET /videos/{id} has "
+        "the link); None until the start is encoded, and once READY.",
+    )
+    poster: SignedFile | None = Field(
+        None,
+        description="The poster image, once READY or playable: `url` is valid 15 minutes.",
+    )
 
 
 class VideoPage(_Body):
@@ -189,6 +198,15 @@ class VideoDetails(_Body):
     progress: float | None = Field(
         None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
     )
+    duration_seconds: float | None = Field(
+        None, description="The video's length: once READY, and while PROCESSING once its start plays."
+    )
+    playable_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="While PROCESSING: seconds from the start that play already through `playback` (its "
+        "playlists grow as the rest is encoded, and end when READY); None until the start is encoded.",
+    )
     failure: Failure | None = Field(None, description="Why the transcoder gave up: only while FAILED.")
     metadata: MediaSummary | None = None
     stream: StreamView | None = Field(None, description="The HLS ladder, once READY (not for older videos).")
@@ -197,7 +215,11 @@ class VideoDetails(_Body):
     )
     poster: SignedFile | None = None
     thumbnails: ThumbnailsView | None = None
-    playback: PlaybackView | None = Field(None, description="Once READY with an HLS package: the links to play it.")
+    playback: PlaybackView | None = Field(
+        None,
+        description="The links to play it: once READY with an HLS package, and while PROCESSING once its start "
+        "plays (`playable_seconds`; the same link then plays the whole video).",
+    )
     urls_expire_at: str | None = None
     processing: Processing | None = None
 

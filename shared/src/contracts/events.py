@@ -114,6 +114,16 @@ class StreamPackage(_Model):
     duration_seconds: float
 
 
+class PlayablePrefix(_Model):
+    """The growing stream of a video still being encoded: its master playlist (the same key the finished
+    stream keeps) and how far from the start its media playlists reach."""
+
+    bucket: str
+    master: str = Field(description="Key of the master playlist.")
+    seconds: float = Field(ge=0, description="Seconds from the start that play now (every track has them).")
+    duration_seconds: float = Field(gt=0, description="The whole video's length, once encoded.")
+
+
 class Thumbnails(_Model):
     """Seek-bar previews: sprite sheets of small frames, and a WebVTT track that says where each one is."""
 
@@ -188,8 +198,9 @@ class VideoTranscodeFailed(DomainEvent):
     chunk: ChunkRef | None = None
 
 
-class VideoTranscodeProgress(DomainEvent):
-    """The workflow finished another share of the chunks (sent at most every few seconds per video)."""
+# Version 1, still read (see VideoTranscodedV1); published as VideoTranscodeProgress.v1.json.
+class VideoTranscodeProgressV1(DomainEvent):
+    model_config = ConfigDict(title="VideoTranscodeProgress")
 
     event_type: Literal["VideoTranscodeProgress"] = "VideoTranscodeProgress"
     video_id: VideoId
@@ -199,7 +210,7 @@ class VideoTranscodeProgress(DomainEvent):
     chunks_total: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _done_within_total(self) -> VideoTranscodeProgress:
+    def _done_within_total(self) -> VideoTranscodeProgressV1:
         if self.chunks_done > self.chunks_total:
             raise ValueError(f"chunks_done ({self.chunks_done}) exceeds chunks_total ({self.chunks_total})")
         return self
@@ -207,6 +218,46 @@ class VideoTranscodeProgress(DomainEvent):
     @property
     def progress(self) -> float:
         """The share of the chunks encoded, 0 to 1."""
+        return min(1.0, self.chunks_done / self.chunks_total)
+
+    @property
+    def playable(self) -> PlayablePrefix | None:
+        return None
+
+
+class VideoTranscodeProgress(DomainEvent):
+    """Version 2: the share of the work (running encodes included, as ffmpeg reports them), sent at least every
+    few seconds while a chunk is encoded; and how far the growing stream plays."""
+
+    event_type: Literal["VideoTranscodeProgress"] = "VideoTranscodeProgress"
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # a new version of the event
+    video_id: VideoId
+    owner: str | None
+    source: SourceObject
+    chunks_done: int = Field(ge=0, description="Chunk encodes finished so far (never more than chunks_total).")
+    chunks_total: int = Field(ge=1, description="Chunk encodes in all (a chunk may be encoded in several passes).")
+    encoded: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of the encoding work done, 0 to 1, counting the encodes still running as far as ffmpeg "
+        "says they are; None: only the finished ones count (chunks_done / chunks_total).",
+    )
+    playable: PlayablePrefix | None = Field(
+        None, description="The stream that plays already, while the rest is encoded; None until its start is stored."
+    )
+
+    @model_validator(mode="after")
+    def _done_within_total(self) -> VideoTranscodeProgress:
+        if self.chunks_done > self.chunks_total:
+            raise ValueError(f"chunks_done ({self.chunks_done}) exceeds chunks_total ({self.chunks_total})")
+        return self
+
+    @property
+    def progress(self) -> float:
+        """The share of the encoding done, 0 to 1."""
+        if self.encoded is not None:
+            return self.encoded
         return min(1.0, self.chunks_done / self.chunks_total)
 
 
@@ -243,19 +294,22 @@ class VideoStatus(StrEnum):
     DELETED = "DELETED"
 
 
-def status_sequence(rank: int, progress: float | None) -> int:
+PLAYABLE_STEPS = 10**6  # tenths of a second: more than the longest video (MAX_DURATION 4 h is 144,000)
+
+
+def status_sequence(rank: int, progress: float | None, playable_seconds: float | None = None) -> int:
     """The order of a video's changes as one integer: the catalog's conditional writes only raise the status rank,
-    and within PROCESSING only raise the progress (kept to 4 decimals), so (rank, progress) never repeats and never
-    goes back; this packs it (no progress < any progress)."""
-    return rank * 100_000 + (round(progress * 10_000) + 1 if progress is not None else 0)
+    and within PROCESSING only raise the progress (kept to 4 decimals) and the playable seconds, so (rank,
+    progress, playable) never goes back; this packs it (no progress < any progress), and it grows when any of
+    the three does."""
+    progress_step = round(progress * 10_000) + 1 if progress is not None else 0
+    playable_step = min(PLAYABLE_STEPS - 1, round(playable_seconds * 10)) if playable_seconds else 0
+    return (rank * 100_000 + progress_step) * PLAYABLE_STEPS + playable_step
 
 
-class VideoStatusChanged(DomainEvent):
-    """The catalog changed a video's status or progress (published once per change; a duplicate input changes
-    nothing and publishes nothing, a retried publish repeats the same event_id).
-
-    Order a video's changes by `sequence` (not `occurred_at`: it comes from the clocks of different functions).
-    """
+# Version 1, still read (see VideoTranscodedV1); published as VideoStatusChanged.v1.json.
+class VideoStatusChangedV1(DomainEvent):
+    model_config = ConfigDict(title="VideoStatusChanged")
 
     event_type: Literal["VideoStatusChanged"] = "VideoStatusChanged"
     video_id: VideoId
@@ -268,6 +322,38 @@ class VideoStatusChanged(DomainEvent):
     )
     title: str | None
     sequence: int = Field(ge=0, description="Grows with every change of this video: status_sequence(rank, progress).")
+
+    @property
+    def playable_seconds(self) -> float | None:
+        return None
+
+
+class VideoStatusChanged(DomainEvent):
+    """Version 2: with how far a video being encoded plays. The catalog changed a video's status or progress
+    (published once per change; a duplicate input changes nothing and publishes nothing, a retried publish
+    repeats the same event_id).
+
+    Order a video's changes by `sequence` (not `occurred_at`: it comes from the clocks of different functions).
+    """
+
+    event_type: Literal["VideoStatusChanged"] = "VideoStatusChanged"
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # a new version of the event
+    video_id: VideoId
+    owner: str | None
+    status: VideoStatus
+    rank: int = Field(ge=1, le=9, description="The catalog's status rank: a status only moves to a higher rank.")
+    progress: float | None = Field(ge=0, le=1, description="Share of the encoding done, only while PROCESSING.")
+    reason: str | None = Field(
+        max_length=2000, description="Why it FAILED: a sentence for the uploader, about their video; None otherwise."
+    )
+    title: str | None
+    sequence: int = Field(
+        ge=0,
+        description="Grows with every change of this video: status_sequence(rank, progress, playable_seconds).",
+    )
+    playable_seconds: float | None = Field(
+        None, ge=0, description="While PROCESSING, seconds from the start that play already (GET /videos/{id})."
+    )
 
 
 class MailPreferenceChanged(DomainEvent):
@@ -290,9 +376,11 @@ AnyVideoEvent = (
     | VideoTranscodeFailed
     | VideoTranscodeFailedV1
     | VideoTranscodeProgress
+    | VideoTranscodeProgressV1
     | VideoReady
     | VideoDeleted
     | VideoStatusChanged
+    | VideoStatusChangedV1
     | MailPreferenceChanged
 )
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
@@ -301,9 +389,11 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
+    VideoTranscodeProgressV1,
     VideoReady,
     VideoDeleted,
     VideoStatusChanged,
+    VideoStatusChangedV1,
     MailPreferenceChanged,
 )
 
@@ -324,10 +414,12 @@ VideoEvent = Annotated[
     | Annotated[VideoTranscodedV1, Tag("VideoTranscoded/v1")]
     | Annotated[VideoTranscodeFailed, Tag("VideoTranscodeFailed/v2")]
     | Annotated[VideoTranscodeFailedV1, Tag("VideoTranscodeFailed/v1")]
-    | Annotated[VideoTranscodeProgress, Tag("VideoTranscodeProgress/v1")]
+    | Annotated[VideoTranscodeProgress, Tag("VideoTranscodeProgress/v2")]
+    | Annotated[VideoTranscodeProgressV1, Tag("VideoTranscodeProgress/v1")]
     | Annotated[VideoReady, Tag("VideoReady/v1")]
     | Annotated[VideoDeleted, Tag("VideoDeleted/v1")]
-    | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v1")]
+    | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v2")]
+    | Annotated[VideoStatusChangedV1, Tag("VideoStatusChanged/v1")]
     | Annotated[MailPreferenceChanged, Tag("MailPreferenceChanged/v1")],
     Discriminator(_event_tag),
 ]

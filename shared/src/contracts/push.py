@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events import VideoId, VideoStatus, VideoStatusChanged
+from contracts.events import VideoId, VideoStatus, VideoStatusChanged, VideoStatusChangedV1
 from contracts.readable import failure_words
 
 
@@ -21,19 +21,22 @@ class StatusPush(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["video-status"] = "video-status"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2  # 2: playable_seconds
     event_id: str
     video_id: VideoId
     status: VideoStatus
     rank: int
-    progress: float | None = Field(description="Share of the chunks encoded, only while PROCESSING.")
+    progress: float | None = Field(description="Share of the encoding done, only while PROCESSING.")
+    playable_seconds: float | None = Field(
+        None, description="While PROCESSING, seconds from the start that play already: the video can be watched."
+    )
     reason: str | None = Field(description="Why it FAILED: a sentence for the uploader, about their video.")
     title: str | None
     sequence: int = Field(description="Grows with every change of this video: order by it.")
     occurred_at: datetime
 
 
-def status_push(event: VideoStatusChanged) -> StatusPush:
+def status_push(event: VideoStatusChanged | VideoStatusChangedV1) -> StatusPush:
     """The push for a catalog change (the owner is whom it goes to, so it is left out); a FAILED one's reason is
     one of our sentences, whatever text an older change carried."""
     return StatusPush(
@@ -42,6 +45,7 @@ def status_push(event: VideoStatusChanged) -> StatusPush:
         status=event.status,
         rank=event.rank,
         progress=event.progress,
+        playable_seconds=event.playable_seconds,
         reason=failure_words(event.reason) if event.status == VideoStatus.FAILED else None,
         title=event.title,
         sequence=event.sequence,

@@ -11,8 +11,12 @@ variable): each binary is taken from its own package's folder, or it is an error
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,6 +82,43 @@ def run(tool: str, args: Sequence[str], *, timeout: float, redact: Sequence[str]
     if done.returncode != 0:
         raise MediaToolError(tool, _stderr_tail(done.stderr, redact))
     return done.stdout
+
+
+def stream(
+    tool: str, args: Sequence[str], *, timeout: float, sink: Callable[[bytes], object], redact: Sequence[str] = ()
+) -> None:
+    """Run ffmpeg like `run`, handing its stdout to `sink` as it comes (a muxer writing to `pipe:1`, or
+    `-progress pipe:1`), instead of after the end.
+
+    If `sink` raises, the process is killed and the exception goes on. stderr goes to a file, so a chatty
+    tool never blocks on a full pipe.
+    """
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        assert process.stdout is not None
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(process.stdout, selectors.EVENT_READ)
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not selector.select(left):
+                        raise MediaToolError(tool, f"did not finish within {timeout:.0f}s", timed_out=True)
+                    data = os.read(process.stdout.fileno(), 1 << 16)
+                    if not data:
+                        break
+                    sink(data)
+            returncode = process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise MediaToolError(tool, f"did not finish within {timeout:.0f}s", timed_out=True) from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        if returncode != 0:
+            stderr.seek(0)
+            raise MediaToolError(tool, _stderr_tail(stderr.read(), redact))
 
 
 def local_input(path: Path) -> str:

@@ -139,14 +139,20 @@ class DynamoCatalog:
         return self._write(video_id, update)
 
     def note_progress(
-        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+        self,
+        video_id: str,
+        progress: float,
+        values: dict[str, Any],
+        first_values: dict[str, Any],
+        *,
+        measure: str = "progress",
     ) -> bool:
         update = _Update()
         for name, value in values.items():
             update.set(name, value)
         for name, value in first_values.items():
             update.set_if_missing(name, value)
-        update.set_if_greater("progress", progress)  # a late or repeated progress event never lowers it
+        update.set_if_greater(measure, progress)  # a late or repeated progress event never lowers it
         update.set("status", Status.PROCESSING.value)
         update.set_if_at_most("status_rank", int(Rank.PROCESSING))  # never FAILED, READY or a tombstone
         return self._write(video_id, update)

@@ -13,13 +13,14 @@ from contracts import (
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
+    VideoTranscodeProgressV1,
 )
 from lambdakit.sqs import batch_handler, read_video_event
 
 
 def record_handler(record: SQSRecord) -> None:
     event = read_video_event(record.body, logger=logger)  # an unknown type or version is UnreadableMessage
-    if isinstance(event, VideoTranscodeProgress):
+    if isinstance(event, VideoTranscodeProgress | VideoTranscodeProgressV1):
         moved = record_progress(event, deps.record_video_event())
         logger.info("progress" if moved else "not newer, or final; skipped", extra={"video_id": event.video_id})
     elif isinstance(event, VideoTranscoded | VideoTranscodedV1):

@@ -42,6 +42,14 @@ class StoredFailure(_Stored):
     chunk: FailedChunk | None = None
 
 
+class EarlyStream(_Stored):
+    """The growing stream of a video being encoded: its master playlist (the key the finished one keeps)."""
+
+    bucket: str
+    master: str
+    duration_seconds: float | None = None  # the whole video's
+
+
 class TranscodeRun(_Stored):
     started_at: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
@@ -67,6 +75,8 @@ class VideoItem(_Stored):
     chunks_done: int | None = None
     chunks_total: int | None = None
     progress_at: str | None = None
+    playable_seconds: float | None = None  # how far the growing stream plays
+    early_stream: EarlyStream | None = None  # where it is
     # FAILED
     failure: StoredFailure | None = None
     failed_at: str | None = None

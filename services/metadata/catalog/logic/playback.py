@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from catalog.logic.items import VideoItem
 from catalog.logic.playlists import UnsafeUri, package_path, rewrite_playlist, rewrite_track
-from catalog.logic.ports import CatalogReader, Grant, GrantStore, MediaSigner, PackageFiles
+from catalog.logic.ports import CatalogReader, Grant, GrantStore, MediaSigner, PackageFiles, Status
 from contracts.api import PlaybackView
 from contracts.events import utc_now
 from contracts.keys import video_prefix
@@ -43,6 +43,7 @@ MEDIA_SUFFIXES = (".mp4", ".m4s", ".m4a", ".m4v", ".jpg", ".jpeg", ".png", ".web
 # thumbnails track, which names sprite images, is served by the route instead (and names no .vtt).
 SEGMENT_SUFFIXES = (*MEDIA_SUFFIXES, ".vtt")
 NOT_FOUND = "not found"  # one answer for an unknown, expired or foreign grant and any path it does not serve
+GROWING_MAX_AGE = 1  # seconds a player may keep a playlist of a video still being encoded
 
 
 def grant_lifetime(duration_seconds: float | None) -> timedelta:
@@ -105,33 +106,46 @@ def _grant(wanted: Grant, now: datetime, deps: GrantDeps) -> Grant:
     raise GrantContention(f"the grant of {wanted.video_id} was issued by others {ISSUE_ATTEMPTS} times")
 
 
+def _package(item: VideoItem) -> tuple[str, str, float | None] | None:
+    """(bucket, master key, duration) of what plays: the finished stream once READY, the growing one while
+    PROCESSING (the same keys: a grant of one plays the other)."""
+    if item.status == Status.READY and item.stream:
+        stream = item.stream
+        return stream.bucket, stream.master, item.duration_seconds or stream.duration_seconds
+    if item.status == Status.PROCESSING and item.early_stream and item.playable_seconds:
+        early = item.early_stream
+        return early.bucket, early.master, early.duration_seconds
+    return None
+
+
 def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
-    """The links of the owner's grant, for a READY video whose HLS package lies in its own folder; else None.
+    """The links of the owner's grant, for a video that plays (READY, or PROCESSING with a growing stream: see
+    `_package`) whose HLS package lies in its own folder; else None.
 
     One live grant per owner and video, reused while more than half its life is left: however often the page
     asks, a new grant is written at most once per half lifetime (an hour at least), and a link given has more
     than half a lifetime still to run. The old grant plays on to its end; DynamoDB's TTL removes it.
     """
-    stream, video_id = item.stream, item.video_id
-    master = stream.master if stream else ""
+    package, video_id = _package(item), item.video_id
+    bucket, master, duration = package or ("", "", None)
     prefix = master.rsplit("/", 1)[0] + "/" if "/" in master else ""
     in_own_folder = prefix.startswith(video_prefix(video_id)) and package_path(prefix.rstrip("/")) is not None
-    if stream is None or item.owner is None or not in_own_folder or not _in_package(prefix, master):
+    if package is None or item.owner is None or not in_own_folder or not _in_package(prefix, master):
         return None
     now = deps.clock().replace(microsecond=0)  # whole seconds, as the table keeps them: a reused grant reads the same
     wanted = Grant(
         grant_id=deps.token(),
         video_id=video_id,
         owner=item.owner,
-        bucket=stream.bucket,
+        bucket=bucket,
         prefix=prefix,
         master=master[len(prefix) :],
-        expires_at=now + grant_lifetime(item.duration_seconds or stream.duration_seconds),
+        expires_at=now + grant_lifetime(duration),
         issued_at=now,
     )
     grant = _grant(wanted, now, deps)
     route = f"{deps.api_url}/playback/{grant.grant_id}/"
-    thumbnails = item.thumbnails
+    thumbnails = item.thumbnails if item.status == Status.READY else None  # (made when the stream is finished)
     track = _in_package(prefix, thumbnails.track) if thumbnails and thumbnails.bucket == grant.bucket else None
     return PlaybackView(
         hls=route + grant.master,
@@ -140,12 +154,16 @@ def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
     )
 
 
-def _playable(grant: Grant, now: datetime, videos: CatalogReader) -> bool:
-    """A grant not expired (DynamoDB's TTL removes items late) whose video is still there and its owner's."""
+def _playable(grant: Grant, now: datetime, videos: CatalogReader) -> VideoItem | None:
+    """The grant's video, if the grant has not expired (DynamoDB's TTL removes items late) and the video is still
+    its owner's and plays: READY, or PROCESSING (its growing stream). A FAILED one plays no more: a player
+    following its growing stream gets an end, not a stream that never grows."""
     if grant.expires_at <= now:
-        return False
+        return None
     video = videos.get(grant.video_id)
-    return video is not None and not video.deleted and video.owner == grant.owner
+    if video is None or video.owner != grant.owner or video.status not in (Status.READY, Status.PROCESSING):
+        return None
+    return video
 
 
 def playback_file(grant_id: str, path: str, deps: PlaybackDeps) -> PlaybackFile:
@@ -157,12 +175,16 @@ def playback_file(grant_id: str, path: str, deps: PlaybackDeps) -> PlaybackFile:
     if not GRANT_ID_RE.fullmatch(grant_id) or not path.endswith((".m3u8", ".vtt")):
         raise NotFound(NOT_FOUND)
     grant, now = deps.grants.get(grant_id), deps.clock()
-    if grant is None or not _playable(grant, now, deps.videos):
+    video = _playable(grant, now, deps.videos) if grant is not None else None
+    if grant is None or video is None:
         raise NotFound(NOT_FOUND)
     text = deps.files.text(grant.bucket, grant.prefix + path)
     if text is None:
         raise NotFound(NOT_FOUND)
     seconds = math.floor((grant.expires_at - now).total_seconds())
+    # While the video is encoded, its playlists change (they grow; then the master names every rung): a player
+    # must fetch them again, not take them from its cache. Their links still last as long as the grant.
+    fresh = video.status != Status.READY
     signed: dict[str, str] = {}
 
     def link(child: str) -> str:
@@ -176,7 +198,7 @@ def playback_file(grant_id: str, path: str, deps: PlaybackDeps) -> PlaybackFile:
 
     try:
         if path.endswith(".vtt"):
-            return PlaybackFile(rewrite_track(text, path, link), TRACK, seconds)
-        return PlaybackFile(rewrite_playlist(text, path, link), PLAYLIST, seconds)
+            return PlaybackFile(rewrite_track(text, path, link), TRACK, GROWING_MAX_AGE if fresh else seconds)
+        return PlaybackFile(rewrite_playlist(text, path, link), PLAYLIST, GROWING_MAX_AGE if fresh else seconds)
     except UnsafeUri:
         raise NotFound(NOT_FOUND) from None

@@ -64,10 +64,17 @@ class CatalogStore(Protocol):
         ...
 
     def note_progress(
-        self, video_id: str, progress: float, values: dict[str, Any], first_values: dict[str, Any]
+        self,
+        video_id: str,
+        progress: float,
+        values: dict[str, Any],
+        first_values: dict[str, Any],
+        *,
+        measure: str = "progress",
     ) -> bool:
-        """Set `progress` (and `values`), and PROCESSING, if the item is at most PROCESSING and its stored progress
-        is absent or lower (one conditional write); False if it was not."""
+        """Set the `measure` (`progress`, or `playable_seconds`) to `progress` (and `values`), and PROCESSING, if
+        the item is at most PROCESSING and its stored measure is absent or lower (one conditional write); False
+        if it was not."""
         ...
 
     def set_values(self, video_id: str, values: dict[str, Any]) -> bool:

@@ -24,6 +24,7 @@ from contracts import (
     VideoTranscodeFailed,
     VideoTranscodeFailedV1,
     VideoTranscodeProgress,
+    VideoTranscodeProgressV1,
     parse_upload_key,
     stable_event_id,
 )
@@ -90,11 +91,12 @@ def _announce(video_id: str, correlation_id: str, deps: UploadDeps | CatalogDeps
     announce(video_id, correlation_id=correlation_id, store=deps.store, publisher=deps.publisher, clock=deps.clock)
 
 
-def record_progress(event: VideoTranscodeProgress, deps: CatalogDeps) -> bool:
-    """Another share of the chunks is encoded: PROCESSING with that progress.
+def record_progress(event: VideoTranscodeProgress | VideoTranscodeProgressV1, deps: CatalogDeps) -> bool:
+    """Another share of the video is encoded: PROCESSING with that progress, and how far the growing stream
+    plays (with where it is), each kept at its highest.
 
-    False, changing nothing, when the stored progress is already as far (a late, duplicate or out-of-order
-    event) or the video is final (READY, FAILED or DELETED).
+    False, changing nothing, when the stored progress and playable seconds are already as far (a late,
+    duplicate or out-of-order event) or the video is final (READY, FAILED or DELETED).
     """
     values = {
         "chunks_done": event.chunks_done,
@@ -103,6 +105,14 @@ def record_progress(event: VideoTranscodeProgress, deps: CatalogDeps) -> bool:
     }
     first = _first_values(event.source, event.owner, event.occurred_at)
     moved = deps.store.note_progress(event.video_id, round(event.progress, 4), values, first)
+    if event.playable is not None:  # the growing stream reaches further (the catalog keeps the furthest)
+        prefix = event.playable
+        early = {"bucket": prefix.bucket, "master": prefix.master, "duration_seconds": prefix.duration_seconds}
+        seconds = round(prefix.seconds, 1)
+        grew = deps.store.note_progress(
+            event.video_id, seconds, {"early_stream": early}, first, measure="playable_seconds"
+        )
+        moved = moved or grew
     _announce(event.video_id, event.correlation_id, deps)
     return moved
 

@@ -28,7 +28,8 @@ def status_changed(item: VideoItem, *, correlation_id: str, at: datetime) -> Vid
     status = item.status or Status.UPLOADED
     rank = item.rank
     progress = item.progress if status == Status.PROCESSING else None
-    sequence = status_sequence(rank, progress)
+    playable = item.playable_seconds if status == Status.PROCESSING else None
+    sequence = status_sequence(rank, progress, playable)
     return VideoStatusChanged(
         event_id=stable_event_id("VideoStatusChanged", item.video_id, str(sequence)),
         correlation_id=correlation_id,
@@ -41,6 +42,7 @@ def status_changed(item: VideoItem, *, correlation_id: str, at: datetime) -> Vid
         reason=failure_reason(item.failure) if status == Status.FAILED else None,
         title=item.title,
         sequence=sequence,
+        playable_seconds=playable,
     )
 
 

@@ -120,10 +120,23 @@ def _summary(item: VideoItem, signer: UrlSigner) -> VideoSummary:
         title=item.title,
         status=status,
         created_at=item.created_at,
-        duration_seconds=item.metadata.duration_seconds if item.metadata else None,
+        duration_seconds=_duration(item),
         progress=item.progress if status == Status.PROCESSING else None,
+        playable_seconds=_playable_seconds(item),
         poster=_poster(signer, item.video_id, ready, item.poster) if ready else None,
     )
+
+
+def _duration(item: VideoItem) -> float | None:
+    """The video's length: from its metadata once READY, from its growing stream's plan while it is encoded."""
+    if item.metadata and item.metadata.duration_seconds is not None:
+        return item.metadata.duration_seconds
+    return item.early_stream.duration_seconds if item.early_stream else None
+
+
+def _playable_seconds(item: VideoItem) -> float | None:
+    """While PROCESSING, how far the growing stream plays (None before its start is stored)."""
+    return item.playable_seconds if item.status == Status.PROCESSING and item.early_stream else None
 
 
 def list_videos(owner: str, query: PageQuery, deps: ListDeps) -> VideoPage:
@@ -174,8 +187,8 @@ def _failure(stored: StoredFailure) -> Failure:
 
 
 def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
-    """One of the owner's videos; once READY, signed downloads and (with an HLS package) a playback link on the
-    API's configured URL."""
+    """One of the owner's videos; once READY, signed downloads; a playback link on the API's configured URL once
+    READY with an HLS package, or while PROCESSING once its growing stream plays (the same link)."""
     item = owned_item(deps.store, owner, video_id)
     signer, clock = deps.signer, deps.clock
     status = item.status or Status.UPLOADED
@@ -200,6 +213,8 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
         uploaded_at=item.uploaded_at,
         ready_at=item.ready_at,
         progress=item.progress if status == Status.PROCESSING else None,
+        duration_seconds=_duration(item),
+        playable_seconds=_playable_seconds(item),
         # a redriven workflow that succeeded leaves its earlier failure in the item: READY shows none
         failure=_failure(item.failure) if status == Status.FAILED and item.failure else None,
         metadata=item.metadata,
@@ -207,7 +222,7 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
         renditions=renditions,
         poster=_poster(signer, video_id, ready, item.poster),
         thumbnails=_thumbnails(item.thumbnails),
-        playback=playback_for(item, deps.grants) if ready and deps.grants and item.stream else None,
+        playback=playback_for(item, deps.grants) if deps.grants else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
         processing=Processing(
             transcode_started_at=transcode.started_at if transcode else None,

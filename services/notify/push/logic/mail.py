@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from contracts import MailPreferenceChanged, VideoStatus, VideoStatusChanged
+from contracts import MailPreferenceChanged, VideoStatus, VideoStatusChanged, VideoStatusChangedV1
 from contracts.readable import Readable, failure_words, one_line
 from lambdakit.metrics import MAILS_SENT, Meter, NoMeter
 
@@ -57,7 +57,7 @@ def remember(event: MailPreferenceChanged, recipients: Recipients) -> bool:
     return recipients.apply(Recipient(event.sub, event.email, event.enabled and bool(event.email), event.version))
 
 
-def is_final(change: VideoStatusChanged) -> bool:
+def is_final(change: VideoStatusChanged | VideoStatusChangedV1) -> bool:
     return change.status in FINAL and bool(change.owner)
 
 
@@ -65,7 +65,7 @@ def watch_link(website_url: str, video_id: str) -> str | None:
     return f"{website_url.rstrip('/')}/videos/{video_id}" if website_url else None
 
 
-def compose(change: VideoStatusChanged, website_url: str) -> Readable:
+def compose(change: VideoStatusChanged | VideoStatusChangedV1, website_url: str) -> Readable:
     """The message for a final status, in words."""
     title = one_line(change.title or "your video", 200)
     short = one_line(change.title or "your video", 60)
@@ -88,7 +88,7 @@ class Outcome:
     detail: str  # why not, or the message id
 
 
-def tell_owner(change: VideoStatusChanged, deps: MailDeps) -> Outcome:
+def tell_owner(change: VideoStatusChanged | VideoStatusChangedV1, deps: MailDeps) -> Outcome:
     """Mail the owner about a final status if they asked for it."""
     recipient = deps.recipients.get(change.owner) if change.owner else None
     if recipient is None or not recipient.enabled or not recipient.email:

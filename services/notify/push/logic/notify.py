@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from contracts import VideoStatusChanged, status_push
+from contracts import VideoStatusChanged, VideoStatusChangedV1, status_push
 from contracts.events import utc_now
 from lambdakit.metrics import CONNECTIONS_GONE, PUSHES_SENT, Meter, NoMeter
 from push.logic.ports import ConnectionGone, Connections, PostFailed, Sockets
@@ -48,7 +48,7 @@ class DeliveryFailed(Exception):
         self.delivery = delivery
 
 
-def push_change(change: VideoStatusChanged, deps: NotifyDeps) -> Delivery:
+def push_change(change: VideoStatusChanged | VideoStatusChangedV1, deps: NotifyDeps) -> Delivery:
     """Post the change to every open connection of the video's owner whose token has not expired, and close those
     whose token has; one failing never stops the others.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,9 @@ def chunk_command(
     last: bool = False,
     preset: str = "veryfast",
     threads: int = 0,
+    top: Rendition | None = None,
+    thumbnails: bool = True,
+    progress: bool = False,
 ) -> tuple[list[str], ChunkFiles]:
     """One ffmpeg process for one chunk: decode its time range once, encode every rung, take its thumbnails.
 
@@ -110,13 +114,16 @@ def chunk_command(
     source's own, the same in every chunk and every rung. Each rung becomes a fragmented MP4
     (a fragment per keyframe) whose start `fmp4.place_on_timeline` moves into its fragments.
     The last chunk reads to the end of the file, so no frame after the declared end is lost.
+    `top` (default: the first rendition) is the video's best rung, whatever rungs this command encodes: the
+    poster and thumbnails are sized from it. With `progress`, ffmpeg writes its progress to stdout.
     """
+    top = top or renditions[0]
     duration = chunk.end_seconds - chunk.start_seconds
     limit: dict[str, int] = {"threads": threads} if threads else {}  # the decoder's threads (0: ffmpeg's choice)
     reach: dict[str, float] = {} if last else {"t": duration}
     stream = ffmpeg.input(source.target, ss=chunk.start_seconds, **reach, **source.options(), **limit)
-    thumbs = list(thumbnail_numbers(chunk, grid))
-    branches = _prepared(stream["v:0"], picture, renditions[0]).split()
+    thumbs = list(thumbnail_numbers(chunk, grid)) if thumbnails else []
+    branches = _prepared(stream["v:0"], picture, top).split()
     keyframes = ",".join(f"{t:g}" for t in keyframe_times(chunk, grid))
     outputs = []
     files = ChunkFiles({}, {}, None)
@@ -157,7 +164,7 @@ def chunk_command(
         )
     branch = len(renditions)
     if thumbs:
-        width, height = thumbnail_size(renditions[0].width, renditions[0].height)
+        width, height = thumbnail_size(top.width, top.height)
         first = thumbs[0] * grid.thumbnail_seconds
         selected = (
             branches[branch]
@@ -175,7 +182,6 @@ def chunk_command(
         files.thumbnails.update({n: out_dir / f"thumb-{n:05d}.jpg" for n in thumbs})
         branch += 1
     if poster_at is not None:
-        top = renditions[0]
         poster = (
             branches[branch]
             .trim(start=poster_at, end=poster_at + 1)
@@ -186,14 +192,16 @@ def chunk_command(
         outputs.append(ffmpeg.output(poster, str(path), **{"frames:v": 1, "q:v": 3}))
         files = ChunkFiles(files.renditions, files.thumbnails, path)
     filter_threads = ("-filter_complex_threads", str(threads)) if threads else ()
+    report = ("-progress", "pipe:1", "-stats_period", "1") if progress else ()
     command = ffmpeg.merge_outputs(*outputs).global_args(
-        "-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE, *filter_threads
+        "-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE, *filter_threads, *report
     )
     return command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True), files
 
 
-def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> list[str]:
-    """The whole source's audio encoded once (AAC priming only at the very start), as fragmented MP4.
+def audio_command(source: SourceInput, out: Path | str, *, video_seconds: float) -> list[str]:
+    """The whole source's audio encoded once (AAC priming only at the very start), as fragmented MP4 (to a file,
+    or to `pipe:1`: each fragment is written out as soon as it is complete).
 
     Cut or padded with silence to the video's length: a player then reaches the end of both together.
     """
@@ -221,6 +229,7 @@ def audio_command(source: SourceInput, out: Path, *, video_seconds: float) -> li
             "f": "mp4",
             "movflags": "+delay_moov+default_base_moof",
             "frag_duration": 2_000_000,  # microseconds: fragments of 2 s, grouped into segments like the video
+            "flush_packets": 1,
         },
     )
     command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error", *TIMELINE)
@@ -253,6 +262,26 @@ def sprite_command(images: list[Path], columns: int, out: Path) -> list[str]:
     output = ffmpeg.output(tiled, str(out), **{"frames:v": 1, "q:v": 5})
     command = output.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
     return list(command.compile(cmd=mediatools.ffmpeg(), overwrite_output=True))
+
+
+class ProgressReader:
+    """ffmpeg's `-progress` lines (a block per second) to `report(frames written, out_time seconds)`."""
+
+    def __init__(self, report: Callable[[int, float], None]) -> None:
+        self.report = report
+        self._partial = b""
+        self._frames, self._seconds = 0, 0.0
+
+    def feed(self, data: bytes) -> None:
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            name, _, value = line.strip().partition(b"=")
+            if name == b"frame" and value.isdigit():
+                self._frames = int(value)
+            elif name == b"out_time_us" and value.isdigit():
+                self._seconds = int(value) / 1e6
+            elif name == b"progress":  # the block's last line
+                self.report(self._frames, self._seconds)
 
 
 def source_error(exc: mediatools.MediaToolError, source: SourceRef) -> Exception:
@@ -303,6 +332,9 @@ class FfmpegMedia:
         poster_at: float | None,
         picture: Picture = AS_IS,
         last: bool = False,
+        top: Rendition | None = None,
+        thumbnails: bool = True,
+        progress: Callable[[int, float], None] | None = None,
     ) -> ChunkFiles:
         args, files = chunk_command(
             SourceInput.of(source, demuxer),
@@ -316,16 +348,32 @@ class FfmpegMedia:
             last=last,
             preset=self.preset,
             threads=self.threads,
+            top=top,
+            thumbnails=thumbnails,
+            progress=progress is not None,
         )
-        self._run(args, source, redact=[source.target, str(out_dir)])
+        if progress is None:
+            self._run(args, source, redact=[source.target, str(out_dir)])
+        else:
+            self._stream(args, source, ProgressReader(progress).feed, redact=[source.target, str(out_dir)])
         missing = [name for name, path in files.renditions.items() if not path.is_file() or not path.stat().st_size]
         if missing:
             raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
         return files
 
-    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None:
-        args = audio_command(SourceInput.of(source, demuxer), out, video_seconds=video_seconds)
-        self._run(args, source, redact=[source.target, str(out.parent)])
+    def encode_audio(
+        self, source: SourceRef, demuxer: str, sink: Callable[[bytes], object], *, video_seconds: float
+    ) -> None:
+        args = audio_command(SourceInput.of(source, demuxer), "pipe:1", video_seconds=video_seconds)
+        self._stream(args, source, sink, redact=[source.target])
+
+    def _stream(
+        self, args: list[str], source: SourceRef, sink: Callable[[bytes], object], *, redact: list[str]
+    ) -> None:
+        try:
+            mediatools.stream("ffmpeg", args, timeout=self.encode_timeout, sink=sink, redact=redact)
+        except mediatools.MediaToolError as exc:
+            raise source_error(exc, source) from None
 
     def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
         self._run(join_command(video_track, audio_track, out), None, redact=[str(out.parent)])

@@ -25,7 +25,7 @@ from contracts.keys import poster_key, rendition_key
 from contracts.readable import failure_sentence
 from lambdakit.metrics import TRANSCODE_CPU, TRANSCODE_WALL
 from mediatools import MediaToolError
-from transcode.logic import hls
+from transcode.logic import growing, hls
 from transcode.logic.ladder import thumbnail_size
 from transcode.logic.ports import SourceMissing, SourceSuperseded
 from transcode.logic.subtitles import SubtitleTrack
@@ -50,55 +50,50 @@ _THUMBNAIL = re.compile(r"t\d{5}\.jpg")
 
 
 def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
-    """Playlists over the stored chunks, MP4 downloads where they fit, the thumbnail sprites; then publish."""
+    """Playlists over the stored chunks (the growing stream's URLs, now VOD), MP4 downloads where they fit, the
+    thumbnail sprites; then publish."""
     config, storage, upload = deps.config, deps.storage, the_plan.upload
-    bucket, prefix = config.output_bucket, the_plan.stream_prefix
+    bucket = config.output_bucket
     assembling, cpu_started = deps.clock(), cpu_now(deps)
     timings: dict[str, float] = {
         "plan": _seconds(the_plan.started_at, the_plan.planned_at),
         "encode": _seconds(the_plan.planned_at, assembling),
     }
     tick = time.perf_counter()
-    found = [storage.read_json(bucket, the_plan.piece_key(c.index)) for c in the_plan.chunks]
-    missing = [c for c, r in zip(the_plan.chunks, found, strict=True) if r is None]
-    if missing:
-        return failed(
-            FailureReason.TRANSCODE_FAILED, "the chunk's output is missing", retryable=False, chunk=missing[0]
-        )
-    records = [r for r in found if r is not None]
-    chunk_seconds = [r["seconds"] for r in records]
+    records: list[list[dict[str, Any]]] = []  # by round, by chunk
+    for round_index in range(the_plan.round_count):
+        found = [storage.read_json(bucket, the_plan.piece_key(c.index, round_index)) for c in the_plan.chunks]
+        missing = [c for c, r in zip(the_plan.chunks, found, strict=True) if r is None]
+        if missing:
+            return failed(
+                FailureReason.TRANSCODE_FAILED, "the chunk's output is missing", retryable=False, chunk=missing[0]
+            )
+        records.append([r for r in found if r is not None])
+    chunk_seconds = [r["seconds"] for rounds in records for r in rounds]
     timings["encode_chunk_max"] = max(chunk_seconds)
     timings["encode_chunk_total"] = round(sum(chunk_seconds), 3)
-    audio_piece, audio_record = None, None
+    audio: list[hls.Piece] = []
+    audio_done = None
+    playlists: dict[str, str] = {}  # key -> text: the finished stream's, kept in final.json before they are written
     if the_plan.has_audio:
-        audio_record = storage.read_json(bucket, the_plan.audio_piece_key)
-        if audio_record is None:
+        audio_done = storage.read_json(bucket, the_plan.audio_done_key)
+        found_audio = [storage.read_json(bucket, the_plan.audio_piece_key(c.index)) for c in the_plan.chunks]
+        if audio_done is None or any(r is None for r in found_audio):
             return failed(FailureReason.TRANSCODE_FAILED, "the audio's output is missing", retryable=False)
-        audio_piece = piece_of(audio_record)
-        storage.put_text(bucket, f"{prefix}audio/index.m3u8", hls.media_playlist([audio_piece]), hls.CONTENT_TYPE)
+        audio = [piece_of(r) for r in found_audio if r is not None]
+        playlists[the_plan.playlist_key("audio")] = hls.media_playlist(audio)
     subtitles = _subtitles(the_plan, deps)
-    audio_peak, audio_average = hls.bandwidth([audio_piece]) if audio_piece else (0, 0)
     rungs: list[StreamRendition] = []
     variants: list[hls.Variant] = []
     pieces_by_rung: dict[str, list[hls.Piece]] = {}
     try:
         for rung in the_plan.rungs:
-            pieces = [piece_of(r["rungs"][rung.name]) for r in records]
+            rung_records = [r["rungs"][rung.name] for r in records[the_plan.round_of(rung.name)]]
+            pieces = [piece_of(r) for r in rung_records]
             pieces_by_rung[rung.name] = pieces
-            playlist_key = f"{prefix}{rung.name}/index.m3u8"
-            storage.put_text(bucket, playlist_key, hls.media_playlist(pieces), hls.CONTENT_TYPE)
-            peak, average = hls.bandwidth(pieces)
-            codecs = records[0]["rungs"][rung.name]["codec"] + (f",{hls.AUDIO_CODEC}" if audio_piece else "")
-            frame_rate = _max_frame_rate([r["rungs"][rung.name] for r in records]) or the_plan.frame_rate
-            variant = hls.Variant(
-                f"{rung.name}/index.m3u8",
-                rung.width,
-                rung.height,
-                peak + audio_peak,
-                average + audio_average,
-                codecs,
-                frame_rate,
-            )
+            playlist_key = the_plan.playlist_key(rung.name)
+            playlists[playlist_key] = hls.media_playlist(pieces)
+            variant = growing.variant(the_plan, rung, rung_records, audio)
             variants.append(variant)
             rungs.append(
                 StreamRendition(
@@ -108,24 +103,22 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
                     playlist=playlist_key,
                     bandwidth=variant.bandwidth,
                     average_bandwidth=variant.average_bandwidth,
-                    codecs=codecs,
-                    frame_rate=frame_rate,
+                    codecs=variant.codecs,
+                    frame_rate=variant.frame_rate,
                 )
             )
     except hls.MismatchedPieces as exc:
         return failed(FailureReason.TRANSCODE_FAILED, str(exc), retryable=False)
-    master_key = f"{prefix}master.m3u8"
-    storage.put_text(
-        bucket,
-        master_key,
-        hls.master_playlist(variants, "audio/index.m3u8" if audio_piece else None, subtitles.renditions),
-        hls.CONTENT_TYPE,
-    )
+    master_key = the_plan.master_key
+    # the master last: every playlist it names is written before it
+    playlists[master_key] = hls.master_playlist(variants, "audio/index.m3u8" if audio else None, subtitles.renditions)
+    storage.write_json(bucket, the_plan.final_key, {"playlists": playlists})
+    growing.restore_final({"playlists": playlists}, deps)
     timings["playlists"] = round(time.perf_counter() - tick, 3)
 
     tick = time.perf_counter()
     try:
-        downloads = _downloads(the_plan, pieces_by_rung, audio_piece, deps)
+        downloads = _downloads(the_plan, pieces_by_rung, audio, deps)
     except MediaToolError as exc:
         return failed(FailureReason.TRANSCODE_FAILED, f"MP4 download: {exc.detail}", retryable=True)
     timings["downloads"] = round(time.perf_counter() - tick, 3)
@@ -143,7 +136,7 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
             bucket=bucket,
             master=master_key,
             renditions=rungs,
-            audio=f"{prefix}audio/index.m3u8" if audio_piece else None,
+            audio=the_plan.playlist_key("audio") if audio else None,
             segment_seconds=the_plan.segment_seconds,
             duration_seconds=round(hls.duration(pieces_by_rung[top.name]), 3),
         ),
@@ -159,16 +152,10 @@ def assemble(the_plan: Plan, deps: WorkflowDeps) -> dict[str, Any]:
     )
     result = publish_once(event, deps) | subtitles.note()
     if result["status"] == "published":
-        tasks_cpu = [r.get("cpu_seconds") for r in [*records, audio_record or {"cpu_seconds": 0}]]
+        tasks_cpu = [r.get("cpu_seconds") for rounds in records for r in rounds]
+        tasks_cpu.append((audio_done or {"cpu_seconds": 0}).get("cpu_seconds"))
         _measure(the_plan, event.timings["total"], [*tasks_cpu, cpu_seconds(deps, cpu_started)], deps)
     return result
-
-
-def _max_frame_rate(rung_records: list[dict[str, Any]]) -> float | None:
-    """The highest frame rate any chunk of a rung reached (HLS's FRAME-RATE); None for chunks stored before
-    it was recorded."""
-    rates = [rate for r in rung_records if isinstance(rate := r.get("max_frame_rate"), int | float) and rate > 0]
-    return float(max(rates)) if rates and len(rates) == len(rung_records) else None
 
 
 def _measure(the_plan: Plan, wall_seconds: float, cpu: list[float | None], deps: WorkflowDeps) -> None:
@@ -186,31 +173,37 @@ def _seconds(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds(), 3)
 
 
+def _joined(keys: list[str], pieces: list[hls.Piece], out: Path, deps: WorkflowDeps) -> Path:
+    """A track's pieces as one fragmented MP4: the first one's init segment, then every piece's fragments
+    (already on the timeline)."""
+    with out.open("wb") as track:
+        for number, (key, piece) in enumerate(zip(keys, pieces, strict=True)):
+            path = out.with_name(f"part-{number:05d}.mp4")
+            deps.storage.download(deps.config.output_bucket, key, path)
+            with path.open("rb") as part:
+                part.seek(0 if number == 0 else piece.init_length)
+                shutil.copyfileobj(part, track)
+            path.unlink()
+    return out
+
+
 def _downloads(
-    the_plan: Plan, pieces: dict[str, list[hls.Piece]], audio: hls.Piece | None, deps: WorkflowDeps
+    the_plan: Plan, pieces: dict[str, list[hls.Piece]], audio: list[hls.Piece], deps: WorkflowDeps
 ) -> list[RenditionFile]:
     """An MP4 per rung whose size (video and audio) fits the download limit: built from the stored chunks."""
     config, storage = deps.config, deps.storage
     files = []
     for rung in the_plan.rungs:
-        size = sum(p.size for p in pieces[rung.name]) + (audio.size if audio else 0)
+        size = sum(p.size for p in pieces[rung.name]) + sum(p.size for p in audio)
         if size > config.download_max_bytes:
             continue
         with work_dir(config, f"download-{rung.name}-") as work:
-            video_file = work / "video.mp4"
-            with video_file.open("wb") as track:
-                # the rung's whole track: one init segment, then every chunk's fragments (already on the timeline)
-                for chunk, piece in zip(the_plan.chunks, pieces[rung.name], strict=True):
-                    path = work / f"c{chunk.index:05d}.mp4"
-                    storage.download(config.output_bucket, the_plan.chunk_key(rung.name, chunk.index), path)
-                    with path.open("rb") as part:
-                        part.seek(0 if chunk.index == the_plan.chunks[0].index else piece.init_length)
-                        shutil.copyfileobj(part, track)
-                    path.unlink()
+            chunk_keys = [the_plan.chunk_key(rung.name, chunk.index) for chunk in the_plan.chunks]
+            video_file = _joined(chunk_keys, pieces[rung.name], work / "video.mp4", deps)
             audio_file = None
             if audio:
-                audio_file = work / "audio.mp4"
-                storage.download(config.output_bucket, the_plan.audio_key, audio_file)
+                audio_keys = [the_plan.audio_key(chunk.index) for chunk in the_plan.chunks]
+                audio_file = _joined(audio_keys, audio, work / "audio.mp4", deps)
             out = work / "download.mp4"
             deps.media.join_download(video_file, audio_file, out)
             key = rendition_key(the_plan.upload.video_id, rung.name)

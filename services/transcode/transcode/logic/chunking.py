@@ -7,7 +7,9 @@ keyframe there, and a chunk never splits a segment.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -30,19 +32,34 @@ class Grid:
             raise ValueError(f"{self.chunk_seconds}s chunks are not a whole number of {self.segment_seconds}s segments")
 
 
-def plan_chunks(duration: float, grid: Grid) -> list[ChunkRef]:
-    """Chunks of `chunk_seconds` covering [0, duration); the last one is what is left."""
+def chunk_lengths(grid: Grid) -> Iterator[int]:
+    """The chunks' lengths from the start: one segment, then twice as long each time up to `chunk_seconds`.
+
+    The first chunk is small so that the start of the video plays seconds after the upload (logic/growing.py);
+    the next ones grow, so the encoded prefix keeps ahead of a viewer while few chunks are in flight, and
+    long videos still come in few, long chunks. Every length is a whole number of segments.
+    """
+    length = grid.segment_seconds
+    while True:
+        yield min(length, grid.chunk_seconds)
+        length *= 2
+
+
+def plan_chunks(duration: float, grid: Grid, *, ramp: bool = True) -> list[ChunkRef]:
+    """Chunks covering [0, duration), growing to `chunk_seconds` (chunk_lengths; all of `chunk_seconds` without
+    the `ramp`); the last one is what is left."""
     if duration <= 0:
         raise ValueError("a source with no duration cannot be cut")
-    count = max(1, math.ceil(duration / grid.chunk_seconds - 1e-9))
-    return [
-        ChunkRef(
-            index=index,
-            start_seconds=index * grid.chunk_seconds,
-            end_seconds=(index + 1) * grid.chunk_seconds if index < count - 1 else round(duration, 6),
-        )
-        for index in range(count)
-    ]
+    chunks: list[ChunkRef] = []
+    start = 0
+    for length in chunk_lengths(grid) if ramp else itertools.repeat(grid.chunk_seconds):
+        end = start + length
+        if end >= duration - 1e-9:
+            chunks.append(ChunkRef(index=len(chunks), start_seconds=start, end_seconds=round(duration, 6)))
+            return chunks
+        chunks.append(ChunkRef(index=len(chunks), start_seconds=start, end_seconds=end))
+        start = end
+    raise AssertionError("unreachable")  # chunk_lengths never ends
 
 
 def keyframe_times(chunk: ChunkRef, grid: Grid) -> list[float]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 _CONTAINERS = {"moov", "trak", "mdia", "minf", "stbl", "moof", "traf", "edts", "mvex", "dinf"}
@@ -280,3 +280,83 @@ def avc_codec(data: Buffer) -> str:
         raise Fmp4Error("the H.264 track has no avcC box")
     profile, constraints, level = struct.unpack_from(">BBB", data, avcc.body + 1)
     return f"{entry.type}.{profile:02x}{constraints:02x}{level:02x}"
+
+
+class Splitter:
+    """A single-track fragmented MP4 read as it is written (ffmpeg to a pipe), cut into pieces at given times.
+
+    Piece k is the init segment and every fragment that starts before `ends[k]` seconds (and not before the
+    end of piece k - 1), the way `hls.piece` puts fragments in segments. It is handed to `done(k, bytes)` as
+    soon as a fragment of a later piece shows it complete, the last one at `close`: so each piece can be stored
+    and played while the rest is still being encoded, and the pieces join as the one track would.
+    """
+
+    def __init__(self, ends: Sequence[float], done: Callable[[int, bytes], None]) -> None:
+        if not ends:
+            raise ValueError("a splitter needs at least one piece")
+        self._ends, self._done = list(ends), done
+        self._buffer = bytearray()
+        self._init = bytearray()
+        self._timescale: int | None = None
+        self._piece = 0
+        self._fragments = bytearray()
+        self.pieces = 0  # handed over so far
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        while (box := self._next_box()) is not None:
+            self._take(box)
+
+    def close(self) -> int:
+        """Hand over the last piece; how many pieces there were."""
+        if self._buffer:
+            raise Fmp4Error(f"the stream ended inside a box ({len(self._buffer)} bytes left over)")
+        self._flush()
+        return self.pieces
+
+    def _next_box(self) -> bytes | None:
+        if len(self._buffer) < 8:
+            return None
+        size, _ = struct.unpack_from(">I4s", self._buffer)
+        if size == 1:
+            if len(self._buffer) < 16:
+                return None
+            (size,) = struct.unpack_from(">Q", self._buffer, 8)
+        elif size < 8:
+            raise Fmp4Error("a box of unknown size in a stream")
+        if len(self._buffer) < size:
+            return None
+        box = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return box
+
+    def _take(self, box: bytes) -> None:
+        kind = box[4:8]
+        if kind in (b"ftyp", b"moov"):
+            if self._fragments or self.pieces:
+                raise Fmp4Error("an init segment after the fragments")
+            self._init += box
+            if kind == b"moov":
+                trak = _one(box, _one(box, None, "moov"), "trak")
+                self._timescale = _timescale(box, _one(box, trak, "mdia", "mdhd"))
+        elif kind == b"moof":
+            if self._timescale is None:
+                raise Fmp4Error("a fragment before the init segment")
+            tfdt = _one(box, _one(box, _one(box, None, "moof"), "traf"), "tfdt")
+            version, _ = _version_flags(box, tfdt)
+            (start,) = struct.unpack_from(">Q" if version == 1 else ">I", box, tfdt.body + 4)
+            tolerance = self._timescale // 1000  # as hls.piece: a fragment a tick early is the next one's
+            while self._piece < len(self._ends) - 1 and start + tolerance >= self._ends[self._piece] * self._timescale:
+                self._flush()
+                self._piece += 1
+            self._fragments += box
+        elif kind == b"mdat":
+            self._fragments += box
+        # (anything else at the top level, a trailer's mfra, is not part of a segment)
+
+    def _flush(self) -> None:
+        if not self._fragments:
+            return
+        self._done(self._piece, bytes(self._init + self._fragments))
+        self._fragments = bytearray()
+        self.pieces += 1

@@ -66,7 +66,9 @@ class MismatchedPieces(ValueError):
     """The chunks of one rung were not encoded alike: one init segment cannot serve them all."""
 
 
-def media_playlist(pieces: Sequence[Piece]) -> str:
+def media_playlist(pieces: Sequence[Piece], *, ended: bool = True) -> str:
+    """A track's playlist over its pieces in order: VOD with its end, or (`ended` False) an EVENT playlist of the
+    part encoded so far, which later versions only lengthen (and the VOD one ends)."""
     if not pieces:
         raise ValueError("a playlist needs at least one piece")
     first = pieces[0]
@@ -79,7 +81,8 @@ def media_playlist(pieces: Sequence[Piece]) -> str:
         "#EXTM3U",
         f"#EXT-X-VERSION:{VERSION}",
         f"#EXT-X-TARGETDURATION:{target}",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
+        f"#EXT-X-PLAYLIST-TYPE:{'VOD' if ended else 'EVENT'}",
+        *([] if ended else ["#EXT-X-START:TIME-OFFSET=0"]),  # from the start, not at the growing end
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{first.uri}",BYTERANGE="{first.init_length}@0"',
     ]
@@ -89,7 +92,8 @@ def media_playlist(pieces: Sequence[Piece]) -> str:
             f"#EXT-X-BYTERANGE:{segment.length}@{segment.offset}",
             segment.uri,
         ]
-    lines.append("#EXT-X-ENDLIST")
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -103,12 +104,21 @@ class MediaTool(Protocol):
         poster_at: float | None,
         picture: Picture = AS_IS,
         last: bool = False,
+        top: Rendition | None = None,
+        thumbnails: bool = True,
+        progress: Callable[[int, float], None] | None = None,
     ) -> ChunkFiles:
-        """Every rung of one chunk (decoded once, `picture` applied), its thumbnails, and the poster when asked;
-        the `last` chunk reads to the end of the source."""
+        """The renditions of one chunk (decoded once, `picture` applied), its thumbnails (unless asked not to),
+        and the poster when asked; the `last` chunk reads to the end of the source. `top` is the video's best
+        rung (the poster's and thumbnails' size; default the first rendition). `progress` is told, about every
+        second, how far ffmpeg has come: (frames written, seconds of output muxed: this lags behind)."""
         ...
 
-    def encode_audio(self, source: SourceRef, demuxer: str, out: Path, *, video_seconds: float) -> None: ...
+    def encode_audio(
+        self, source: SourceRef, demuxer: str, sink: Callable[[bytes], object], *, video_seconds: float
+    ) -> None:
+        """The source's audio as one fragmented MP4 (AAC, 2 s fragments), handed to `sink` as it is written."""
+        ...
 
     def join_download(self, video_track: Path, audio_track: Path | None, out: Path) -> None:
         """One MP4 (moov first) from a rung's whole fragmented track and the audio's, every timestamp kept."""

@@ -49,6 +49,7 @@ class TaskMessage(BaseModel):
         said = {
             "video_id": upload.get("video_id"),
             "chunk": (self.input.get("chunk") or {}).get("index"),
+            "round": self.input.get("round"),
             "status": result.get("status"),
             "reason": result.get("reason") or failure.get("reason_code"),
             "detail": failure.get("detail"),
@@ -104,7 +105,8 @@ def _run(message: TaskMessage, deps: WorkflowDeps) -> dict[str, Any]:
         return fail(Upload.model_validate(given["upload"]), failure, deps)
     the_plan = Plan.model_validate(given["plan"])
     if message.task == "chunk":
-        return encode_chunk(the_plan, ChunkRef.model_validate(given["chunk"]), deps)
+        round_index = int(given.get("round") or 0)
+        return encode_chunk(the_plan, ChunkRef.model_validate(given["chunk"]), deps, round_index)
     if message.task == "audio":
         return encode_audio(the_plan, deps)
     if message.task == "assemble":

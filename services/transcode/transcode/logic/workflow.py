@@ -3,9 +3,12 @@
 The steps are `encoding.py` (plan, chunk, audio) and `assembly.py` (assemble, fail); `tasks.py` says which
 step a task message of the state machine (services/transcode/serverless.yml) runs. In order:
 
-    start ─▶ plan ─▶ ┬─ chunk x N (a Map, in parallel) ─┬─▶ assemble   (publishes VideoTranscoded)
-                     └─ audio (once, beside them) ──────┘
+    start ─▶ plan ─▶ ┬─ first chunk ─▶ chunk x N x rounds (a Map) ─┬─▶ assemble   (publishes VideoTranscoded)
+                     └─ audio (once, beside them) ─────────────────┘
              any step that fails for good ─▶ fail (publishes VideoTranscodeFailed, names the chunk)
+
+Round 0 of the chunks (the lowest rung) and the audio, stored piece by piece, make the growing stream that
+plays while the rest is encoded (`growing.py`); `assemble` turns its playlists into the finished ones.
 
 Each task gets its input as the state machine passes it and returns a small JSON result:
 `done` (or `planned`, `published`), `skipped` (with the `reason`) or `failed` (with the
@@ -66,6 +69,13 @@ class Rung(_Step):
         return Rendition(self.name, self.width, self.height, self.max_video_kbps)
 
 
+class Work(_Step):
+    """One item of the chunk Map: a chunk, encoded in the rungs of one round."""
+
+    chunk: ChunkRef
+    round: int = 0
+
+
 class Plan(_Step):
     """What the plan step decided; every later step works from it."""
 
@@ -93,6 +103,32 @@ class Plan(_Step):
     video_offset: float = 0.0  # where the picture starts on the timeline (after the sound)
     subtitles: list[SubtitleTrack] = []  # the text tracks carried out as WebVTT (logic/subtitles.py)
     retry_seconds: list[int] = []  # unread: the workflow's Retry waits now (kept so plans in flight still parse)
+    # The rungs each round encodes over the whole video, first to last: round 0 (the lowest rung) is the
+    # growing stream people watch while the rest is encoded (logic/growing.py). [] (plans made before): one
+    # round of every rung.
+    rounds: list[list[str]] = []
+    work: list[Work] = []  # every chunk of round 0, then of round 1: what the workflow encodes, in this order
+    # The growing stream's first item (chunk 0 of round 0) is encoded alone before the Map, so that it never
+    # waits behind another chunk for a worker; the Map's items are the `later` ones. (None: all in the Map.)
+    first: Work | None = None
+    later: list[Work] = []
+    growing: bool = False  # whether round 0 and the audio publish the growing stream
+
+    def rungs_of(self, round_index: int) -> list[Rung]:
+        names = self.rounds[round_index] if self.rounds else [r.name for r in self.rungs]
+        return [r for r in self.rungs if r.name in names]
+
+    @property
+    def round_count(self) -> int:
+        return len(self.rounds) or 1
+
+    def round_of(self, rung: str) -> int:
+        return next((index for index, names in enumerate(self.rounds) if rung in names), 0)
+
+    @property
+    def early_rungs(self) -> list[Rung]:
+        """The rungs of the growing stream (round 0)."""
+        return self.rungs_of(0)
 
     def picture_for(self, chunk: ChunkRef) -> Picture:
         """What the chunk's frames need: the first chunk of a picture that starts late is led in with black."""
@@ -110,20 +146,49 @@ class Plan(_Step):
     def chunk_key(self, rung: str, index: int) -> str:
         return f"{self.stream_prefix}{rung}/c{index:05d}.mp4"
 
-    def piece_key(self, index: int) -> str:
-        """The chunk's record of what it wrote (segments per rung): written last, so it means complete."""
-        return f"{self.stream_prefix}pieces/c{index:05d}.json"
+    def piece_key(self, index: int, round_index: int = 0) -> str:
+        """The chunk's record of what one round wrote (segments per rung): written last, so it means complete."""
+        return f"{self.records_prefix(round_index)}c{index:05d}.json"
+
+    def records_prefix(self, round_index: int) -> str:
+        return f"{self.stream_prefix}pieces/r{round_index}/"
+
+    def weight(self, item: Work) -> float:
+        """What an item costs, roughly: its seconds times the pixels of its rungs (progress counts by it)."""
+        seconds = item.chunk.end_seconds - item.chunk.start_seconds
+        return seconds * sum(r.width * r.height for r in self.rungs_of(item.round))
 
     def thumbnail_key(self, number: int) -> str:
         return f"{self.stream_prefix}thumbs/t{number:05d}.jpg"
 
-    @property
-    def audio_key(self) -> str:
-        return f"{self.stream_prefix}audio/audio.mp4"
+    def audio_key(self, index: int) -> str:
+        """The audio of chunk `index`'s time range: the init segment and its fragments (logic/encoding.py)."""
+        return f"{self.stream_prefix}audio/a{index:05d}.mp4"
+
+    def audio_piece_key(self, index: int) -> str:
+        return f"{self.audio_records_prefix}a{index:05d}.json"
 
     @property
-    def audio_piece_key(self) -> str:
-        return f"{self.stream_prefix}audio/piece.json"
+    def audio_records_prefix(self) -> str:
+        return f"{self.stream_prefix}audio/pieces/"
+
+    @property
+    def audio_done_key(self) -> str:
+        """Written when the whole audio is stored: how many pieces it has."""
+        return f"{self.stream_prefix}audio/done.json"
+
+    @property
+    def master_key(self) -> str:
+        return f"{self.stream_prefix}master.m3u8"
+
+    def playlist_key(self, track: str) -> str:
+        """A rung's (or `audio`'s) media playlist."""
+        return f"{self.stream_prefix}{track}/index.m3u8"
+
+    @property
+    def final_key(self) -> str:
+        """The finished stream's playlists, written before them (logic/growing.py: a late writer restores them)."""
+        return f"{self.stream_prefix}final.json"
 
 
 @dataclass(frozen=True)
@@ -134,6 +199,7 @@ class WorkflowConfig:
     grid: Grid = field(default_factory=Grid)
     download_max_bytes: int = 2 * 1024**3  # an MP4 download per rung up to this size (it is built in /tmp)
     chunk_concurrency: int = 40
+    early_stream: bool = True  # the growing stream (logic/growing.py); False: the video plays once READY
 
 
 @dataclass

@@ -4,7 +4,7 @@ import { ApiError, SessionExpired } from "../api";
 import type { App, View } from "../app";
 import { formatBytes, formatDate, formatDuration, h, replace } from "../dom";
 import { Poller } from "../live";
-import { statusBadge } from "../status";
+import { playableSeconds, playableText, statusBadge } from "../status";
 import { FINAL_STATUSES, type VideoSummary } from "../types";
 import type { Upload } from "../upload";
 
@@ -75,17 +75,32 @@ export function libraryView(app: App): View {
       video.status === "PROCESSING" && typeof video.progress === "number"
         ? h("progress", { max: 1, value: video.progress, "aria-label": `Processing ${title}` })
         : null;
+    const href = `/videos/${encodeURIComponent(video.video_id)}`;
     return h(
       "li",
       { class: "card", "data-video-id": video.video_id, "data-status": video.status },
       h(
         "a",
-        { href: `/videos/${encodeURIComponent(video.video_id)}`, "data-link": true, class: "card-link" },
+        { href, "data-link": true, class: "card-link" },
         h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
         h("h3", { class: "title" }, title),
       ),
       h("p", { class: "meta" }, statusBadge(video.status, video.progress), " ", h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at))),
       progress,
+      watchNow(video, title, href),
+    );
+  }
+
+  /** While the rest is encoded: a link to watch the start already, and how much of it there is. */
+  function watchNow(video: VideoSummary, title: string, href: string): HTMLElement | null {
+    const seconds = playableSeconds(video);
+    if (!seconds) return null;
+    return h(
+      "p",
+      { class: "early" },
+      h("a", { href, "data-link": true, class: "button watch-now", "aria-label": `Watch now: ${title}` }, "Watch now"),
+      " ",
+      h("span", { class: "playable" }, playableText(seconds, video.duration_seconds)),
     );
   }
 
@@ -135,14 +150,17 @@ export function libraryView(app: App): View {
     () => app.live?.connected ?? false,
   );
 
-  // pushed changes: a known card changes at once; a new video, or one now READY (its poster), is fetched
+  // pushed changes: a known card changes at once; a new video, or one now READY or first playable (its poster), is fetched
   const unpush = app.live?.subscribe((push) => {
     const known = videos.get(push.video_id);
-    if (!known || push.status === "READY") {
+    const firstPlayable = !!push.playable_seconds && !!known && !playableSeconds(known);
+    if (!known || push.status === "READY" || firstPlayable) {
       void refresh().catch(showError);
       return;
     }
-    merge([{ ...known, status: push.status, progress: push.progress, title: push.title ?? known.title }], { append: false });
+    // what plays only grows while processing (a push without the field keeps what the card had)
+    const playable = push.status === "PROCESSING" ? Math.max(push.playable_seconds ?? 0, known.playable_seconds ?? 0) || null : null;
+    merge([{ ...known, status: push.status, progress: push.progress, playable_seconds: playable, title: push.title ?? known.title }], { append: false });
     render();
   });
 
