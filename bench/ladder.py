@@ -474,17 +474,23 @@ class EngineMedia(FfmpegMedia):
 
     engine: Engine | None = None
 
-    def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str]) -> None:
+    def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str], niceness: int = 0) -> None:
         if self.engine is None:
-            return super()._run(args, source, redact=redact)
+            return super()._run(args, source, redact=redact, niceness=niceness)
         run_ffmpeg(self.engine.command(args), self.encode_timeout)  # a failure keeps ffmpeg's whole error output
         return None
 
     def _stream(
-        self, args: list[str], source: SourceRef, sink: Callable[[bytes], object], *, redact: list[str]
+        self,
+        args: list[str],
+        source: SourceRef,
+        sink: Callable[[bytes], object],
+        *,
+        redact: list[str],
+        niceness: int = 0,
     ) -> None:
         if self.engine is None:
-            return super()._stream(args, source, sink, redact=redact)
+            return super()._stream(args, source, sink, redact=redact, niceness=niceness)
         mediatools.stream("ffmpeg", self.engine.command(args), timeout=self.encode_timeout, sink=sink, redact=redact)
         return None
 

@@ -109,11 +109,12 @@ class EventSourceMapping:
         *,
         retry_delay: int | None = None,
         after_invoke: Callable[[], None] = lambda: None,
+        queue_url: str | None = None,
     ) -> None:
         self.sqs, self.function, self.handler = sqs, function, handler
         self.retry_delay, self.after_invoke = retry_delay, after_invoke
         self.queue_name = function.queue_arn.rsplit(":", 1)[-1]
-        self.queue_url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        self.queue_url = queue_url or sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
 
     def poll(self, wait_seconds: int = 1) -> dict[str, int] | None:
         """Handle one batch; None when the queue had nothing to give."""

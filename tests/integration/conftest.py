@@ -50,6 +50,7 @@ def tap_attributes(event_types: list[str] | None) -> dict[str, str]:
 class Aws:
     topology: Topology
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _queue_urls: dict[str, str] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
         """A client of this stack's (moto's mock, or its server), made once: making one costs milliseconds."""
@@ -64,7 +65,10 @@ class Aws:
         return next(f for f in self.topology.functions if f.key == key)
 
     def queue_url(self, name: str) -> str:
-        return self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        """A queue's URL, asked once: a stack's queues keep theirs."""
+        if name not in self._queue_urls:
+            self._queue_urls[name] = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        return self._queue_urls[name]
 
     def tap(self, topic_arn: str, *, event_types: list[str] | None = None) -> str:
         """A queue that receives every message published to a topic (raw delivery), or those of `event_types`."""

@@ -109,13 +109,22 @@ class Lambdas:
 
     def __init__(self, aws: Aws, monkeypatch: pytest.MonkeyPatch, work_dir: Path, prober: Any) -> None:
         from catalog import deps as catalog_deps
+        from transcode.logic import tasks
+
+        monkeypatch.setattr(tasks, "IN_PLACE_WAITS", (0.0, 0.0))  # tried again at once, as the workflow's retries
 
         # every function of the stack, the API's too (the tests call some routes), as if they shared this process
         use_function_env(monkeypatch, *aws.topology.invocables.values(), WORK_DIR=str(work_dir))
         catalog_deps.record_video_event().prober = prober
         sqs = aws.client("sqs")
         self.mappings = {
-            function.key: EventSourceMapping(sqs, function, function.load_handler(), retry_delay=0)
+            function.key: EventSourceMapping(
+                sqs,
+                function,
+                function.load_handler(),
+                retry_delay=0,
+                queue_url=aws.queue_url(function.queue_arn.rsplit(":", 1)[-1]),
+            )
             for function in aws.topology.functions
         }
         self.sfn = aws.client("stepfunctions")
@@ -176,6 +185,8 @@ def empty_queues(aws: Aws) -> None:
     }
     for name in sorted(names):  # received and deleted: SQS allows one PurgeQueue a minute
         url = aws.queue_url(name)
+        if not queued(url):
+            continue
         while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
             sqs.delete_message_batch(QueueUrl=url, Entries=entries)
@@ -268,7 +279,9 @@ class TrackedUpload:
         transcoded = self.events("VideoTranscoded")[0]
         assert transcoded["chunks"] == self.chunks
         tag = transcoded["stream"]["master"].split("/stream/", 1)[1].split("/", 1)[0]
-        assert self.keys() == self.expected_keys(tag)
+        # (and the records the growing stream's writers read, kept as a cache: pieces/growing.json, when one got
+        # as far as reading them)
+        assert [key for key in self.keys() if not key.endswith("/pieces/growing.json")] == self.expected_keys(tag)
         # progress: each state of the encoding (chunks done, share, playable seconds) is one event, however often it
         # was sent (a resend repeats it as it was); the chunks of the one round, and never more done than all
         progress: dict[str, tuple[int, int, float | None, float | None]] = {}

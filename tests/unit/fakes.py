@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import shutil
@@ -79,6 +80,15 @@ class FakeStorage:
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         return sorted(k for b, k in [*self.objects, *self.documents] if b == bucket and k.startswith(prefix))
+
+    def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
+        """As S3's: the MD5 of what each key holds."""
+        found = {}
+        for key in self.list_keys(bucket, prefix):
+            stored = self.objects.get((bucket, key))
+            body = stored[0] if stored else json.dumps(self.documents[(bucket, key)], sort_keys=True).encode()
+            found[key] = f'"{hashlib.md5(body).hexdigest()}"'
+        return found
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         document = self.documents.get((bucket, key))
@@ -179,6 +189,7 @@ class FakeMedia:
         self.probed: list[SourceRef] = []
         self.encoded: list[int] = []
         self.rounds: list[list[str]] = []  # the rungs of each chunk encode
+        self.background: list[bool] = []  # whether each chunk encode was asked to yield the cores
         self.progress_reports: tuple[int, float] = (10, 0.4)  # what ffmpeg says during every chunk (frames, s)
         self.pictures: list[Picture] = []
         self.audio: list[float] = []
@@ -208,9 +219,11 @@ class FakeMedia:
         top: Rendition | None = None,
         thumbnails: bool = True,
         progress: Callable[[int, float], None] | None = None,
+        background: bool = False,
     ) -> ChunkFiles:
         self.encoded.append(chunk.index)
         self.rounds.append([r.name for r in renditions])
+        self.background.append(background)
         self.pictures.append(picture)
         if progress is not None:
             progress(*self.progress_reports)

@@ -4,6 +4,8 @@ ffmpeg's progress read as it runs."""
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -138,3 +140,18 @@ def test_a_stream_that_does_not_end_in_time_is_stopped() -> None:
     with pytest.raises(mediatools.MediaToolError) as stopped:
         mediatools.stream("ffmpeg", _endless_tone(), timeout=1.5, sink=lambda data: None)
     assert stopped.value.timed_out and "did not finish within 2s" in stopped.value.detail
+
+
+@pytest.mark.parametrize("tool", ["run", "stream"])
+def test_a_background_tool_runs_at_a_lower_cpu_priority(tool: str) -> None:
+    # (a tool is any program: here Python printing its own niceness)
+    args = [sys.executable, "-c", "import os; print(os.nice(0))"]
+    mine = os.nice(0)
+    if tool == "run":
+        printed = mediatools.run("python", args, timeout=30, niceness=7)
+    else:
+        got: list[bytes] = []
+        mediatools.stream("python", args, timeout=30, sink=got.append, niceness=7)
+        printed = b"".join(got)
+    assert int(printed) == min(mine + 7, 19)
+    assert int(mediatools.run("python", args, timeout=30)) == mine

@@ -511,6 +511,44 @@ def test_a_writer_whose_listing_went_stale_while_it_wrote_writes_again(world: Wo
     assert len(_segments(_text(world, the_plan.playlist_key("480p")))) == 3
 
 
+def test_a_writer_reads_only_the_records_that_are_new_or_written_again(world: World) -> None:
+    # Given the audio and the first three chunks of round 0 stored, each extending the stream
+    the_plan = world.plan()
+    encoding.encode_audio(the_plan, world.deps)
+    for item in the_plan.work[:3]:
+        encoding.encode_chunk(the_plan, item.chunk, world.deps, item.round)
+    reads: list[str] = []
+    read_json = world.storage.read_json
+
+    def counted(bucket: str, key: str) -> dict[str, Any] | None:
+        reads.append(key)
+        return read_json(bucket, key)
+
+    world.storage.read_json = counted  # type: ignore[method-assign]
+    records = {the_plan.piece_key(i) for i in range(4)} | {the_plan.audio_piece_key(i) for i in range(4)}
+    # When the fourth chunk extends it
+    encoding.encode_chunk(the_plan, the_plan.work[3].chunk, world.deps, the_plan.work[3].round)
+    # Then of the records it read only the fourth chunk's (and the fourth audio piece's), not the prefix again
+    assert sorted(set(reads) & records) == [the_plan.audio_piece_key(3), the_plan.piece_key(3)]
+    assert len(_segments(_text(world, the_plan.playlist_key("480p")))) == 4
+    # And a record written again (another try of a chunk) is read again, by its changed ETag
+    reads.clear()
+    again = read_json(BUCKET, the_plan.piece_key(1)) or {}
+    world.storage.write_json(BUCKET, the_plan.piece_key(1), again | {"seconds": 99.0})
+    growing.publish(the_plan, world.deps)
+    assert sorted(set(reads) & records) == [the_plan.piece_key(1)]
+
+
+def test_round_1_encodes_in_the_background_so_that_round_0_gets_shared_cores_first(world: World) -> None:
+    # Given the growing stream's plan: round 0 (the lowest rung) then round 1 (the others)
+    the_plan = world.plan()
+    # When every item is encoded
+    encode_every_chunk(the_plan, world.deps)
+    # Then round 1's encodes yield the cores (a lower CPU priority), round 0's do not
+    rounds = [item.round for item in the_plan.work]
+    assert world.media.background == [r == 1 for r in rounds] and 0 in rounds and 1 in rounds
+
+
 def test_a_running_chunk_reports_progress_from_ffmpeg_at_most_every_few_seconds(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -538,6 +576,7 @@ def test_the_growing_stream_can_be_turned_off_for_the_old_path(world: World) -> 
     encoding.encode_audio(the_plan, world.deps)
     encode_every_chunk(the_plan, world.deps)
     assert (BUCKET, the_plan.master_key) not in world.storage.objects
+    assert world.media.background == [False] * 4  # one round: nothing to put first
     assert world.run()["status"] == "published"
 
 

@@ -70,13 +70,26 @@ def _stderr_tail(stderr: bytes, redact: Sequence[str], limit: int = 600) -> str:
     return text[-limit:] or "no error output"
 
 
-def run(tool: str, args: Sequence[str], *, timeout: float, redact: Sequence[str] = ()) -> bytes:
+def _lowered(niceness: int) -> Callable[[], object] | None:
+    """What lowers the child's CPU priority by `niceness` (0: none): run in the child before the tool starts."""
+    return (lambda: os.nice(niceness)) if niceness > 0 else None
+
+
+def run(tool: str, args: Sequence[str], *, timeout: float, redact: Sequence[str] = (), niceness: int = 0) -> bytes:
     """Run ffmpeg/ffprobe with a time limit, no stdin and no shell; return stdout.
 
-    `redact`: strings (input paths, URLs) to hide from the error detail.
+    `redact`: strings (input paths, URLs) to hide from the error detail. `niceness`: how much lower than this
+    process the tool's CPU priority is (it yields the cores to others where it shares them).
     """
     try:
-        done = subprocess.run(list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            list(args),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            preexec_fn=_lowered(niceness),
+        )
     except subprocess.TimeoutExpired:
         raise MediaToolError(tool, f"did not finish within {timeout:.0f}s", timed_out=True) from None
     if done.returncode != 0:
@@ -85,7 +98,13 @@ def run(tool: str, args: Sequence[str], *, timeout: float, redact: Sequence[str]
 
 
 def stream(
-    tool: str, args: Sequence[str], *, timeout: float, sink: Callable[[bytes], object], redact: Sequence[str] = ()
+    tool: str,
+    args: Sequence[str],
+    *,
+    timeout: float,
+    sink: Callable[[bytes], object],
+    redact: Sequence[str] = (),
+    niceness: int = 0,
 ) -> None:
     """Run ffmpeg like `run`, handing its stdout to `sink` as it comes (a muxer writing to `pipe:1`, or
     `-progress pipe:1`), instead of after the end.
@@ -95,7 +114,13 @@ def stream(
     """
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        process = subprocess.Popen(
+            list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            preexec_fn=_lowered(niceness),
+        )
         assert process.stdout is not None
         try:
             with selectors.DefaultSelector() as selector:

@@ -61,10 +61,13 @@ class S3Storage:
         return int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
-        keys = []
+        return list(self.list_etags(bucket, prefix))
+
+    def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
+        found: dict[str, str] = {}
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys += [obj["Key"] for obj in page.get("Contents", [])]
-        return keys
+            found |= {obj["Key"]: obj["ETag"] for obj in page.get("Contents", [])}
+        return found
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:

@@ -18,6 +18,9 @@ from transcode.logic.picture import AS_IS, Picture
 from transcode.logic.ports import ChunkFiles, SourceMissing, SourceRef, SourceSuperseded
 
 AUDIO_KBPS = 128
+# How much lower a background encode's CPU priority is (MediaTool.encode_chunk): where encodes share cores (the
+# local stack's workers, a laptop), the growing stream's round 0 gets them first; on Lambda each has its own.
+BACKGROUND_NICENESS = 10
 FRAGMENT_FLAGS = "+frag_keyframe+delay_moov+default_base_moof"
 # Every input's timestamps kept (so keyframes, thumbnails and chunk edges fall on the source's own times), shifted
 # only so that the file's earliest stream starts at 0: an MPEG-TS clock starting at 93,000 s reads as 0, and a
@@ -313,9 +316,9 @@ class FfmpegMedia:
         except mediatools.MediaToolError as exc:
             raise source_error(exc, source) from None
 
-    def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str]) -> None:
+    def _run(self, args: list[str], source: SourceRef | None, *, redact: list[str], niceness: int = 0) -> None:
         try:
-            mediatools.run("ffmpeg", args, timeout=self.encode_timeout, redact=redact)
+            mediatools.run("ffmpeg", args, timeout=self.encode_timeout, redact=redact, niceness=niceness)
         except mediatools.MediaToolError as exc:
             raise (source_error(exc, source) if source else exc) from None
 
@@ -335,7 +338,9 @@ class FfmpegMedia:
         top: Rendition | None = None,
         thumbnails: bool = True,
         progress: Callable[[int, float], None] | None = None,
+        background: bool = False,
     ) -> ChunkFiles:
+        niceness = BACKGROUND_NICENESS if background else 0
         args, files = chunk_command(
             SourceInput.of(source, demuxer),
             chunk,
@@ -352,10 +357,11 @@ class FfmpegMedia:
             thumbnails=thumbnails,
             progress=progress is not None,
         )
+        redact = [source.target, str(out_dir)]
         if progress is None:
-            self._run(args, source, redact=[source.target, str(out_dir)])
+            self._run(args, source, redact=redact, niceness=niceness)
         else:
-            self._stream(args, source, ProgressReader(progress).feed, redact=[source.target, str(out_dir)])
+            self._stream(args, source, ProgressReader(progress).feed, redact=redact, niceness=niceness)
         missing = [name for name, path in files.renditions.items() if not path.is_file() or not path.stat().st_size]
         if missing:
             raise mediatools.MediaToolError("ffmpeg", f"produced no output for {', '.join(missing)}")
@@ -368,10 +374,16 @@ class FfmpegMedia:
         self._stream(args, source, sink, redact=[source.target])
 
     def _stream(
-        self, args: list[str], source: SourceRef, sink: Callable[[bytes], object], *, redact: list[str]
+        self,
+        args: list[str],
+        source: SourceRef,
+        sink: Callable[[bytes], object],
+        *,
+        redact: list[str],
+        niceness: int = 0,
     ) -> None:
         try:
-            mediatools.stream("ffmpeg", args, timeout=self.encode_timeout, sink=sink, redact=redact)
+            mediatools.stream("ffmpeg", args, timeout=self.encode_timeout, sink=sink, redact=redact, niceness=niceness)
         except mediatools.MediaToolError as exc:
             raise source_error(exc, source) from None
 

@@ -148,6 +148,7 @@ def encode_chunk(the_plan: Plan, chunk: ChunkRef, deps: WorkflowDeps, round_inde
                 top=the_plan.rungs[0].rendition(),
                 thumbnails=first_round,
                 progress=progress.encoded,
+                background=the_plan.growing and not first_round,  # the growing stream's round 0 goes first
             )
             record: dict[str, Any] = {"chunk": chunk.model_dump(mode="json"), "round": round_index, "rungs": {}}
             for rung in rungs:

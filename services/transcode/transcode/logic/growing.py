@@ -9,6 +9,9 @@ stream keeps. So a player given the master while the video is encoded plays the 
 grow, and, when the last chunk lands and `assembly` writes the same playlists as VOD (with their end), plays
 on to the end without a new URL: every segment it fetched is still where it was.
 
+A writer reads only the records that are new since the last writer (`pieces/growing.json` keeps the ones
+read, by ETag), so a chunk extends the stream with a few requests, however long the prefix already is.
+
 Two writers (a chunk and the audio, or two chunks) may publish at once: each writes, then lists again and
 writes again while the prefix it listed grew; so the last write comes from a listing made after every
 stored piece, and a playlist never stays shorter than what is stored. The finished stream's playlists are
@@ -19,7 +22,8 @@ timeout) puts them back instead of its EVENT playlists.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from transcode.logic import hls
@@ -29,7 +33,7 @@ _CHUNK_RECORD = re.compile(r"c(\d{5})\.json")
 _AUDIO_RECORD = re.compile(r"a(\d{5})\.json")
 
 
-def _contiguous(keys: list[str], pattern: re.Pattern[str]) -> int:
+def _contiguous(keys: Iterable[str], pattern: re.Pattern[str]) -> int:
     """How many records 0, 1, 2, ... are among `keys`, without a gap."""
     found = {int(m.group(1)) for key in keys if (m := pattern.fullmatch(key.rsplit("/", 1)[-1]))}
     count = 0
@@ -38,13 +42,49 @@ def _contiguous(keys: list[str], pattern: re.Pattern[str]) -> int:
     return count
 
 
-def stored_count(the_plan: Plan, deps: WorkflowDeps) -> int:
-    """How many chunks from the start have round 0 and the audio stored."""
-    storage, bucket = deps.storage, deps.config.output_bucket
-    count = _contiguous(storage.list_keys(bucket, the_plan.records_prefix(0)), _CHUNK_RECORD)
-    if the_plan.has_audio and count:
-        count = min(count, _contiguous(storage.list_keys(bucket, the_plan.audio_records_prefix), _AUDIO_RECORD))
-    return count
+@dataclass(frozen=True)
+class Stored:
+    """One listing of round 0's records and the audio's: their keys with their ETags."""
+
+    chunks: dict[str, str]
+    audio: dict[str, str]
+
+    @classmethod
+    def listed(cls, the_plan: Plan, deps: WorkflowDeps) -> Stored:
+        storage, bucket = deps.storage, deps.config.output_bucket
+        audio = storage.list_etags(bucket, the_plan.audio_records_prefix) if the_plan.has_audio else {}
+        return cls(storage.list_etags(bucket, the_plan.records_prefix(0)), audio)
+
+    def count(self, the_plan: Plan) -> int:
+        """How many chunks from the start have round 0 and the audio stored."""
+        count = _contiguous(self.chunks, _CHUNK_RECORD)
+        return min(count, _contiguous(self.audio, _AUDIO_RECORD)) if the_plan.has_audio else count
+
+
+class _Records:
+    """The records a writer needs, read through `pieces/growing.json`: the records earlier writers read, each
+    with its ETag. A record is read from S3 only when it is new or its ETag changed (written again), so
+    extending the stream by a chunk reads that chunk's records, not the whole prefix's."""
+
+    def __init__(self, the_plan: Plan, deps: WorkflowDeps, stored: Stored) -> None:
+        self._storage, self._bucket, self._key = deps.storage, deps.config.output_bucket, the_plan.growing_key
+        self._etags = stored.chunks | stored.audio
+        self._known: dict[str, Any] = (self._storage.read_json(self._bucket, self._key) or {}).get("records", {})
+        self._read = False
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        etag = self._etags.get(key)
+        known = self._known.get(key)
+        if known is None or known.get("etag") != etag:
+            known = {"etag": etag, "record": self._storage.read_json(self._bucket, key) or {}}
+            self._known[key], self._read = known, True
+        record: dict[str, Any] = known["record"]
+        return record
+
+    def keep(self) -> None:
+        """Store what was read for the next writer (only when something was)."""
+        if self._read:
+            self._storage.write_json(self._bucket, self._key, {"records": self._known})
 
 
 def variant(the_plan: Plan, rung: Rung, records: Sequence[dict[str, Any]], audio: Sequence[hls.Piece]) -> hls.Variant:
@@ -71,13 +111,14 @@ def max_frame_rate(rung_records: Sequence[dict[str, Any]]) -> float | None:
     return float(max(rates)) if rates and len(rates) == len(rung_records) else None
 
 
-def _write(the_plan: Plan, count: int, deps: WorkflowDeps) -> float:
-    """The growing stream's playlists over the first `count` chunks; the seconds they play."""
+def _write(the_plan: Plan, stored: Stored, deps: WorkflowDeps) -> float:
+    """The growing stream's playlists over the chunks stored from the start; the seconds they play."""
     storage, bucket = deps.storage, deps.config.output_bucket
-    records = [storage.read_json(bucket, the_plan.piece_key(index)) or {} for index in range(count)]
+    count, known = stored.count(the_plan), _Records(the_plan, deps, stored)
+    records = [known[the_plan.piece_key(index)] for index in range(count)]
     audio: list[hls.Piece] = []
     if the_plan.has_audio:
-        audio = [piece_of(storage.read_json(bucket, the_plan.audio_piece_key(i)) or {}) for i in range(count)]
+        audio = [piece_of(known[the_plan.audio_piece_key(index)]) for index in range(count)]
         storage.put_text(
             bucket, the_plan.playlist_key("audio"), hls.media_playlist(audio, ended=False), hls.CONTENT_TYPE
         )
@@ -94,6 +135,7 @@ def _write(the_plan: Plan, count: int, deps: WorkflowDeps) -> float:
     # last: the master names playlists that exist
     master = hls.master_playlist(variants, "audio/index.m3u8" if audio else None)
     storage.put_text(bucket, the_plan.master_key, master, hls.CONTENT_TYPE)
+    known.keep()
     played = seconds or 0.0
     return round(min(played, hls.duration(audio)) if audio else played, 3)
 
@@ -114,7 +156,8 @@ def publish(the_plan: Plan, deps: WorkflowDeps) -> float | None:
         if final is not None:
             restore_final(final, deps)
             return None
-        count = stored_count(the_plan, deps)
+        stored = Stored.listed(the_plan, deps)
+        count = stored.count(the_plan)
         if count <= written:  # nothing stored since the last write (listed after it)
             return seconds
-        seconds, written = _write(the_plan, count, deps), count
+        seconds, written = _write(the_plan, stored, deps), count

@@ -59,6 +59,10 @@ class Storage(Protocol):
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
 
+    def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
+        """The keys under the prefix with their ETags (one listing: what changed is told without reading it)."""
+        ...
+
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None: ...
 
     def write_json(self, bucket: str, key: str, document: dict[str, Any]) -> None: ...
@@ -107,11 +111,13 @@ class MediaTool(Protocol):
         top: Rendition | None = None,
         thumbnails: bool = True,
         progress: Callable[[int, float], None] | None = None,
+        background: bool = False,
     ) -> ChunkFiles:
         """The renditions of one chunk (decoded once, `picture` applied), its thumbnails (unless asked not to),
         and the poster when asked; the `last` chunk reads to the end of the source. `top` is the video's best
         rung (the poster's and thumbnails' size; default the first rendition). `progress` is told, about every
-        second, how far ffmpeg has come: (frames written, seconds of output muxed: this lags behind)."""
+        second, how far ffmpeg has come: (frames written, seconds of output muxed: this lags behind).
+        `background`: at a lower CPU priority, yielding shared cores to encodes that are not."""
         ...
 
     def encode_audio(

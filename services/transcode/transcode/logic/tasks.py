@@ -77,17 +77,19 @@ def task_failure(result: dict[str, Any]) -> tuple[str, str] | None:
 # Short and idempotent: retried in place when they raise (a throttle, a 5xx after the SDK's own retries). The
 # state machine retries the long ones, chunks and the audio, with a new message (a worker that died included).
 RETRIED_IN_PLACE = ("plan", "assemble", "fail")
+IN_PLACE_WAITS = (1.0, 4.0)  # seconds before each try again of a short task
 
 
 def run_task(
     message: TaskMessage,
     deps: WorkflowDeps,
     *,
-    retry_seconds: tuple[float, ...] = (1, 4),
+    retry_seconds: tuple[float, ...] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Do one task of the workflow; its result for the state machine."""
-    waits = retry_seconds if message.task in RETRIED_IN_PLACE else ()
+    """Do one task of the workflow; its result for the state machine (a short one tried again in place after
+    each of `retry_seconds`, IN_PLACE_WAITS unless given)."""
+    waits = (IN_PLACE_WAITS if retry_seconds is None else retry_seconds) if message.task in RETRIED_IN_PLACE else ()
     for wait in waits:
         try:
             return _run(message, deps)

@@ -186,6 +186,12 @@ class Plan(_Step):
         return f"{self.stream_prefix}{track}/index.m3u8"
 
     @property
+    def growing_key(self) -> str:
+        """The records the growing stream's writers have read (logic/growing.py), so the next reads only what
+        is new."""
+        return f"{self.stream_prefix}pieces/growing.json"
+
+    @property
     def final_key(self) -> str:
         """The finished stream's playlists, written before them (logic/growing.py: a late writer restores them)."""
         return f"{self.stream_prefix}final.json"
