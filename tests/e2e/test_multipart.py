@@ -104,3 +104,13 @@ def test_a_cancelled_upload_leaves_nothing_and_cannot_be_completed(stack: Stack,
     assert requests.delete(target, params={"upload_id": upload_id}, headers=headers, timeout=10).status_code == 404
     keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert not [key for key in keys if f"/{video_id}/" in key]
+
+
+def test_the_demo_uploads_a_file_above_the_threshold_in_parts(stack: Stack, big_clip: Path):
+    from devstack.demo import Client, upload
+
+    # (make demo FILE=... and make bench-first-play upload through devstack.demo)
+    api = stack.url("/uploads").removesuffix("/uploads")
+    sent = upload(Client(api, stack.forge.token("erin")), big_clip)
+    assert "multipart" in sent.key
+    assert stack.final_item(sent.video_id)["status"] == "READY"
