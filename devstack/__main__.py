@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument(
         "--site-origin",
+        type=_site_origin,
         action="append",
         default=[],
         metavar="ORIGIN",
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             site_origins=args.site_origin,
             ws_port=args.ws_port,
         )
-    except ValueError as problem:  # a --concurrency for a function that is not there, a --site-origin that is no origin
+    except ValueError as problem:  # a --concurrency for a function that is not there
         up.error(str(problem))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as Ctrl-C does
     with local as stack:
@@ -149,6 +150,17 @@ def _concurrency(text: str) -> tuple[str, int]:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: N must be a whole number, at least 1")
     return name, int(value)
+
+
+def _site_origin(text: str) -> str:
+    """Checked while parsing, before the website is built (a build rewrites services/web/dist)."""
+    from devstack.oidc import site_origin
+
+    try:
+        site_origin(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+    return text
 
 
 def _interrupt(*_: Any) -> None:

@@ -2,12 +2,14 @@
 // content-hashed script, the stylesheet likewise, and index.html naming both. config.json is not
 // built: the deploy (or the local stack) writes it for the stage.
 import { build } from "esbuild";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "dist");
+const final = join(here, "dist");
+// Built beside dist/ and swapped in at the end: a server serving dist/ (the local stack) never finds it half-built.
+const dist = join(here, `dist.${process.pid}.tmp`);
 await rm(dist, { recursive: true, force: true });
 await mkdir(join(dist, "assets"), { recursive: true });
 
@@ -36,4 +38,10 @@ const page = (await readFile(join(here, "static/index.html"), "utf8"))
   .replace("%APP_CSS%", named("static/app.css"));
 await writeFile(join(dist, "index.html"), page);
 await copyFile(join(here, "static/favicon.svg"), join(dist, "favicon.svg"));
-console.log(`built ${dist}: ${outputs.length} assets`);
+const old = join(here, `dist.${process.pid}.old`);
+await rename(final, old).catch((error) => {
+  if (error.code !== "ENOENT") throw error;
+});
+await rename(dist, final);
+await rm(old, { recursive: true, force: true });
+console.log(`built ${final}: ${outputs.length} assets`);

@@ -162,7 +162,11 @@ def test_the_local_stack_registers_each_site_origins_callback_and_serves_the_pag
     assert LocalStack().oidc.clients[0].redirect_uris == ()
 
 
-def test_devstack_up_refuses_a_site_origin_that_is_not_one(capsys: pytest.CaptureFixture[str]):
+def test_devstack_up_refuses_a_site_origin_that_is_not_one_before_building_the_website(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    # (a build rewrites services/web/dist, which the shared stack serves to the browser tests beside this one)
+    monkeypatch.setattr("tools.website.build", lambda *_, **__: pytest.fail("built the website for a refused command"))
     with pytest.raises(SystemExit) as exited:
         main(["up", "--site-origin", "http://127.0.0.1:5173/app"])
     assert exited.value.code == 2 and "is not a site origin" in capsys.readouterr().err
