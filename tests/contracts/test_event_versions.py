@@ -11,9 +11,11 @@ from contracts import (
     EVENT_TYPES,
     VIDEO_EVENT,
     ChunkRef,
+    DisplayNameChanged,
     DomainEvent,
     MailPreferenceChanged,
     UnreadableMessage,
+    UploadStarted,
     VideoDeleted,
     VideoReady,
     VideoStatus,
@@ -65,6 +67,8 @@ def _samples() -> list[DomainEvent]:
             sequence=205001,
         ),
         MailPreferenceChanged(correlation_id="c", sub="alice", email="alice@example.com", enabled=True, version=2),
+        UploadStarted(correlation_id="c", video_id=VIDEO_ID, owner="alice", title="Bob's talk, part 2 🎤.mp4"),
+        DisplayNameChanged(correlation_id="c", sub="alice", display_name="Alice Ł", version=3),
     ]
 
 

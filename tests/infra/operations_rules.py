@@ -93,9 +93,25 @@ def stages_of(template: Template, api: str) -> list[dict[str, Any]]:
     ]
 
 
+def _throttles(limits: dict[str, Any]) -> bool:
+    return bool(limits.get("ThrottlingRateLimit", 0) > 0 and limits.get("ThrottlingBurstLimit", 0) > 0)
+
+
+def public_routes(template: Template, api: str) -> list[str]:
+    """The route keys of an API that need no authorizer (anyone may call them)."""
+    return [
+        route["Properties"]["RouteKey"]
+        for route in template.of_type("AWS::ApiGatewayV2::Route").values()
+        if ref_target(route["Properties"]["ApiId"]) == api
+        and route["Properties"].get("AuthorizationType", "NONE") == "NONE"
+    ]
+
+
 def api_problems(template: Template) -> list[str]:
-    """every API's stage throttles its routes; every HTTP API writes JSON access logs (request id, caller, route,
-    status, latency) to a log group with a retention; every API has a server-error rate alarm"""
+    """every API's stage throttles its routes, and each public route of an HTTP API (no authorizer) on its own
+    (RouteSettings: an anonymous flood is refused there, apart from the signed-in routes); every HTTP API writes
+    JSON access logs (request id, caller, route, status, latency) to a log group with a retention; every API has a
+    server-error rate alarm"""
     problems = []
     for api, resource in template.of_type("AWS::ApiGatewayV2::Api").items():
         websocket = resource["Properties"].get("ProtocolType") == "WEBSOCKET"
@@ -104,10 +120,13 @@ def api_problems(template: Template) -> list[str]:
             problems.append(f"{api}: no stage")
         for stage in stages:
             limits = stage.get("DefaultRouteSettings", {})
-            if not (limits.get("ThrottlingRateLimit", 0) > 0 and limits.get("ThrottlingBurstLimit", 0) > 0):
+            if not _throttles(limits):
                 problems.append(f"{api}: its stage does not throttle ({limits})")
             if websocket:
                 continue  # (access logs need API Gateway's account-wide CloudWatch role: see the README)
+            for key in public_routes(template, api):
+                if not _throttles(stage.get("RouteSettings", {}).get(key, {})):
+                    problems.append(f"{api}: public route {key} has no throttling of its own")
             logs = stage.get("AccessLogSettings")
             if not logs:
                 problems.append(f"{api}: no access logs")

@@ -68,11 +68,16 @@ def service(worker_timeout: int = 30) -> dict[str, Any]:
                 "Properties": {
                     "ApiId": {"Ref": "HttpApi"},
                     "DefaultRouteSettings": {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100},
+                    "RouteSettings": {"GET /shared/{id}": {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}},
                     "AccessLogSettings": {
                         "DestinationArn": {"Fn::GetAtt": ["HttpApiLogGroup", "Arn"]},
                         "Format": json.dumps(ACCESS_LOG),
                     },
                 },
+            },
+            "HttpApiRouteGetSharedIdVar": {  # a public route (no authorizer)
+                "Type": "AWS::ApiGatewayV2::Route",
+                "Properties": {"ApiId": {"Ref": "HttpApi"}, "RouteKey": "GET /shared/{id}"},
             },
             "HttpApiAuthorizerUser": {
                 "Type": "AWS::ApiGatewayV2::Authorizer",
@@ -198,6 +203,10 @@ CHANGES: dict[str, tuple[Callable[[dict[str, Any]], object], Rule]] = {
     ),
     "a WebSocket stage without throttling": (
         lambda r: r["SocketsStage"]["Properties"].pop("DefaultRouteSettings"),
+        api_problems,
+    ),
+    "a public route without throttling of its own": (
+        lambda r: r["HttpApiStage"]["Properties"].pop("RouteSettings"),
         api_problems,
     ),
     "an HTTP API without access logs": (

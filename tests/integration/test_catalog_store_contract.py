@@ -19,9 +19,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from catalog.adapters.dynamo import DynamoCatalog, OwnerIndexQuery, from_dynamo, to_dynamo
+from catalog.adapters.dynamo import DynamoCatalog, OwnerIndexQuery, PublicIndexQuery, from_dynamo, to_dynamo
 from catalog.logic.items import VideoItem
-from catalog.logic.ports import CatalogStore, OwnerIndex, Rank, Status
+from catalog.logic.ports import CatalogStore, OwnerIndex, PublicIndex, Rank, Status
 from catalog.logic.records import (
     CatalogDeps,
     UploadDeps,
@@ -35,7 +35,7 @@ from contracts import ChunkRef, S3EventRecord, upload_of
 from contracts.api import PageQuery
 from infra import LOCAL_CREDENTIALS, load
 from tests.unit import shapes
-from tests.unit.fakes import FakeCatalog, FakeProber, FakePublisher, FakeSigner
+from tests.unit.fakes import FakeCatalog, FakeProber, FakePublicIndex, FakePublisher, FakeSigner
 
 pytestmark = pytest.mark.service("metadata")
 
@@ -68,6 +68,7 @@ class Table:
     index: OwnerIndex
     stored: Callable[[str], dict[str, Any] | None]  # the item's attributes as JSON values; None if there is none
     seed: Callable[[dict[str, Any]], None]  # write an item as it stands (one an older version wrote)
+    public: PublicIndex
 
 
 def _fake() -> Table:
@@ -76,7 +77,8 @@ def _fake() -> Table:
     def seed(item: dict[str, Any]) -> None:
         fake.items[item["video_id"]] = copy.deepcopy(item)
 
-    return Table("fake", fake, fake, lambda video_id: fake.stored(video_id) if video_id in fake.items else None, seed)
+    stored = lambda video_id: fake.stored(video_id) if video_id in fake.items else None  # noqa: E731
+    return Table("fake", fake, fake, stored, seed, FakePublicIndex(fake))
 
 
 def _dynamo(table: Any) -> Table:
@@ -90,6 +92,7 @@ def _dynamo(table: Any) -> Table:
         OwnerIndexQuery(table),
         stored,
         lambda item: table.put_item(Item=to_dynamo(item)),
+        PublicIndexQuery(table),
     )
 
 
@@ -486,3 +489,84 @@ def test_a_write_that_sets_one_attribute_twice_is_refused(table: Table) -> None:
     with pytest.raises(ClientError, match="ValidationException"):
         table.catalog.note_progress(video_id, 0.5, {"status": "READY"}, FIRST)
     assert item_of(table, video_id).status == Status.UPLOADED
+
+
+# --- titles and sharing ----------------------------------------------------------------------------------------
+
+
+def test_the_name_as_typed_titles_the_video_whichever_comes_first_and_never_over_the_owners(table: Table) -> None:
+    from catalog.logic.sharing import TitleRank
+
+    typed = "Bob's talk, part 2 (final) #1 🎤 שלום.mp4"
+    # Given one video whose upload is noted first (its title the key's made-safe name), and one titled first
+    late, early = new_id(), new_id()
+    table.catalog.note_upload(late, FIRST | {"title": "Bob_s talk_ part 2 (final) _1.mp4"})
+    assert table.catalog.name(early, "alice", typed, TitleRank.AS_TYPED)
+    assert item_of(table, early).status is None  # a bare item: no video yet (its upload may never come)
+
+    # When the other event of each arrives
+    assert table.catalog.name(late, "alice", typed, TitleRank.AS_TYPED)
+    assert table.catalog.note_upload(early, FIRST | {"title": "Bob_s talk_ part 2 (final) _1.mp4"})
+
+    # Then both have the title as typed, and the early one is a video now
+    assert item_of(table, late).title == item_of(table, early).title == typed
+    assert item_of(table, early).status == Status.UPLOADED
+    # And the owner's own title is never overwritten by a late or repeated UploadStarted, nor is a tombstone's
+    assert table.catalog.name(late, "alice", "Mine", TitleRank.OWNER)
+    assert not table.catalog.name(late, "alice", typed, TitleRank.AS_TYPED)
+    assert item_of(table, late).title == "Mine"
+    assert not table.catalog.name(early, "mallory", "Hijacked", TitleRank.AS_TYPED + 1)  # another owner's video
+    table.catalog.bury(early, "alice", deleted_at=NOW, expires_at=NOW + timedelta(days=15))
+    assert not table.catalog.name(early, "alice", typed, TitleRank.OWNER)
+    assert item_of(table, early).deleted
+
+
+def test_sharing_keys_revive_rotate_and_list_alike_in_either_store(table: Table) -> None:
+    from catalog.logic.sharing import UpdateDeps, shared_item, update_video
+    from catalog.logic.views import DetailsDeps
+    from contracts.api import UpdateVideo, Visibility
+    from lambdakit.refusals import NotFound
+
+    # Given alice's READY video
+    video_id = new_id()
+    table.seed(
+        {
+            "video_id": video_id,
+            "owner": "alice",
+            "status": "READY",
+            "status_rank": 4,
+            "title": "t",
+            "created_at": "2999-01-01T00:00:00+00:00",
+        }
+    )  # fmt: skip  (newest of the module's items)
+    keys = (letter * 22 for letter in "KLMNOPQ")  # a fresh key each time one is asked for
+    deps = UpdateDeps(table.catalog, DetailsDeps(table.catalog, FakeSigner()), new_key=lambda: next(keys))
+
+    def change(**fields: Any) -> Any:
+        return update_video("alice", video_id, UpdateVideo.model_validate(fields), deps)
+
+    # When she makes it unlisted, private again, then public
+    unlisted = change(visibility="unlisted", title="  Ünïcode 🎬 title  ", description="two\nlines")
+    private = change(visibility="private")
+    public = change(visibility="public")
+
+    # Then unlisting gave a share id; private hid it (and it opens nothing); public revived the same one, listed
+    assert unlisted.share_id == "K" * 22 + video_id and unlisted.visibility == Visibility.UNLISTED
+    assert (unlisted.title, unlisted.description) == ("Ünïcode 🎬 title", "two\nlines")
+    assert private.share_id is None
+    assert public.share_id == unlisted.share_id and shared_item(table.catalog, public.share_id).video_id == video_id
+    assert [item.video_id for item in table.public.page(1, None)[0]] == [video_id]
+    # And a new link replaces the key for good; a switch to unlisted unlists it
+    rotated = change(new_share_link=True, visibility="unlisted")
+    assert rotated.share_id not in (None, unlisted.share_id) and rotated.share_id.endswith(video_id)
+    with pytest.raises(NotFound):
+        shared_item(table.catalog, unlisted.share_id)
+    assert video_id not in [item.video_id for item in table.public.page(50, None)[0]]
+    # And nobody else may change it, nor anyone a deleted one
+    with pytest.raises(NotFound):
+        update_video("mallory", video_id, UpdateVideo(visibility=Visibility.PUBLIC), deps)
+    table.catalog.bury(video_id, "alice", deleted_at=NOW, expires_at=NOW + timedelta(days=15))
+    with pytest.raises(NotFound):
+        change(title="back")
+    with pytest.raises(NotFound):
+        shared_item(table.catalog, rotated.share_id)

@@ -389,6 +389,45 @@ class FakeCatalog:
         item.update(_json_copy(values))
         return True
 
+    def name(self, video_id: str, owner: str, title: str, rank: int) -> bool:
+        current = self.items.get(video_id, {})
+        # ConditionExpression: (no title_rank OR title_rank < :rank) AND not a tombstone AND (no owner OR owner = :o)
+        if "title_rank" in current and not current["title_rank"] < rank:
+            return False
+        if current.get("status") == Status.DELETED or current.get("owner", owner) != owner:
+            return False
+        item = self._item(video_id)
+        item.update({"title_rank": rank, "title": title})
+        item.setdefault("owner", owner)
+        return True
+
+    def share(
+        self, video_id: str, owner: str, values: dict[str, Any], *, first_values: dict[str, Any], remove: list[str]
+    ) -> bool:
+        self._sets_each_once(values, first_values, remove)
+        item = self.items.get(video_id)
+        if item is None or "status" not in item or item.get("owner") != owner or item["status"] == Status.DELETED:
+            return False
+        item.update(_json_copy(values))
+        for name, value in _json_copy(first_values).items():
+            item.setdefault(name, value)
+        for name in remove:
+            item.pop(name, None)
+        return True
+
+    def public_page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        """PublicIndexQuery over the sparse `public` index (items with `listed`), newest first."""
+        listed = sorted(
+            (item for item in self.items.values() if "listed" in item and "created_at" in item),
+            key=lambda item: (item["created_at"], item["video_id"]),
+            reverse=True,
+        )
+        if start is not None:
+            listed = [i for i in listed if (i["created_at"], i["video_id"]) < (start["created_at"], start["video_id"])]
+        page = listed[:limit]
+        last = {name: page[-1][name] for name in ("video_id", "listed", "created_at")} if len(page) == limit else None
+        return [from_item(item) for item in page], last
+
     def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
         item = self.items.get(video_id)
         if item is None or item.get("owner") != owner or item.get("status") == Status.DELETED:
@@ -401,6 +440,32 @@ class FakeCatalog:
             "deleted_at": deleted_at.isoformat(),
             "expires_at": int(expires_at.timestamp()),
         }
+        return True
+
+
+class FakePublicIndex:
+    """The catalog's `public` index, read from a FakeCatalog."""
+
+    def __init__(self, catalog: FakeCatalog) -> None:
+        self.catalog = catalog
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        return self.catalog.public_page(limit, start)
+
+
+class FakeOwnerNames:
+    def __init__(self, names: dict[str, str] | None = None) -> None:
+        self.kept: dict[str, tuple[str | None, int]] = {sub: (name, 1) for sub, name in (names or {}).items()}
+        self.asked: list[set[str]] = []
+
+    def names(self, subs: set[str]) -> dict[str, str]:
+        self.asked.append(set(subs))
+        return {sub: name for sub in subs if (name := self.kept.get(sub, (None, 0))[0]) is not None}
+
+    def remember(self, sub: str, name: str | None, version: int) -> bool:
+        if self.kept.get(sub, (None, 0))[1] >= version:
+            return False
+        self.kept[sub] = (name, version)
         return True
 
 

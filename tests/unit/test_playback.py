@@ -161,16 +161,17 @@ class Grants:
         self.reads.append(grant_id)
         return self.items.get(grant_id)
 
-    def live(self, owner: str, video_id: str) -> Grant | None:
-        return self.live_grants.get((owner, video_id))
+    def live(self, owner: str, video_id: str, *, shared: bool = False) -> Grant | None:
+        return self.live_grants.get(("(shared)" if shared else owner, video_id))
 
     def issue(self, grant: Grant, *, replacing: Grant | None) -> bool:
+        shared = grant.share_key is not None
         if self.meanwhile:
             winner, self.meanwhile = self.meanwhile, None
-            self.issue(winner, replacing=self.live(winner.owner, winner.video_id))
-        if self.live(grant.owner, grant.video_id) != replacing:
+            self.issue(winner, replacing=self.live(winner.owner, winner.video_id, shared=winner.share_key is not None))
+        if self.live(grant.owner, grant.video_id, shared=shared) != replacing:
             return False
-        self.items[grant.grant_id] = self.live_grants[(grant.owner, grant.video_id)] = grant
+        self.items[grant.grant_id] = self.live_grants[("(shared)" if shared else grant.owner, grant.video_id)] = grant
         self.writes += 1
         return True
 

@@ -23,6 +23,7 @@ from intake.logic.uploads import (
     start_upload,
 )
 from lambdakit.refusals import Conflict, Invalid, NotFound, TooLarge
+from tests.unit.fakes import FakePublisher
 
 pytestmark = pytest.mark.service("upload")
 
@@ -113,7 +114,8 @@ class FakeMultipart:
 
 
 def _start(size: int, multipart: FakeMultipart | None = None) -> UploadForm | MultipartUpload:
-    deps = StartDeps(FakeForms(), multipart or FakeMultipart(), UploadLimits(10**9, 50 * 1024**2), lambda: VIDEO_ID)
+    limits = UploadLimits(10**9, 50 * 1024**2)
+    deps = StartDeps(FakeForms(), multipart or FakeMultipart(), limits, FakePublisher(), lambda: VIDEO_ID)
     return start_upload(_request(size=size), owner="alice", deps=deps)
 
 

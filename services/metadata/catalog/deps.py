@@ -6,9 +6,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from catalog.logic.audience import ViewDeps
 from catalog.logic.playback import GrantDeps, PlaybackDeps
 from catalog.logic.ports import MediaSigner
 from catalog.logic.records import CatalogDeps, UploadDeps
+from catalog.logic.sharing import PublicDeps, ShareDeps, UpdateDeps
 from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps
 from catalog.settings import settings
 
@@ -116,6 +118,55 @@ def serve_playback() -> PlaybackDeps:
         videos=_catalog(),
         api_url=settings().public_api_url,
     )
+
+
+@cache
+def _owner_names() -> Any:
+    import boto3
+
+    from catalog.adapters.dynamo import DynamoOwnerNames
+
+    return DynamoOwnerNames(boto3.resource("dynamodb").Table(settings().owners_table))
+
+
+@cache
+def update_video() -> UpdateDeps:
+    return UpdateDeps(store=_catalog(), details=get_video())
+
+
+@cache
+def get_shared_video() -> ShareDeps:
+    from catalog.adapters.signer import S3UrlSigner
+
+    return ShareDeps(
+        store=_catalog(),
+        names=_owner_names(),
+        signer=S3UrlSigner(_s3()),
+        grants=GrantDeps(grants=_grants(), api_url=settings().public_api_url),
+    )
+
+
+@cache
+def list_public_videos() -> PublicDeps:
+    from catalog.adapters.dynamo import PublicIndexQuery
+    from catalog.adapters.signer import S3UrlSigner
+
+    return PublicDeps(index=PublicIndexQuery(_table()), names=_owner_names(), signer=S3UrlSigner(_s3()))
+
+
+@cache
+def record_owner_name() -> Any:
+    return _owner_names()
+
+
+@cache
+def count_view() -> ViewDeps:
+    import boto3
+
+    from catalog.adapters.grants import DynamoViewCounter
+
+    table = boto3.resource("dynamodb").Table(settings().playback_grants_table)
+    return ViewDeps(grants=_grants(), videos=_catalog(), counter=DynamoViewCounter(table, settings().catalog_table))
 
 
 @cache

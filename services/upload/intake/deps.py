@@ -28,7 +28,16 @@ def create_upload() -> StartDeps:
         forms=PresignedPosts(_s3(), bucket),
         multipart=S3MultipartUploads(_s3(), bucket),
         limits=UploadLimits(settings().max_upload_bytes, settings().multipart_threshold_bytes),
+        publisher=_publisher(),
     )
+
+
+def _publisher() -> Any:
+    import boto3
+
+    from lambdakit.sns import SnsPublisher
+
+    return SnsPublisher(boto3.client("sns"), settings().upload_events_topic_arn)
 
 
 @cache

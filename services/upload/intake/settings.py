@@ -18,6 +18,7 @@ def _at_most_one_post(value: int) -> None:
 
 class UploadSettings(Settings):
     uploads_bucket = Setting("UPLOADS_BUCKET")
+    upload_events_topic_arn = Setting("UPLOAD_EVENTS_TOPIC_ARN")  # where createUpload tells UploadStarted
     max_upload_bytes = Setting("MAX_UPLOAD_BYTES", int, default=SINGLE_POST_LIMIT, check=positive)
     # above this a form becomes a multipart upload; never above S3's single-POST limit
     multipart_threshold_bytes = Setting(

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events import VideoId
 from contracts.media import MediaSummary
-from contracts.text import DisplayText
+from contracts.text import DisplayText, ParagraphText
 
 MAX_PAGE = 50
 MAX_PARTS = 10_000  # S3's part numbers are 1 to 10,000
 PartNumber = Annotated[int, Field(ge=1, le=MAX_PARTS)]
 MAX_PARTS_SIGNED = 1000  # part URLs signed in one request: a few seconds of a small Lambda's CPU at most
+
+
+MAX_TITLE = 255  # a file name's length: a title defaults to the name of the file uploaded
+MAX_DESCRIPTION = 5000
+# A share id: 22 random URL-safe characters (secrets.token_urlsafe(16), 128 bits) then the video's id. The random
+# part is the authority (compared in constant time); the id finds the video in one strongly consistent read.
+SHARE_KEY_LENGTH = 22
+SHARE_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{{SHARE_KEY_LENGTH}}}[A-Za-z0-9][A-Za-z0-9_-]{{7,63}}")
+
+
+class Visibility(StrEnum):
+    """Who may watch a video: its owner only; anyone with its share link; or anyone, and listed on the public page."""
+
+    PRIVATE = "private"
+    UNLISTED = "unlisted"
+    PUBLIC = "public"
 
 
 class _Body(BaseModel):
@@ -86,6 +104,11 @@ class VideoSummary(_Body):
     title: str | None
     status: str
     created_at: str | None
+    visibility: Visibility = Visibility.PRIVATE
+    share_id: str | None = Field(
+        None, description="While unlisted or public: the video's share page is /v/{share_id} on the website."
+    )
+    views: int = Field(0, ge=0, description="Playback sessions that started (POST /views), the owner's included.")
     duration_seconds: float | None = None
     progress: float | None = Field(
         None, ge=0, le=1, description="Share of the source encoded so far, 0 to 1: only while PROCESSING."
@@ -191,6 +214,12 @@ class VideoDetails(_Body):
 
     video_id: str
     title: str | None
+    description: str = ""
+    visibility: Visibility = Visibility.PRIVATE
+    share_id: str | None = Field(
+        None, description="While unlisted or public: the video's share page is /v/{share_id} on the website."
+    )
+    views: int = Field(0, ge=0, description="Playback sessions that started (POST /views), the owner's included.")
     status: str
     created_at: str | None
     uploaded_at: str | None = None
@@ -222,6 +251,87 @@ class VideoDetails(_Body):
     )
     urls_expire_at: str | None = None
     processing: Processing | None = None
+
+
+class UpdateVideo(_Body):
+    """PATCH /videos/{id}: what to change (at least one)."""
+
+    title: DisplayText | None = Field(None, min_length=1, max_length=MAX_TITLE)
+    description: ParagraphText | None = Field(None, max_length=MAX_DESCRIPTION)
+    visibility: Visibility | None = Field(
+        None,
+        description="private: the owner only (its share link stops working at once); unlisted: anyone with the "
+        "share link; public: that, and listed on the public page. Unlisted or public again revives the same link.",
+    )
+    new_share_link: bool = Field(
+        False, description="Give the video a new share id: the old link stops working for good (for a leaked link)."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateVideo:
+        if self.title is None and self.description is None and self.visibility is None and not self.new_share_link:
+            raise ValueError("give title, description, visibility or new_share_link")
+        return self
+
+
+class ViewStarted(_Body):
+    """POST /views: a playback session really started (the player's first frame), told once by the player.
+
+    `grant` is the grant in the playback link it plays (what proves it may play the video); `session` is random,
+    made by the player for this one session and kept nowhere: a beacon sent again counts nothing."""
+
+    grant: str = Field(min_length=1, max_length=64)
+    session: str = Field(pattern=r"^[A-Za-z0-9_-]{22,64}$")
+
+
+class ShareRef(_Params):
+    """/shared/{share_id}: checked by the route itself, so every wrong one is the same 404."""
+
+    share_id: str = Field(max_length=128)
+
+
+class PublicQuery(_Params):
+    """GET /public/videos?limit=&cursor="""
+
+    limit: int = Field(20, ge=1, le=MAX_PAGE, description="videos per page")
+    cursor: str | None = Field(None, max_length=2048, description="`next_cursor` of the previous page")
+
+
+class SharedVideo(_Body):
+    """GET /shared/{share_id}: an unlisted or public video as anyone sees it (no sign-in). Never the owner's sub or
+    e-mail: only the name they chose to be seen by."""
+
+    share_id: str
+    title: str | None
+    description: str = ""
+    owner_name: str | None = Field(description="The display name the owner chose; None if they chose none.")
+    created_at: str | None
+    status: str
+    duration_seconds: float | None = None
+    playable_seconds: float | None = Field(None, ge=0, description="While PROCESSING: seconds that play already.")
+    poster: SignedFile | None = None
+    thumbnails: ThumbnailsView | None = None
+    playback: PlaybackView | None = Field(
+        None,
+        description="Links that play it, shorter-lived than the owner's (see `expires_at`): ask this route again "
+        "for fresh ones. None while nothing plays yet.",
+    )
+
+
+class PublicVideo(_Body):
+    share_id: str
+    title: str | None
+    owner_name: str | None
+    created_at: str | None
+    duration_seconds: float | None = None
+    poster: SignedFile | None = None
+
+
+class PublicPage(_Body):
+    """GET /public/videos: everyone's public videos that play, newest first. Pass `next_cursor` back as `cursor`."""
+
+    videos: list[PublicVideo]
+    next_cursor: str | None
 
 
 class UpdateProfile(_Body):

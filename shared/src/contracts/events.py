@@ -370,6 +370,32 @@ class MailPreferenceChanged(DomainEvent):
     version: int = Field(ge=1, description="Grows with every change of this user's preference.")
 
 
+class UploadStarted(DomainEvent):
+    """Someone asked to upload a video (POST /uploads), published by the upload service before it answers.
+
+    `title` is the file name exactly as they typed it (Unicode kept): the video's title until its owner chooses
+    another. The upload key holds a made-safe copy of the name; the two are never mixed up. An upload that never
+    arrives leaves only this title behind.
+    """
+
+    event_type: Literal["UploadStarted"] = "UploadStarted"
+    video_id: VideoId
+    owner: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=255)
+
+
+class DisplayNameChanged(DomainEvent):
+    """A user chose (or cleared) the name others see them by (PUT /me), published by the auth service.
+
+    The only thing the public pages show of a video's owner. Apply a user's changes by `version` only.
+    """
+
+    event_type: Literal["DisplayNameChanged"] = "DisplayNameChanged"
+    sub: str = Field(min_length=1)
+    display_name: str | None = Field(max_length=64, description="None: cleared (public pages show no name).")
+    version: int = Field(ge=1, description="Grows with every change of this user's display name.")
+
+
 AnyVideoEvent = (
     VideoTranscoded
     | VideoTranscodedV1
@@ -382,6 +408,8 @@ AnyVideoEvent = (
     | VideoStatusChanged
     | VideoStatusChangedV1
     | MailPreferenceChanged
+    | UploadStarted
+    | DisplayNameChanged
 )
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoTranscoded,
@@ -395,6 +423,8 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     VideoStatusChanged,
     VideoStatusChangedV1,
     MailPreferenceChanged,
+    UploadStarted,
+    DisplayNameChanged,
 )
 
 
@@ -420,7 +450,9 @@ VideoEvent = Annotated[
     | Annotated[VideoDeleted, Tag("VideoDeleted/v1")]
     | Annotated[VideoStatusChanged, Tag("VideoStatusChanged/v2")]
     | Annotated[VideoStatusChangedV1, Tag("VideoStatusChanged/v1")]
-    | Annotated[MailPreferenceChanged, Tag("MailPreferenceChanged/v1")],
+    | Annotated[MailPreferenceChanged, Tag("MailPreferenceChanged/v1")]
+    | Annotated[UploadStarted, Tag("UploadStarted/v1")]
+    | Annotated[DisplayNameChanged, Tag("DisplayNameChanged/v1")],
     Discriminator(_event_tag),
 ]
 VIDEO_EVENT: TypeAdapter[AnyVideoEvent] = TypeAdapter(VideoEvent)

@@ -32,10 +32,13 @@ def _joins_emoji(text: str, at: int) -> bool:
     )
 
 
-def refuse_invisible(text: str) -> str:
-    """The text as it is, or a refusal naming its first control or format character."""
+def refuse_invisible(text: str, *, line_breaks: bool = False) -> str:
+    """The text as it is, or a refusal naming its first control or format character (a line feed is allowed in
+    text of several lines, `line_breaks`)."""
     for at, character in enumerate(text):
         if character == ZERO_WIDTH_JOINER and _joins_emoji(text, at):
+            continue
+        if character == "\n" and line_breaks:
             continue
         if unicodedata.category(character) in REFUSED_CATEGORIES:
             name = unicodedata.name(character, "")
@@ -51,4 +54,10 @@ DisplayText = Annotated[
     str,
     AfterValidator(refuse_invisible),
     Field(description="Text people read: no control or format characters (Unicode Cc, Cf, Zl, Zp)."),
+]
+# A description: lines of DisplayText (line feeds only, no other control or format character)
+ParagraphText = Annotated[
+    str,
+    AfterValidator(lambda text: refuse_invisible(text, line_breaks=True)),
+    Field(description="Text people read, in lines: no control or format characters but the line feed (U+000A)."),
 ]

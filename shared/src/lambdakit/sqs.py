@@ -16,7 +16,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contracts import AnyVideoEvent, Upload, open_uploads, open_video_event
+from contracts import (
+    AnyVideoEvent,
+    UnreadableMessage,
+    Upload,
+    UploadStarted,
+    open_delivery,
+    open_uploads,
+    open_video_event,
+)
 from lambdakit.failures import RecordingBatchProcessor
 
 QueueHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
@@ -29,6 +37,19 @@ def read_uploads(body: str, *, bucket: str, logger: Logger) -> list[Upload]:
     for note in skipped:
         logger.info(note)
     return uploads
+
+
+def read_upload_started(body: str, *, logger: Logger) -> UploadStarted | None:
+    """The UploadStarted a message holds (the upload API's, on a queue that also gets the uploads bucket's S3
+    notifications), in any wrapping; None for anything else (`read_uploads` opens S3 notifications)."""
+    try:
+        opened = open_delivery(body)
+    except UnreadableMessage:
+        return None  # (read_uploads says why)
+    if not isinstance(opened, UploadStarted):
+        return None
+    logger.set_correlation_id(opened.correlation_id)
+    return opened
 
 
 def read_video_event(body: str, *, logger: Logger) -> AnyVideoEvent:

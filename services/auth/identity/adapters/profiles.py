@@ -13,6 +13,7 @@ def _stored(item: dict[str, Any]) -> Stored:
         display_name=name if isinstance(name, str) else None,
         email_notifications=bool(item.get("email_notifications", False)),
         mail_version=int(item.get("mail_version", 0)),
+        name_version=int(item.get("name_version", 0)),
     )
 
 
@@ -25,14 +26,17 @@ class DynamoProfiles:
 
     def update(self, sub: str, *, display_name: str | None, email_notifications: bool | None) -> Stored:
         sets: list[str] = []
+        adds: list[str] = []
         values: dict[str, Any] = {}
         if display_name is not None:
             sets.append("display_name = :name")
-            values[":name"] = display_name
+            adds.append("name_version :one")
+            values |= {":name": display_name, ":one": 1}
         if email_notifications is not None:
             sets.append("email_notifications = :mail")
+            adds.append("mail_version :one")
             values |= {":mail": email_notifications, ":one": 1}
-        expression = "SET " + ", ".join(sets) + (" ADD mail_version :one" if email_notifications is not None else "")
+        expression = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds)
         item = self._table.update_item(
             Key={"sub": sub}, UpdateExpression=expression, ExpressionAttributeValues=values, ReturnValues="ALL_NEW"
         )["Attributes"]

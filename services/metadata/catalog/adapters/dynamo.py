@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from catalog.logic.items import VideoItem
 from catalog.logic.ports import Rank, Status
+from catalog.logic.sharing import LISTED, PUBLIC_PARTITION
 
 
 def to_dynamo(values: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +45,7 @@ class _Update:
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
         self.conditions: list[str] = []
+        self.removes: list[str] = []
 
     def _slot(self, name: str, value: Any) -> tuple[str, str]:
         n = len(self.names)
@@ -58,6 +60,24 @@ class _Update:
 
     def require_item(self) -> None:
         self.conditions.append("attribute_exists(video_id)")
+
+    def require_equal_if_there(self, name: str, value: Any) -> None:
+        attr, val = self._slot(name, value)
+        self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} = {val})")
+
+    def require_equal(self, name: str, value: Any) -> None:
+        attr, val = self._slot(name, value)
+        self.conditions.append(f"{attr} = {val}")
+
+    def require(self, name: str) -> None:
+        attr = f"#a{len(self.names)}"
+        self.names[attr] = name
+        self.conditions.append(f"attribute_exists({attr})")
+
+    def remove(self, name: str) -> None:
+        attr = f"#a{len(self.names)}"
+        self.names[attr] = name
+        self.removes.append(attr)
 
     def set(self, name: str, value: Any) -> None:
         attr, val = self._slot(name, value)
@@ -80,8 +100,9 @@ class _Update:
         self.conditions.append(f"(attribute_not_exists({attr}) OR {attr} <= {val})")
 
     def request(self) -> dict[str, Any]:
+        expression = "SET " + ", ".join(self.sets) + (" REMOVE " + ", ".join(self.removes) if self.removes else "")
         request = {
-            "UpdateExpression": "SET " + ", ".join(self.sets),
+            "UpdateExpression": expression,
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": to_dynamo(self.values),
         }
@@ -165,6 +186,30 @@ class DynamoCatalog:
         update.require_not_deleted()
         return self._write(video_id, update)
 
+    def name(self, video_id: str, owner: str, title: str, rank: int) -> bool:
+        update = _Update()
+        update.set_if_greater("title_rank", rank)  # never over the owner's own title
+        update.set("title", title)
+        update.set_if_missing("owner", owner)
+        update.require_equal_if_there("owner", owner)
+        update.require_not_deleted()
+        return self._write(video_id, update)
+
+    def share(
+        self, video_id: str, owner: str, values: dict[str, Any], *, first_values: dict[str, Any], remove: list[str]
+    ) -> bool:
+        update = _Update()
+        for name, value in values.items():
+            update.set(name, value)
+        for name, value in first_values.items():
+            update.set_if_missing(name, value)
+        for name in remove:
+            update.remove(name)
+        update.require("status")  # (a bare item, titled before its upload arrived, is no video yet)
+        update.require_equal("owner", owner)
+        update.require_not_deleted()
+        return self._write(video_id, update)
+
     def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
         # The whole item is replaced: no created_at, so the tombstone is not in the by-owner index.
         tombstone = {
@@ -210,3 +255,59 @@ class OwnerIndexQuery:
             request["ExclusiveStartKey"] = start
         found = self._table.query(**request)
         return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+
+
+class PublicIndexQuery:
+    """The catalog's sparse `public` index: the items with `listed` (the public videos), newest first."""
+
+    def __init__(self, table: Any, index_name: str = "public") -> None:
+        self._table, self._index = table, index_name
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "IndexName": self._index,
+            "KeyConditionExpression": "#listed = :public",
+            "ExpressionAttributeNames": {"#listed": LISTED},
+            "ExpressionAttributeValues": {":public": PUBLIC_PARTITION},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        found = self._table.query(**request)
+        return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+
+
+class DynamoOwnerNames:
+    """The owners table: the display name each owner chose, kept by version (a late event never undoes a newer)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def names(self, subs: set[str]) -> dict[str, str]:
+        if not subs:
+            return {}
+        keys = [{"sub": sub} for sub in sorted(subs)]
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 100):  # BatchGetItem takes 100 keys a request
+            request = {self._table.name: {"Keys": keys[start : start + 100], "ProjectionExpression": "#s, display_name",
+                                          "ExpressionAttributeNames": {"#s": "sub"}}}  # fmt: skip
+            while request:
+                answer = self._table.meta.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table.name, []):
+                    if isinstance(item.get("display_name"), str):
+                        found[item["sub"]] = item["display_name"]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def remember(self, sub: str, name: str | None, version: int) -> bool:
+        update = _Update()
+        update.set_if_greater("name_version", version)
+        update.set("display_name", name)
+        try:
+            self._table.update_item(Key={"sub": sub}, **update.request())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

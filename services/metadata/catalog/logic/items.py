@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.logic.ports import Rank, Status
 from contracts import SourceObject, StreamPackage, Thumbnails
-from contracts.api import FailedChunk
+from contracts.api import FailedChunk, Visibility
 from contracts.media import MediaSummary
 
 
@@ -62,8 +62,14 @@ class VideoItem(_Stored):
     owner: str | None = None
     status: Status | None = None
     status_rank: int | None = None
-    # set by whichever event came first
+    # set by whichever event came first; then by UploadStarted (the name as typed), then by the owner
     title: str | None = None
+    title_rank: int | None = None  # who set the title (sharing.TitleRank): a lower one never overwrites it
+    description: str = ""
+    # sharing (PATCH /videos/{id})
+    visibility: Visibility = Visibility.PRIVATE
+    share_key: str | None = None  # the random part of its share id: kept while private, so a re-share revives it
+    views: int = 0  # playback sessions that started (logic/audience.py)
     created_at: str | None = None
     correlation_id: str | None = None
     # the newest write of the upload key
@@ -110,3 +116,10 @@ class VideoItem(_Stored):
     @property
     def deleted(self) -> bool:
         return self.status == Status.DELETED
+
+    @property
+    def share_id(self) -> str | None:
+        """The id of its share page while anyone may watch it (unlisted or public); None while private."""
+        if self.visibility == Visibility.PRIVATE or not self.share_key:
+            return None
+        return self.share_key + self.video_id

@@ -33,6 +33,10 @@ from lambdakit.refusals import NotFound
 GRANT_MIN = timedelta(hours=2)
 GRANT_MAX = timedelta(hours=24)
 GRANT_SLACK = timedelta(hours=1)
+# A share link's grant (anyone's: see logic/sharing.py) lasts this long, and so do the signed URLs in its
+# playlists and its poster's link: a switch to private or a delete stops someone already watching within this
+# (new requests at once). The player asks the share route again for fresh links.
+SHARED_LINK_LIFETIME = timedelta(minutes=10)
 GRANT_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
 GRANT_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # what token_urlsafe(32) makes, and nothing else of the table
 ISSUE_ATTEMPTS = 3  # a request that loses the race to issue a grant takes the winner's (one more read)
@@ -88,8 +92,8 @@ def _reusable(live: Grant, wanted: Grant, now: datetime) -> bool:
     """The owner's live grant of this very package, with more than half its life left."""
     if live.issued_at is None:
         return False
-    same = (live.owner, live.video_id, live.bucket, live.prefix, live.master) == (
-        wanted.owner, wanted.video_id, wanted.bucket, wanted.prefix, wanted.master,
+    same = (live.owner, live.video_id, live.bucket, live.prefix, live.master, live.share_key) == (
+        wanted.owner, wanted.video_id, wanted.bucket, wanted.prefix, wanted.master, wanted.share_key,
     )  # fmt: skip
     return same and live.expires_at - now > (live.expires_at - live.issued_at) / 2
 
@@ -98,7 +102,7 @@ def _grant(wanted: Grant, now: datetime, deps: GrantDeps) -> Grant:
     """The owner's live grant of the package while more than half its life is left (one read, nothing written);
     else `wanted`, issued as the live one; or the grant a concurrent request issued first."""
     for _ in range(ISSUE_ATTEMPTS):
-        live = deps.grants.live(wanted.owner, wanted.video_id)
+        live = deps.grants.live(wanted.owner, wanted.video_id, shared=wanted.share_key is not None)
         if live is not None and _reusable(live, wanted, now):
             return live
         if deps.grants.issue(wanted, replacing=live):
@@ -118,9 +122,10 @@ def _package(item: VideoItem) -> tuple[str, str, float | None] | None:
     return None
 
 
-def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
-    """The links of the owner's grant, for a video that plays (READY, or PROCESSING with a growing stream: see
-    `_package`) whose HLS package lies in its own folder; else None.
+def playback_for(item: VideoItem, deps: GrantDeps, *, share_key: str | None = None) -> PlaybackView | None:
+    """The links of the owner's grant (with a `share_key`: the share link's, for anyone, shorter-lived), for a
+    video that plays (READY, or PROCESSING with a growing stream: see `_package`) whose HLS package lies in its own
+    folder; else None.
 
     One live grant per owner and video, reused while more than half its life is left: however often the page
     asks, a new grant is written at most once per half lifetime (an hour at least), and a link given has more
@@ -140,8 +145,9 @@ def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
         bucket=bucket,
         prefix=prefix,
         master=master[len(prefix) :],
-        expires_at=now + grant_lifetime(duration),
+        expires_at=now + (SHARED_LINK_LIFETIME if share_key else grant_lifetime(duration)),
         issued_at=now,
+        share_key=share_key,
     )
     grant = _grant(wanted, now, deps)
     route = f"{deps.api_url}/playback/{grant.grant_id}/"
@@ -154,14 +160,17 @@ def playback_for(item: VideoItem, deps: GrantDeps) -> PlaybackView | None:
     )
 
 
-def _playable(grant: Grant, now: datetime, videos: CatalogReader) -> VideoItem | None:
+def playable(grant: Grant, now: datetime, videos: CatalogReader) -> VideoItem | None:
     """The grant's video, if the grant has not expired (DynamoDB's TTL removes items late) and the video is still
     its owner's and plays: READY, or PROCESSING (its growing stream). A FAILED one plays no more: a player
-    following its growing stream gets an end, not a stream that never grows."""
+    following its growing stream gets an end, not a stream that never grows. A share link's grant also needs the
+    video still shared with that key: private again, or given a new link, it plays no more."""
     if grant.expires_at <= now:
         return None
     video = videos.get(grant.video_id)
     if video is None or video.owner != grant.owner or video.status not in (Status.READY, Status.PROCESSING):
+        return None
+    if grant.share_key is not None and (video.share_id is None or video.share_key != grant.share_key):
         return None
     return video
 
@@ -175,7 +184,7 @@ def playback_file(grant_id: str, path: str, deps: PlaybackDeps) -> PlaybackFile:
     if not GRANT_ID_RE.fullmatch(grant_id) or not path.endswith((".m3u8", ".vtt")):
         raise NotFound(NOT_FOUND)
     grant, now = deps.grants.get(grant_id), deps.clock()
-    video = _playable(grant, now, deps.videos) if grant is not None else None
+    video = playable(grant, now, deps.videos) if grant is not None else None
     if grant is None or video is None:
         raise NotFound(NOT_FOUND)
     text = deps.files.text(grant.bucket, grant.prefix + path)

@@ -81,9 +81,39 @@ class CatalogStore(Protocol):
         """Set values on an existing item that is not a tombstone; False if there is none."""
         ...
 
+    def name(self, video_id: str, owner: str, title: str, rank: int) -> bool:
+        """Set the title (creating a bare item, with no status, if there is none yet) unless one of a rank as high
+        was set, the item is a tombstone or another owner's; False if it was not set."""
+        ...
+
+    def share(
+        self, video_id: str, owner: str, values: dict[str, Any], *, first_values: dict[str, Any], remove: list[str]
+    ) -> bool:
+        """Set `values` (and `first_values` where missing), remove `remove`, on this owner's video that has a status
+        and is not a tombstone; False if there is none."""
+        ...
+
     def bury(self, video_id: str, owner: str, *, deleted_at: datetime, expires_at: datetime) -> bool:
         """Replace this owner's item by a tombstone (status DELETED, gone after `expires_at`); False if the
         item is not theirs or already a tombstone."""
+        ...
+
+
+class OwnerNames(Protocol):
+    """The names owners chose to be seen by (DisplayNameChanged from the auth service), by sub."""
+
+    def names(self, subs: set[str]) -> dict[str, str]:
+        """The display names of those of `subs` that chose one."""
+        ...
+
+    def remember(self, sub: str, name: str | None, version: int) -> bool:
+        """Keep the name if `version` is newer than the one kept; False if it was not."""
+        ...
+
+
+class PublicIndex(Protocol):
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], dict[str, Any] | None]:
+        """A page of the public videos, newest first, and the key to start the next one from (None: no more)."""
         ...
 
 
@@ -131,6 +161,7 @@ class Grant:
     master: str  # the master playlist's path in the package
     expires_at: datetime
     issued_at: datetime | None = None  # (None: a grant stored before grants were reused)
+    share_key: str | None = None  # a grant of the share link with this key (anyone's); None: the owner's
 
 
 class GrantStore(Protocol):
@@ -138,14 +169,15 @@ class GrantStore(Protocol):
         """The grant, expired or not (the caller decides); None if there is none."""
         ...
 
-    def live(self, owner: str, video_id: str) -> Grant | None:
-        """The grant last issued to this owner for this video, expired or not, in one (strongly consistent) read;
-        None if there is none."""
+    def live(self, owner: str, video_id: str, *, shared: bool = False) -> Grant | None:
+        """The grant last issued to this owner for this video (`shared`: to anyone, through its share link), expired
+        or not, in one (strongly consistent) read; None if there is none."""
         ...
 
     def issue(self, grant: Grant, *, replacing: Grant | None) -> bool:
-        """Store the grant and make it its owner's live grant of its video, at once, if the live one is still
-        `replacing` (None: if there is none); False, and nothing stored, if another request issued one since."""
+        """Store the grant and make it the live grant of its video (the owner's, or the share link's when it has a
+        `share_key`), at once, if the live one is still `replacing` (None: if there is none); False, and nothing
+        stored, if another request issued one since."""
         ...
 
 

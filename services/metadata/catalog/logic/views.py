@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalog.logic.cursors import decode_index_cursor, encode_cursor
 from catalog.logic.items import StoredFailure, StoredFile, VideoItem
 from catalog.logic.playback import GrantDeps, playback_for
 from catalog.logic.ports import CatalogStore, OwnerIndex, Publisher, Rank, Status, UrlSigner
@@ -56,42 +54,9 @@ class DeleteDeps:
     clock: Callable[[], datetime] = utc_now
 
 
-MAX_TIME_LENGTH = 64  # "2026-11-26T10:00:00.123456+00:00" is 32; fromisoformat takes any number of digits
-
-
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        start = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested deeper than json.loads goes
-        raise Invalid("invalid cursor") from None
-    if not isinstance(start, dict) or set(start) != {"video_id", "owner", "created_at"} or start["owner"] != owner:
-        raise Invalid("invalid cursor")
-    if not _is_video_id(start["video_id"]) or not _is_time(start["created_at"]):
-        raise Invalid("invalid cursor")  # the index's keys: a value DynamoDB refuses would be a 500
-    return start
-
-
-def _is_video_id(value: Any) -> bool:
-    return isinstance(value, str) and VIDEO_ID_RE.fullmatch(value) is not None
-
-
-def _is_time(value: Any) -> bool:
-    """An ISO 8601 time, as the catalog writes created_at, short enough for a DynamoDB sort key."""
-    if not isinstance(value, str) or len(value) > MAX_TIME_LENGTH:
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    """Where the owner's next page starts (a cursor of another owner's list is refused)."""
+    return decode_index_cursor(cursor, "owner", owner)
 
 
 def _signed(signer: UrlSigner, video_id: str, ready: bool, file: StoredFile | None) -> str | None:
@@ -120,6 +85,9 @@ def _summary(item: VideoItem, signer: UrlSigner) -> VideoSummary:
         title=item.title,
         status=status,
         created_at=item.created_at,
+        visibility=item.visibility,
+        share_id=item.share_id,
+        views=item.views,
         duration_seconds=_duration(item),
         progress=item.progress if status == Status.PROCESSING else None,
         playable_seconds=_playable_seconds(item),
@@ -150,11 +118,12 @@ def list_videos(owner: str, query: PageQuery, deps: ListDeps) -> VideoPage:
 
 
 def owned_item(store: CatalogStore, owner: str, video_id: str) -> VideoItem:
-    """The caller's own video; another user's, a deleted one and an unknown id look the same: not found."""
+    """The caller's own video; another user's, a deleted one, an unknown id and a title whose upload never came (a
+    bare item, with no status) look the same: not found."""
     if not VIDEO_ID_RE.fullmatch(video_id):
         raise Invalid("malformed video id")
     item = store.get(video_id)
-    if not item or item.owner != owner or item.deleted:
+    if not item or item.owner != owner or item.deleted or item.status is None:
         raise NotFound("video not found")
     return item
 
@@ -208,6 +177,10 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
     return VideoDetails(
         video_id=video_id,
         title=item.title,
+        description=item.description,
+        visibility=item.visibility,
+        share_id=item.share_id,
+        views=item.views,
         status=status,
         created_at=item.created_at,
         uploaded_at=item.uploaded_at,

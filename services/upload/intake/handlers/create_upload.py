@@ -12,4 +12,4 @@ from lambdakit.refusals import Invalid
 @route(status=201, body=CreateUpload, answers=UploadForm | MultipartUpload, refuses=(Invalid,))
 def handler(request: Request[CreateUpload, None]) -> UploadForm | MultipartUpload:
     """Start an upload: a form to POST the file to S3, or signed part URLs for a large file."""
-    return start_upload(request.body, owner=request.sub, deps=deps.create_upload())
+    return start_upload(request.body, owner=request.sub, deps=deps.create_upload(), correlation_id=request.request_id)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from contracts import UploadStarted
+
 
 @dataclass(frozen=True)
 class UploadPlan:
@@ -79,4 +81,10 @@ class MultipartUploads(Protocol):
 class SourceObjects(Protocol):
     def delete(self, bucket: str, key: str) -> None:
         """Remove the object; a key that is already gone is not an error."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, event: UploadStarted) -> None:
+        """Publish on the upload service's `upload-events` topic; raises when it could not."""
         ...

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from contracts import VideoDeleted, parse_upload_key, upload_key, upload_prefix
+from contracts import UploadStarted, VideoDeleted, parse_upload_key, upload_key, upload_prefix
 from contracts.api import (
     CompleteUpload,
     CreateUpload,
@@ -23,7 +23,15 @@ from contracts.api import (
     UploadForm,
     UploadParts,
 )
-from intake.logic.ports import FormSigner, MultipartUploads, PartsRefused, SourceObjects, UploadGone, UploadPlan
+from intake.logic.ports import (
+    FormSigner,
+    MultipartUploads,
+    PartsRefused,
+    Publisher,
+    SourceObjects,
+    UploadGone,
+    UploadPlan,
+)
 from lambdakit.refusals import Conflict, Invalid, NotFound, TooLarge
 
 FORM_EXPIRES_SECONDS = 600  # ten minutes
@@ -44,6 +52,7 @@ class StartDeps:
     forms: FormSigner
     multipart: MultipartUploads
     limits: UploadLimits
+    publisher: Publisher  # UploadStarted: the title as typed, for the catalog
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
 
@@ -89,10 +98,19 @@ def plan_upload(request: CreateUpload, *, owner: str, max_size: int, new_id: Cal
     return UploadPlan(video_id=video_id, key=key, content_type=request.content_type, size=request.size)
 
 
-def start_upload(request: CreateUpload, *, owner: str, deps: StartDeps) -> UploadForm | MultipartUpload:
-    """A form for a new video under the owner's prefix, or signed part URLs above the multipart threshold."""
+def start_upload(
+    request: CreateUpload, *, owner: str, deps: StartDeps, correlation_id: str = ""
+) -> UploadForm | MultipartUpload:
+    """A form for a new video under the owner's prefix, or signed part URLs above the multipart threshold.
+
+    UploadStarted (the file name as typed, the video's first title) is published before anything is signed: a
+    failed publish is a 500 with nothing to upload to, so no video ever lacks its title."""
     limits = deps.limits
     plan = plan_upload(request, owner=owner, max_size=limits.max_size, new_id=deps.new_id)
+    title = request.filename.strip() or plan.key.rsplit("/", 1)[-1]
+    deps.publisher.publish(
+        UploadStarted(correlation_id=correlation_id or plan.video_id, video_id=plan.video_id, owner=owner, title=title)
+    )
     if plan.size > limits.multipart_threshold:
         part_size = part_size_for(plan.size)
         upload_id = deps.multipart.start(plan)
