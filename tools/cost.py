@@ -52,6 +52,8 @@ class Volume:
     minutes: float = 5.0  # average source length
     views: int = 20000
     watched: float = 0.6  # share of a video a view plays
+    shared: float = 0.5  # share of the views by others, through a share link or the public page (no sign-in)
+    site_kb: float = 250.0  # the website's files a view's page load fetches through CloudFront (first visit)
     rung: str = "720p"  # the rung a view plays
     source_mbps: float = 8.0  # a phone's 1080p upload
     mail_share: float = 0.5  # uploaders who opted in to e-mail
@@ -244,19 +246,26 @@ def invocations(volume: Volume, chunks: int) -> dict[str, float]:
                  "metadata-recordUpload": 1, "metadata-recordVideoEvent": PROGRESS_PER_ITEM * chunks + 1,
                  "notify-notify": PROGRESS_PER_ITEM * chunks + 2,
                  "notify-mail": 1}  # fmt: skip
-    per_view = {
-        "metadata-listVideos": 1,
-        "metadata-getVideo": 1,
-        "notify-connect": 1,
-        "notify-disconnect": 1,
-        "metadata-servePlayback": 4,
-    }  # playback: the master, the rung's and the audio playlists, the VTT
+    owner_views, shared_views = volume.views * (1 - volume.shared), volume.views * volume.shared
+    per_owner_view = {"metadata-listVideos": 1, "metadata-getVideo": 1, "notify-connect": 1, "notify-disconnect": 1}
+    per_shared_view = {
+        "metadata-listPublicVideos": 1,  # the public page they came through (a share link skips it: the worst case)
+        "metadata-getSharedVideo": 1 + shared_refreshes(volume),
+    }
+    # every view: the master, the rung's and the audio playlists, the VTT; and its one beacon
+    per_view = {"metadata-servePlayback": 4, "metadata-countView": 1}
     counts: dict[str, float] = {key: n * volume.uploads for key, n in per_video.items()}
-    for key, n in per_view.items():
-        counts[key] = counts.get(key, 0) + n * volume.views
-    # the authorizer runs before each call but playback's (its cache aside: the worst case), the socket's too
-    counts["auth-authorizer"] = volume.uploads + 3 * volume.views
+    for per, views in ((per_owner_view, owner_views), (per_shared_view, shared_views), (per_view, volume.views)):
+        for key, n in per.items():
+            counts[key] = counts.get(key, 0) + n * views
+    # the authorizer runs before each signed-in call (its cache aside: the worst case), the socket's too
+    counts["auth-authorizer"] = volume.uploads + 3 * owner_views
     return counts
+
+
+def shared_refreshes(volume: Volume) -> float:
+    """How often a shared view asks for fresh links: its grant lasts 10 minutes (metadata's SHARED_LINK_LIFETIME)."""
+    return math.floor(volume.minutes * volume.watched / 10)
 
 
 def _functions(result: Estimate, deploy: Deployment, prices: dict[str, Any]) -> None:
@@ -301,9 +310,15 @@ def _delivery(result: Estimate, prices: dict[str, Any]) -> None:
     segments = watched * 60 / SEGMENT_SECONDS * 2  # a video and an audio segment each
     result.add("S3", "GET requests (segments, posters)", segments + 2 * v.views, "requests", s3["get"])
     api = prices["api_gateway"]
-    result.add("API Gateway", "HTTP API requests", v.uploads + 6 * v.views, "requests", api["http_request"])
-    result.add("API Gateway", "WebSocket connection minutes", v.views * (v.minutes * v.watched + 2), "minutes",
+    owner_views, shared_views = v.views * (1 - v.shared), v.views * v.shared
+    calls = v.uploads + 7 * owner_views + (7 + shared_refreshes(v)) * shared_views  # pages, playlists, the beacon
+    result.add("API Gateway", "HTTP API requests", calls, "requests", api["http_request"])
+    result.add("API Gateway", "WebSocket connection minutes", owner_views * (v.minutes * v.watched + 2), "minutes",
                api["websocket_connection_minute"])  # fmt: skip
+    cdn = prices["cloudfront"]
+    result.add("CloudFront", "website requests (page, script, style, config)", 4 * v.views, "requests",
+               cdn["https_request"])  # fmt: skip
+    result.add("CloudFront", "website transfer", v.site_kb * v.views / 1e6, "GB", cdn["transfer_out_gb"])
 
 
 def _messaging(result: Estimate, deploy: Deployment, prices: dict[str, Any]) -> None:
@@ -323,7 +338,8 @@ def _messaging(result: Estimate, deploy: Deployment, prices: dict[str, Any]) -> 
     ddb = prices["dynamodb"]
     writes = v.uploads * (4 * (2 * progress + 6) + 2 * (progress + 2))  # catalog (4 KB items), grants, connections
     result.add("DynamoDB", "writes (on demand)", writes, "WRU", ddb["write_request_unit"])
-    result.add("DynamoDB", "reads (on demand)", 2 * 6 * v.views + v.uploads * (chunks + 4), "RRU",
+    result.add("DynamoDB", "view counts (a transaction of 2 writes)", 4 * v.views, "WRU", ddb["write_request_unit"])
+    result.add("DynamoDB", "reads (on demand)", 2 * 8 * v.views + v.uploads * (chunks + 4), "RRU",
                ddb["read_request_unit"])  # fmt: skip
     result.add("SES", "e-mail to uploaders", v.uploads * v.mail_share, "messages", prices["ses"]["message"])
 
@@ -390,7 +406,9 @@ def _assumptions(v: Volume, deploy: Deployment, speed: Speed) -> Iterable[str]:
     yield (f"  encoders measured {speed.measured_at}: {speed.all_rungs:.1f} CPU-s per source minute for every rung "
            f"from one decode (each alone: {rungs}), audio {speed.audio:.1f}; {plan}")  # fmt: skip
     yield "assumed (options change them):"
-    yield (f"  a view plays {v.watched:.0%} of a video at {v.rung}; sources {v.source_mbps:g} Mb/s; the library holds "
+    yield (f"  a view plays {v.watched:.0%} of a video at {v.rung}; {v.shared:.0%} of views are others' through a "
+           f"share link or the public page (no sign-in, no live socket; fresh links every 10 minutes), each page load "
+           f"fetching {v.site_kb:g} KB of the website; sources {v.source_mbps:g} Mb/s; the library holds "
            f"{v.months} months (sources cold after 30 days, outputs not watched after a month); "
            f"{v.mail_share:.0%} of uploaders get e-mail; other functions run {v.small_function_seconds:g} s; "
            f"{v.log_kb_per_invocation:g} KB of logs an invocation; no free tier, no CDN (S3 presigned playback); "
@@ -404,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=defaults.minutes, help="average source length, minutes")
     parser.add_argument("--views", type=int, default=defaults.views, help="views a month")
     parser.add_argument("--watched", type=float, default=defaults.watched, help="share of a video a view plays")
+    parser.add_argument(
+        "--shared", type=float, default=defaults.shared, help="share of views by others (share link, public page)"
+    )
     parser.add_argument("--rung", choices=[name for name, *_ in LADDER], default=defaults.rung)
     parser.add_argument("--source-mbps", type=float, default=defaults.source_mbps)
     parser.add_argument("--months", type=int, default=defaults.months, help="months of uploads the library holds")
@@ -411,8 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.uploads < 1 or options.minutes <= 0 or options.views < 0 or not 0 < options.watched <= 1:
         parser.error("--uploads at least 1, --minutes above 0, --views at least 0, --watched in (0, 1]")
+    if not 0 <= options.shared <= 1:
+        parser.error("--shared in [0, 1]")
     volume = Volume(uploads=options.uploads, minutes=options.minutes, views=options.views, watched=options.watched,
-                    rung=options.rung, source_mbps=options.source_mbps, months=max(1, options.months))  # fmt: skip
+                    shared=options.shared, rung=options.rung, source_mbps=options.source_mbps,
+                    months=max(1, options.months))  # fmt: skip
     prices = tomllib.loads(PRICES.read_text())
     topology = load(options.stage)
     deploy = deployment(topology, metrics=metric_count(topology))

@@ -248,3 +248,34 @@ def test_a_view_counts_once_per_playback_session_and_only_with_a_grant_that_play
     assert beacon(shared_grant, "w" * 22) == 204
     assert routes.video(video_id, "alice")[1]["views"] == 3
     assert beacon(shared_grant, "short") == 400
+
+
+def test_oembed_answers_an_escaped_iframe_of_the_embed_page_for_a_shared_link_only(
+    aws: Aws, routes: Routes, monkeypatch: pytest.MonkeyPatch
+):
+    from catalog.handlers import oembed
+
+    # Given alice's unlisted video with a hostile title, and the stage's website
+    site = "https://videos.example.com"
+    video_id, _ = ready_video(aws)
+    share_id = routes.patch(video_id, "alice", {"visibility": "unlisted", "title": HOSTILE})[1]["share_id"]
+
+    def ask(url: str, **query: str) -> tuple[int, Any]:
+        use_function_env(monkeypatch, aws.topology.invocables["metadata-oembed"], WEBSITE_URL=site)
+        event = routes._event("GET", "/oembed", sub=None, query={"url": url, **query})
+        return answer(oembed.handler(event, Context()))
+
+    # When a tool that speaks oEmbed asks about its share link
+    status, embed = ask(f"{site}/v/{share_id}", maxwidth="480")
+
+    # Then it gets a video: an iframe of the embed page, the title inert in an attribute
+    assert status == 200 and (embed["type"], embed["version"], embed["title"]) == ("video", "1.0", HOSTILE)
+    assert embed["html"].startswith(f'<iframe src="{site}/embed/{share_id}" width="480" height="270" ')
+    assert "<img" not in embed["html"] and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in embed["html"]
+    assert embed["html"].count("<") == 2 and embed["html"].endswith("</iframe>")
+    # And another site's address, a made-up id, XML, or the link of a private video find nothing
+    assert ask(f"https://evil.example/v/{share_id}")[0] == 404
+    assert ask(f"{site}/v/{'A' * 22}{video_id}")[0] == 404
+    assert ask(f"{site}/v/{share_id}", format="xml")[0] == 501
+    routes.patch(video_id, "alice", {"visibility": "private"})
+    assert ask(f"{site}/v/{share_id}")[0] == 404

@@ -150,3 +150,16 @@ def test_custom_metrics_are_counted_per_dimension_value_set():
     plain = [m for m in metrics.ALL if not m.dimensions]
     expected = len(plain) + 3 * len(topology.routes) + len(FailureReason) + 12 + 2  # + MailsSent by status
     assert cost.metric_count(topology) == expected and len(plain) == 8
+
+
+def test_shared_views_skip_the_authorizer_and_the_socket_and_every_view_sends_one_beacon():
+    # Given a month of 1,000 views, 40 % of them others' through share links, each watching 30 minutes
+    volume = cost.Volume(views=1000, shared=0.4, minutes=50, watched=0.6)
+    counts = cost.invocations(volume, chunks=1)
+
+    # Then only the owners' views reach the authorizer and the live socket; a shared view asks for fresh links
+    # every 10 minutes of watching (3 times over 30 minutes), and every view counts once
+    assert counts["auth-authorizer"] == volume.uploads + 3 * 600
+    assert counts["notify-connect"] == 600 and counts["metadata-getVideo"] == 600
+    assert counts["metadata-getSharedVideo"] == 400 * (1 + 3)
+    assert counts["metadata-countView"] == 1000

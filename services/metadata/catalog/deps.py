@@ -10,7 +10,7 @@ from catalog.logic.audience import ViewDeps
 from catalog.logic.playback import GrantDeps, PlaybackDeps
 from catalog.logic.ports import MediaSigner
 from catalog.logic.records import CatalogDeps, UploadDeps
-from catalog.logic.sharing import PublicDeps, ShareDeps, UpdateDeps
+from catalog.logic.sharing import EmbedDeps, PublicDeps, ShareDeps, UpdateDeps
 from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps
 from catalog.settings import settings
 
@@ -157,6 +157,11 @@ def list_public_videos() -> PublicDeps:
 @cache
 def record_owner_name() -> Any:
     return _owner_names()
+
+
+@cache
+def oembed() -> EmbedDeps:
+    return EmbedDeps(store=_catalog(), names=_owner_names(), website=settings().website_url)
 
 
 @cache

@@ -22,6 +22,8 @@ class CatalogSettings(Settings):
     uploads_bucket = Setting("UPLOADS_BUCKET")
     probe_timeout_seconds = Setting("PROBE_TIMEOUT_SECONDS", float, default=60.0, check=positive)
     playback_grants_table = Setting("PLAYBACK_GRANTS_TABLE")
+    # the website (its share and embed pages, for oEmbed): the websiteUrl param; empty: none (oEmbed finds nothing)
+    website_url = Setting("WEBSITE_URL", lambda text: api_url(text) if text else "", default="")
     owners_table = Setting("OWNERS_TABLE")  # the names owners chose to be seen by (DisplayNameChanged)
     # Where playback links point (serverless.yml: the API's own URL, or the publicApiUrl param), never the Host
     public_api_url = Setting("PUBLIC_API_URL", api_url)

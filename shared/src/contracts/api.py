@@ -318,6 +318,30 @@ class SharedVideo(_Body):
     )
 
 
+class OEmbedQuery(_Params):
+    """GET /oembed?url=&format=&maxwidth=&maxheight= (oEmbed 1.0: https://oembed.com)"""
+
+    url: str = Field(max_length=2048, description="A share page's address: {website}/v/{share_id}.")
+    format: str = Field("json", max_length=16, description="json (the only format served; xml is a 501).")
+    maxwidth: int | None = Field(None, ge=1, le=10_000)
+    maxheight: int | None = Field(None, ge=1, le=10_000)
+
+
+class OEmbed(_Body):
+    """An oEmbed 1.0 `video` answer: `html` is an <iframe> of the video's embed page."""
+
+    version: str = "1.0"
+    type: str = "video"
+    provider_name: str
+    provider_url: str
+    title: str | None
+    author_name: str | None = Field(None, description="The display name the owner chose, if any.")
+    html: str
+    width: int
+    height: int
+    cache_age: int = Field(description="Seconds a consumer may keep this answer.")
+
+
 class PublicVideo(_Body):
     share_id: str
     title: str | None

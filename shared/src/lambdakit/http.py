@@ -33,7 +33,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
 from lambdakit.metrics import API_REQUESTS, EmfMeter
-from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge
+from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge, Unsupported
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
 ParamsT = TypeVar("ParamsT", bound=BaseModel | None)
@@ -47,7 +47,14 @@ class Unauthorized(Refusal):
     """No verified caller: the authorizer did not run for this route (a deployment mistake, never a user's)."""
 
 
-STATUS: dict[type[Refusal], int] = {Invalid: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, TooLarge: 413}
+STATUS: dict[type[Refusal], int] = {
+    Invalid: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Unsupported: 501,
+}
 
 
 def status_of(refusal: Refusal) -> int:

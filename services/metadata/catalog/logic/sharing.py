@@ -16,7 +16,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from catalog.logic.cursors import decode_index_cursor, encode_cursor
 from catalog.logic.items import StoredFile, VideoItem
@@ -27,6 +29,8 @@ from contracts import DisplayNameChanged, UploadStarted
 from contracts.api import (
     SHARE_ID_RE,
     SHARE_KEY_LENGTH,
+    OEmbed,
+    OEmbedQuery,
     PublicPage,
     PublicQuery,
     PublicVideo,
@@ -38,7 +42,7 @@ from contracts.api import (
     Visibility,
 )
 from contracts.keys import VIDEO_ID_RE, video_prefix
-from lambdakit.refusals import Invalid, NotFound
+from lambdakit.refusals import Invalid, NotFound, Unsupported
 
 SHARE_KEY_BYTES = 16  # secrets.token_urlsafe(16): 128 random bits, SHARE_KEY_LENGTH characters
 LISTED = "listed"  # the `public` index's partition key: set on public videos only (a sparse index)
@@ -62,6 +66,13 @@ class ShareDeps:
     names: OwnerNames
     signer: UrlSigner
     grants: GrantDeps
+
+
+@dataclass
+class EmbedDeps:
+    store: CatalogStore
+    names: OwnerNames
+    website: str  # the website's URL (its share and embed pages), no trailing /; empty: none configured
 
 
 @dataclass
@@ -203,4 +214,52 @@ def public_videos(query: PublicQuery, deps: PublicDeps) -> PublicPage:
             for item in shown
         ],
         next_cursor=encode_cursor(last_key),
+    )
+
+
+PROVIDER = "24-Hour Video"
+EMBED_WIDTH = 640  # an embed's width when the consumer gives no maximum
+OEMBED_CACHE_SECONDS = 300  # a consumer may keep an answer this long: a switch to private reaches it within that
+
+
+def _frame(item: VideoItem, maxwidth: int | None, maxheight: int | None) -> tuple[int, int]:
+    """The player's size: the video's shape (16:9 when unknown), EMBED_WIDTH wide, within the consumer's box."""
+    video = item.metadata.video if item.metadata else None
+    ratio = (video.width / video.height) if video and video.width and video.height else 16 / 9
+    width = min(EMBED_WIDTH, maxwidth or EMBED_WIDTH)
+    height = round(width / ratio)
+    if maxheight and height > maxheight:
+        height, width = maxheight, round(maxheight * ratio)
+    return max(1, width), max(1, height)
+
+
+def oembed(query: OEmbedQuery, deps: EmbedDeps) -> OEmbed:
+    """oEmbed 1.0 for a share page's address: a `video` whose html is an <iframe> of its embed page (every value
+    in it escaped: a title is text in an attribute, never markup)."""
+    if query.format != "json":
+        raise Unsupported("only the json format is served")
+    page, site = urlsplit(query.url), urlsplit(deps.website)
+    if not deps.website or (page.scheme, page.netloc.lower()) != (site.scheme, site.netloc.lower()):
+        raise NotFound(NOT_FOUND)
+    share_id = page.path.removeprefix(site.path.rstrip("/")).removeprefix("/v/")
+    if share_id == page.path or page.query or page.fragment:
+        raise NotFound(NOT_FOUND)
+    item = shared_item(deps.store, share_id)
+    width, height = _frame(item, query.maxwidth, query.maxheight)
+    source = f"{deps.website}/embed/{share_id}"
+    title = item.title or "video"
+    html = (
+        f'<iframe src="{escape(source)}" width="{width}" height="{height}" title="{escape(title)}" '
+        'frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>'
+    )
+    owner = item.owner or ""
+    return OEmbed(
+        provider_name=PROVIDER,
+        provider_url=deps.website + "/",
+        title=item.title,
+        author_name=deps.names.names({owner}).get(owner) if owner else None,
+        html=html,
+        width=width,
+        height=height,
+        cache_age=OEMBED_CACHE_SECONDS,
     )
