@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FileChooser, Page, expect
 
-from tests.browser.conftest import SCREENS
+from tests.browser.conftest import SCREENS, assert_accessible
 from tests.e2e.conftest import Stack
 from tests.media import make_clip
 
@@ -75,13 +75,16 @@ def throttle_uploads(page: Page, bytes_per_second: int) -> None:
 def test_sign_in_and_out(page: Page, site: Stack) -> None:
     page.goto(site.web or "")
     expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    assert_accessible(page, "the welcome page")
     page.get_by_role("button", name="Sign in to start").click()
     expect(page).to_have_title(re.compile("sign-in", re.IGNORECASE))
     page.screenshot(path=str(SCREENS / "local-sign-in.png"))
+    assert_accessible(page, "the local issuer's sign-in page")
     sign_in(page, site, "browser-bea")
     expect(page.get_by_text("No videos yet")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Profile of browser-bea"))).to_be_visible()
     page.screenshot(path=str(SCREENS / "library-empty.png"))
+    assert_accessible(page, "the empty library")
 
     # the keyboard reaches the file picker, and Space opens it (listening first: interception is then on)
     choosers: list[FileChooser] = []
@@ -131,6 +134,7 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
              /\\d+% · .+\\/s · /.test(row.querySelector('.details').textContent))""",
     )
     page.screenshot(path=str(SCREENS / "upload-progress.png"))
+    assert_accessible(page, "the library with uploads in progress")
     expect(big).to_have_attribute("data-state", "done", timeout=30_000)
     expect(page.locator(".upload", has_text="street.mp4")).to_have_attribute("data-state", "done")
 
@@ -142,6 +146,7 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
         expect(card).to_have_attribute("data-status", "READY", timeout=READY_TIMEOUT_MS)
     expect(page.locator(".card", has_text="Harbour at dawn.mp4").locator("img")).to_be_visible()
     page.screenshot(path=str(SCREENS / "library-ready.png"))
+    assert_accessible(page, "the library of READY videos")
 
     page.set_viewport_size({"width": 1280, "height": 1000})  # the player, its seek bar and menu in one screen
     page.locator(".card", has_text="Harbour at dawn.mp4").get_by_role("link").click()
@@ -169,10 +174,12 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     assert "url(" in preview.evaluate("element => element.style.backgroundImage")
     expect(page.get_by_role("link", name="720p")).to_have_attribute("href", re.compile("^http"))
     page.screenshot(path=str(SCREENS / "watch.png"))
+    assert_accessible(page, "the watch page")
 
     page.get_by_role("button", name="Delete video").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Harbour at dawn.mp4")
+    assert_accessible(page, "the delete confirmation")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="My videos")).to_be_visible()
     expect(page.locator(".card", has_text="Harbour at dawn.mp4")).to_have_count(0)
@@ -198,6 +205,7 @@ def test_hostile_names_are_shown_as_text(
     expect(page.get_by_label("E-mail me when a video is ready or fails")).to_be_checked()
     expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
     page.screenshot(path=str(SCREENS / "profile.png"))
+    assert_accessible(page, "the profile")
 
     hostile_file = tmp_path / f"{HOSTILE}.mp4"
     hostile_file.write_bytes(browser_clips["small"].read_bytes())

@@ -83,7 +83,7 @@ export function libraryView(app: App): View {
         "a",
         { href, "data-link": true, class: "card-link" },
         h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
-        h("h3", { class: "title" }, title),
+        h("h2", { class: "title" }, title), // (under the page's h1)
       ),
       h("p", { class: "meta" }, statusBadge(video.status, video.progress), " ", h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at))),
       progress,
