@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FileChooser, Page, expect
 
-from tests.browser.conftest import SCREENS, assert_accessible
+from tests.browser.conftest import SCREENS, Console, assert_accessible
 from tests.e2e.conftest import Stack
 from tests.media import make_clip
 
@@ -105,12 +105,41 @@ def test_sign_in_and_out(page: Page, site: Stack) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(SCREENS / "library-phone.png"))
     page.set_viewport_size({"width": 1280, "height": 800})
+
+    # signed out on a page past the library: Back shows that page signed out, offering sign-in, and stays there
+    # (it used to send the person to sign in, and Back from there to the page that sent them again)
+    page.get_by_role("link", name=re.compile("Profile of")).click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
-    page.goto(f"{site.web}/profile")  # a deep link while signed out: through sign-in, then there
+    page.go_back()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.wait_for_timeout(1000)  # a redirect would have gone by now
+    expect(page).to_have_url(f"{site.web}/profile")
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "signed-out.png"))
+    assert_accessible(page, "a page after signing out")
+    page.get_by_role("main").get_by_role("button", name="Sign in again").click()
     fill_sign_in(page, "browser-bea")
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     expect(page).to_have_url(f"{site.web}/profile")
+
+    # a deep link in a new tab (no session there): through sign-in, then there; Back from the sign-in form goes
+    # to the page before the link, not to the link (which would send the person to sign in again)
+    tab = page.context.new_page()
+    tab_console = Console(tab)
+    tab.goto(site.web or "")
+    expect(tab.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    tab.goto(f"{site.web}/profile")
+    expect(tab).to_have_title(re.compile("sign-in", re.IGNORECASE))
+    tab.go_back()
+    expect(tab.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    tab.goto(f"{site.web}/profile")
+    fill_sign_in(tab, "browser-bea")
+    expect(tab.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(tab).to_have_url(f"{site.web}/profile")
+    tab.close()
+    assert not tab_console.errors, f"console errors in the second tab: {tab_console.errors}"
 
 
 def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clips: dict[str, Path]) -> None:
