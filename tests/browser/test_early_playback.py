@@ -72,6 +72,9 @@ def test_a_video_plays_while_it_is_encoded_and_on_across_ready(page: Page, site:
     expect(card).to_have_attribute("data-status", "PROCESSING")
     # (the list gives the whole length once it knows it: "0:12 of 0:30 ready", else "0:12 ready")
     expect(card.locator(".playable")).to_have_text(re.compile(r"^\d+:\d\d( of 0:30)? ready$"))
+    # its upload's row says what is true now: not "processing starts shortly"
+    row = page.locator(".upload", has_text="early bird.mp4").locator(".details")
+    expect(row).to_have_text(re.compile(r"^Uploaded: processing(, \d+% done)?$"))
     page.screenshot(path=str(SCREENS / "library-watch-now.png"))
     assert_accessible(page, "the library with a video PROCESSING")
 

@@ -165,7 +165,7 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     page.screenshot(path=str(SCREENS / "upload-progress.png"))
     assert_accessible(page, "the library with uploads in progress")
     expect(big).to_have_attribute("data-state", "done", timeout=30_000)
-    expect(page.locator(".upload", has_text="street.mp4")).to_have_attribute("data-state", "done")
+    expect(page.locator('.upload:not([data-state="done"])')).to_have_count(0)  # (street.mp4's row may be gone: READY)
 
     # both in the library at once, then READY without a reload
     cards = page.locator(".card")
@@ -174,6 +174,8 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
         card = page.locator(".card", has_text=title)
         expect(card).to_have_attribute("data-status", "READY", timeout=READY_TIMEOUT_MS)
     expect(page.locator(".card", has_text="Harbour at dawn.mp4").locator("img")).to_be_visible()
+    # the upload rows said what was true and went once their videos were READY (their cards say it now)
+    expect(page.locator(".upload")).to_have_count(0)
     page.screenshot(path=str(SCREENS / "library-ready.png"))
     assert_accessible(page, "the library of READY videos")
 
@@ -241,7 +243,7 @@ def test_hostile_names_are_shown_as_text(
     page.get_by_role("link", name="My videos").click()
     page.locator("#file-input").set_input_files(hostile_file)
     expect(page.locator(".upload .name")).to_contain_text(f"{HOSTILE}.mp4")
-    expect(page.locator(".upload")).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(page.locator(".card", has_text=f"{HOSTILE}.mp4")).to_have_count(1, timeout=30_000)  # uploaded
     assert page.locator("img[src='x']").count() == 0  # nothing was parsed as markup
     page.screenshot(path=str(SCREENS / "hostile-names.png"))
 
@@ -310,3 +312,6 @@ def test_an_interrupted_multipart_upload_resumes(page: Page, site: Stack, tmp_pa
     # the same upload finished, not a second one: its video id is the first attempt's
     video_id = key.split("/")[2]
     expect(page.locator(f'.card[data-video-id="{video_id}"]')).to_have_count(1)
+    # and its row then says what became of the video: not a video, so it could not be processed
+    expect(row).to_have_attribute("data-video-status", "FAILED", timeout=30_000)
+    expect(row.locator(".details")).to_have_text(re.compile("could not be processed"))
