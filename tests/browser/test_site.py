@@ -25,6 +25,26 @@ pytestmark = pytest.mark.service("web")
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 READY_TIMEOUT_MS = 150_000
+# what is wrong with the focused element's focus ring ("" if nothing): there, and not cut by any box around it
+FOCUS_RING = """(() => {
+  const focused = document.activeElement;
+  const style = getComputedStyle(focused);
+  const width = parseFloat(style.outlineWidth);
+  if (!focused.matches(':focus-visible') || style.outlineStyle === 'none' || !(width > 0)) return 'no focus ring';
+  const ring = width + parseFloat(style.outlineOffset);
+  const box = focused.getBoundingClientRect();
+  for (let around = focused.parentElement; around; around = around.parentElement) {
+    const s = getComputedStyle(around);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const r = around.getBoundingClientRect();
+    const inside = box.left - ring >= r.left + parseFloat(s.borderLeftWidth)
+      && box.top - ring >= r.top + parseFloat(s.borderTopWidth)
+      && box.right + ring <= r.right - parseFloat(s.borderRightWidth)
+      && box.bottom + ring <= r.bottom - parseFloat(s.borderBottomWidth);
+    if (!inside) return `clipped by ${around.tagName.toLowerCase()}.${around.className} (overflow ${s.overflow})`;
+  }
+  return '';
+})()"""
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +198,12 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     expect(page.locator(".upload")).to_have_count(0)
     page.screenshot(path=str(SCREENS / "library-ready.png"))
     assert_accessible(page, "the library of READY videos")
+    # a card's keyboard focus ring is drawn whole: nothing around the card cuts it
+    page.locator("#file-input").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.card') !== null"), "Tab did not reach the first card"
+    assert page.evaluate(FOCUS_RING) == ""
+    page.screenshot(path=str(SCREENS / "library-card-focus.png"))
 
     page.set_viewport_size({"width": 1280, "height": 1000})  # the player, its seek bar and menu in one screen
     page.locator(".card", has_text="Harbour at dawn.mp4").get_by_role("link").click()
