@@ -110,8 +110,8 @@ def test_a_video_plays_while_it_is_encoded_and_on_across_ready(page: Page, site:
     expect(page.get_by_role("link", name="480p")).to_be_visible()  # the details now offer the downloads
     expect(page.locator(".watch .playable")).to_be_hidden()
 
-    # And a seek back to the start plays from there, now with every rung
-    seek.fill("0")
+    # And a seek back to the start (Home on the seek bar) plays from there, now with every rung
+    seek.press("Home")
     if ended:
         page.evaluate(f"{VIDEO}.play()")
     wait_until(page, f"{VIDEO}.currentTime < 2 && !{VIDEO}.paused", timeout=15)

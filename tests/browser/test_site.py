@@ -2,9 +2,10 @@
 
 Sign in through the local issuer (OIDC code + PKCE), upload two clips at once (a small one by the
 presigned POST form, a bigger one multipart) and watch the progress advance, see both become READY
-on screen without a reload, play one through hls.js and switch its quality, delete it; a hostile
-display name and file name shown as text; an expired session sent back through sign-in to the
-page it was on. Each test leaves a screenshot in .demo/screens/.
+on screen without a reload, play one through hls.js with the site's controls and switch its quality,
+delete it; a hostile display name and file name shown as text; an expired session sent back through
+sign-in to the page it was on; Back after signing out. Each page is checked with axe-core where it is
+fully drawn (assert_accessible). Each test leaves a screenshot in .demo/screens/.
 """
 
 from __future__ import annotations
@@ -210,8 +211,17 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     expect(page.get_by_role("heading", name="Harbour at dawn.mp4")).to_be_visible()
     quality = page.get_by_label("Quality")
     expect(quality.locator("option")).to_have_count(3)  # Auto, 720p, 480p
-    page.evaluate("document.querySelector('video').muted = true; document.querySelector('video').play()")
+    # one seek bar, the site's: the browser's controls are off; the site's play, mute and tell the time
+    assert page.locator("video").get_attribute("controls") is None
+    expect(page.get_by_role("slider", name="Seek")).to_have_count(1)
+    page.get_by_role("button", name="Mute").click()
+    expect(page.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(page.get_by_role("slider", name="Volume")).to_have_attribute("aria-valuetext", "muted")
+    assert page.evaluate("document.querySelector('video').muted")
+    page.get_by_role("button", name="Play").click()
     wait_until(page, "document.querySelector('video').currentTime > 0.5", timeout=20)
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.locator(".player .time")).to_have_text(re.compile(r"^0:0[0-3] / 0:03$"))
 
     quality.select_option(label="480p")
     wait_until(page, "document.querySelector('video').videoHeight === 480", timeout=20)
@@ -232,6 +242,10 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     expect(page.get_by_role("link", name="720p")).to_have_attribute("href", re.compile("^http"))
     page.screenshot(path=str(SCREENS / "watch.png"))
     assert_accessible(page, "the watch page")
+    page.get_by_role("button", name="Full screen").click()
+    wait_until(page, "document.fullscreenElement?.classList.contains('player') === true", timeout=5)
+    page.get_by_role("button", name="Exit full screen").click()
+    wait_until(page, "document.fullscreenElement === null", timeout=5)
 
     page.get_by_role("button", name="Delete video").click()
     dialog = page.get_by_role("dialog")
