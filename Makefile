@@ -65,7 +65,7 @@ token: $(STAMP) ## print an access token from the local issuer: make token USER=
 replay: $(STAMP) ## replay events: make replay ARGS="peek transcode-dlq" (or redrive / reemit; see --help)
 	@$(PY) -m replay $(ARGS)
 
-test: $(STAMP) ## unit, contract, integration and end-to-end tests (SERVICE=upload: that service's and the contracts)
+test: $(STAMP) node_modules/.installed ## unit, contract, integration and end-to-end tests (SERVICE=upload: that service's and the contracts)
 	@$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit and contract tests only (seconds)
@@ -77,7 +77,7 @@ test-integration: $(STAMP) ## handlers against moto (mock_aws)
 test-e2e: $(STAMP) ## the local stack end to end with real ffmpeg
 	@$(PYTEST) tests/e2e $(XDIST) $(PYTEST_ARGS)
 
-test-browser: $(STAMP) ## the website in Chromium (Playwright) against the local stack
+test-browser: $(STAMP) node_modules/.installed ## the website in Chromium (Playwright) against the local stack
 	@$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 # make smoke STAGE=dev: the stage's description from its stacks' outputs (tools/deployment.py), then the smoke tests

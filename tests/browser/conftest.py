@@ -4,11 +4,13 @@ Chromium comes from the machine (Debian's `chromium`, or Chrome), or is installe
 `apt-get install chromium` where that works (Debian, as root), else Playwright's own build
 (`python -m playwright install chromium`). Each test gets a fresh browser context (no cookies, no
 storage), fails on any console error or uncaught page error, and leaves a screenshot of its page in
-.demo/screens/<test>.png for people to look at.
+.demo/screens/<test>.png for people to look at. `assert_accessible(page)` runs axe-core (the root
+package.json's, installed by `npm ci` there) on the page as it is.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -23,6 +25,10 @@ from infra import ROOT
 from tests.e2e.conftest import Stack
 
 SCREENS = ROOT / ".demo" / "screens"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# what fails a page: axe's serious and critical violations, and a skipped heading level (a "moderate" best practice)
+AXE_IMPACTS = {"serious", "critical"}
+AXE_ALSO = {"heading-order"}
 # As root and without a desktop: no sandbox, no GPU, no calls home (this machine's network is closed)
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -140,3 +146,25 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
     opened.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
     assert not console.errors, f"console errors: {console.errors}; failed answers: {console.failed}"
     assert not console.dialogs, f"the page opened dialogs (script ran?): {console.dialogs}"
+
+
+@functools.cache
+def _axe_source() -> str:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE.relative_to(ROOT)} is missing: run `npm ci` at the repository root (make test does)")
+    return AXE.read_text() + "\n;0"  # (0: the script's value, rather than whatever its last statement gives)
+
+
+def assert_accessible(page: Page, where: str = "") -> None:
+    """axe-core on the page as it is now: no violation of impact serious or critical, nor a skipped heading level.
+    Injected by evaluation: the site's CSP refuses inline scripts (add_script_tag), DevTools' evaluation is not a
+    page script."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    violations = page.evaluate(
+        """axe.run(document, { resultTypes: ['violations'] }).then(results => results.violations.map(v => ({
+             id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) })))"""
+    )
+    failing = [v for v in violations if v["impact"] in AXE_IMPACTS or v["id"] in AXE_ALSO]
+    report = "\n".join(f"  {v['id']} ({v['impact']}): {v['help']}; at {', '.join(v['nodes'])}" for v in failing)
+    assert not failing, f"axe-core found on {where or page.url}:\n{report}"

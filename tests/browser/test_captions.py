@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENS
+from tests.browser.conftest import SCREENS, assert_accessible
 from tests.browser.test_site import READY_TIMEOUT_MS, sign_in, wait_until
 from tests.e2e.conftest import Stack
 from tests.media import make_subtitled_clip
@@ -73,6 +73,7 @@ def test_captions_are_chosen_from_the_menu_and_shown_at_their_time(page: Page, s
     )
     assert start == pytest.approx(2.0, abs=0.05)
     page.screenshot(path=str(SCREENS / "watch-captions.png"))
+    assert_accessible(page, "the watch page with captions")
     seek(page, 4.2)  # past the cue: nothing shown
     wait_until(page, f"{SHOWN} === ''", timeout=10)
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENS
+from tests.browser.conftest import SCREENS, assert_accessible
 from tests.browser.test_site import READY_TIMEOUT_MS, sign_in, wait_until
 from tests.e2e.conftest import Stack
 from tests.media import make_clip
@@ -72,7 +72,11 @@ def test_a_video_plays_while_it_is_encoded_and_on_across_ready(page: Page, site:
     expect(card).to_have_attribute("data-status", "PROCESSING")
     # (the list gives the whole length once it knows it: "0:12 of 0:30 ready", else "0:12 ready")
     expect(card.locator(".playable")).to_have_text(re.compile(r"^\d+:\d\d( of 0:30)? ready$"))
+    # its upload's row says what is true now: not "processing starts shortly"
+    row = page.locator(".upload", has_text="early bird.mp4").locator(".details")
+    expect(row).to_have_text(re.compile(r"^Uploaded: processing(, \d+% done)?$"))
     page.screenshot(path=str(SCREENS / "library-watch-now.png"))
+    assert_accessible(page, "the library with a video PROCESSING")
 
     # When it is opened from "Watch now" and played while PROCESSING
     watch_now.click()
@@ -91,6 +95,7 @@ def test_a_video_plays_while_it_is_encoded_and_on_across_ready(page: Page, site:
     assert now(page) < 3, "it did not start at the beginning"
     page.evaluate(WATCH_STALLS)
     page.screenshot(path=str(SCREENS / "watch-early.png"))
+    assert_accessible(page, "the watch page of a video PROCESSING")
 
     # Then it plays on across READY: the same player, never stalled for long, no error
     expect(badge).to_have_attribute("data-status", "READY", timeout=READY_TIMEOUT_MS)
@@ -105,8 +110,8 @@ def test_a_video_plays_while_it_is_encoded_and_on_across_ready(page: Page, site:
     expect(page.get_by_role("link", name="480p")).to_be_visible()  # the details now offer the downloads
     expect(page.locator(".watch .playable")).to_be_hidden()
 
-    # And a seek back to the start plays from there, now with every rung
-    seek.fill("0")
+    # And a seek back to the start (Home on the seek bar) plays from there, now with every rung
+    seek.press("Home")
     if ended:
         page.evaluate(f"{VIDEO}.play()")
     wait_until(page, f"{VIDEO}.currentTime < 2 && !{VIDEO}.paused", timeout=15)

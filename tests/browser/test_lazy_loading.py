@@ -114,3 +114,29 @@ def test_the_watch_page_fetches_only_what_is_watched(page: Page, site: Stack, lo
     assert 0 < furthest <= AHEAD_LIMIT, f"{furthest:.1f} s buffered ahead"
     assert buffered_end < duration - 1, f"the whole clip was buffered ({buffered_end:.1f} of {duration:.1f} s)"
     assert page.evaluate("document.querySelector('video').currentTime") > 3
+
+    # And the seek bar by keyboard: 5 s an arrow, 30 s a page, Home and End to its ends; where it is, in words
+    page.get_by_role("button", name="Pause").click()
+    seek = page.get_by_role("slider", name="Seek")
+    time_shown = page.locator(".player .time")
+    seek.press("Home")
+    assert now(page) == pytest.approx(0, abs=0.3)
+    expect(seek).to_have_attribute("aria-valuetext", "0 seconds of 45 seconds")
+    expect(time_shown).to_have_text("0:00 / 0:45")
+    seek.press("ArrowRight")
+    assert now(page) == pytest.approx(5, abs=0.3)
+    expect(seek).to_have_attribute("aria-valuetext", "5 seconds of 45 seconds")
+    expect(time_shown).to_have_text("0:05 / 0:45")
+    seek.press("PageUp")
+    assert now(page) == pytest.approx(35, abs=0.3)
+    seek.press("ArrowLeft")
+    assert now(page) == pytest.approx(30, abs=0.3)
+    expect(seek).to_have_attribute("aria-valuetext", "30 seconds of 45 seconds")
+    seek.press("End")
+    assert now(page) == pytest.approx(float(seek.get_attribute("max") or 0), abs=0.3)
+    seek.press("PageDown")
+    assert now(page) == pytest.approx(float(seek.get_attribute("max") or 0) - 30, abs=0.3)
+
+
+def now(page: Page) -> float:
+    return float(page.evaluate("document.querySelector('video').currentTime"))

@@ -2,9 +2,10 @@
 
 Sign in through the local issuer (OIDC code + PKCE), upload two clips at once (a small one by the
 presigned POST form, a bigger one multipart) and watch the progress advance, see both become READY
-on screen without a reload, play one through hls.js and switch its quality, delete it; a hostile
-display name and file name shown as text; an expired session sent back through sign-in to the
-page it was on. Each test leaves a screenshot in .demo/screens/.
+on screen without a reload, play one through hls.js with the site's controls and switch its quality,
+delete it; a hostile display name and file name shown as text; an expired session sent back through
+sign-in to the page it was on; Back after signing out. Each page is checked with axe-core where it is
+fully drawn (assert_accessible). Each test leaves a screenshot in .demo/screens/.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FileChooser, Page, expect
 
-from tests.browser.conftest import SCREENS
+from tests.browser.conftest import SCREENS, Console, assert_accessible
 from tests.e2e.conftest import Stack
 from tests.media import make_clip
 
@@ -25,6 +26,26 @@ pytestmark = pytest.mark.service("web")
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 READY_TIMEOUT_MS = 150_000
+# what is wrong with the focused element's focus ring ("" if nothing): there, and not cut by any box around it
+FOCUS_RING = """(() => {
+  const focused = document.activeElement;
+  const style = getComputedStyle(focused);
+  const width = parseFloat(style.outlineWidth);
+  if (!focused.matches(':focus-visible') || style.outlineStyle === 'none' || !(width > 0)) return 'no focus ring';
+  const ring = width + parseFloat(style.outlineOffset);
+  const box = focused.getBoundingClientRect();
+  for (let around = focused.parentElement; around; around = around.parentElement) {
+    const s = getComputedStyle(around);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const r = around.getBoundingClientRect();
+    const inside = box.left - ring >= r.left + parseFloat(s.borderLeftWidth)
+      && box.top - ring >= r.top + parseFloat(s.borderTopWidth)
+      && box.right + ring <= r.right - parseFloat(s.borderRightWidth)
+      && box.bottom + ring <= r.bottom - parseFloat(s.borderBottomWidth);
+    if (!inside) return `clipped by ${around.tagName.toLowerCase()}.${around.className} (overflow ${s.overflow})`;
+  }
+  return '';
+})()"""
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +96,16 @@ def throttle_uploads(page: Page, bytes_per_second: int) -> None:
 def test_sign_in_and_out(page: Page, site: Stack) -> None:
     page.goto(site.web or "")
     expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    assert_accessible(page, "the welcome page")
     page.get_by_role("button", name="Sign in to start").click()
     expect(page).to_have_title(re.compile("sign-in", re.IGNORECASE))
     page.screenshot(path=str(SCREENS / "local-sign-in.png"))
+    assert_accessible(page, "the local issuer's sign-in page")
     sign_in(page, site, "browser-bea")
     expect(page.get_by_text("No videos yet")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Profile of browser-bea"))).to_be_visible()
     page.screenshot(path=str(SCREENS / "library-empty.png"))
+    assert_accessible(page, "the empty library")
 
     # the keyboard reaches the file picker, and Space opens it (listening first: interception is then on)
     choosers: list[FileChooser] = []
@@ -102,12 +126,41 @@ def test_sign_in_and_out(page: Page, site: Stack) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(SCREENS / "library-phone.png"))
     page.set_viewport_size({"width": 1280, "height": 800})
+
+    # signed out on a page past the library: Back shows that page signed out, offering sign-in, and stays there
+    # (it used to send the person to sign in, and Back from there to the page that sent them again)
+    page.get_by_role("link", name=re.compile("Profile of")).click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
-    page.goto(f"{site.web}/profile")  # a deep link while signed out: through sign-in, then there
+    page.go_back()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.wait_for_timeout(1000)  # a redirect would have gone by now
+    expect(page).to_have_url(f"{site.web}/profile")
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "signed-out.png"))
+    assert_accessible(page, "a page after signing out")
+    page.get_by_role("main").get_by_role("button", name="Sign in again").click()
     fill_sign_in(page, "browser-bea")
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     expect(page).to_have_url(f"{site.web}/profile")
+
+    # a deep link in a new tab (no session there): through sign-in, then there; Back from the sign-in form goes
+    # to the page before the link, not to the link (which would send the person to sign in again)
+    tab = page.context.new_page()
+    tab_console = Console(tab)
+    tab.goto(site.web or "")
+    expect(tab.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    tab.goto(f"{site.web}/profile")
+    expect(tab).to_have_title(re.compile("sign-in", re.IGNORECASE))
+    tab.go_back()
+    expect(tab.get_by_role("heading", name="Your videos, anywhere")).to_be_visible()
+    tab.goto(f"{site.web}/profile")
+    fill_sign_in(tab, "browser-bea")
+    expect(tab.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(tab).to_have_url(f"{site.web}/profile")
+    tab.close()
+    assert not tab_console.errors, f"console errors in the second tab: {tab_console.errors}"
 
 
 def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clips: dict[str, Path]) -> None:
@@ -131,8 +184,9 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
              /\\d+% · .+\\/s · /.test(row.querySelector('.details').textContent))""",
     )
     page.screenshot(path=str(SCREENS / "upload-progress.png"))
+    assert_accessible(page, "the library with uploads in progress")
     expect(big).to_have_attribute("data-state", "done", timeout=30_000)
-    expect(page.locator(".upload", has_text="street.mp4")).to_have_attribute("data-state", "done")
+    expect(page.locator('.upload:not([data-state="done"])')).to_have_count(0)  # (street.mp4's row may be gone: READY)
 
     # both in the library at once, then READY without a reload
     cards = page.locator(".card")
@@ -141,15 +195,33 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
         card = page.locator(".card", has_text=title)
         expect(card).to_have_attribute("data-status", "READY", timeout=READY_TIMEOUT_MS)
     expect(page.locator(".card", has_text="Harbour at dawn.mp4").locator("img")).to_be_visible()
+    # the upload rows said what was true and went once their videos were READY (their cards say it now)
+    expect(page.locator(".upload")).to_have_count(0)
     page.screenshot(path=str(SCREENS / "library-ready.png"))
+    assert_accessible(page, "the library of READY videos")
+    # a card's keyboard focus ring is drawn whole: nothing around the card cuts it
+    page.locator("#file-input").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.card') !== null"), "Tab did not reach the first card"
+    assert page.evaluate(FOCUS_RING) == ""
+    page.screenshot(path=str(SCREENS / "library-card-focus.png"))
 
     page.set_viewport_size({"width": 1280, "height": 1000})  # the player, its seek bar and menu in one screen
     page.locator(".card", has_text="Harbour at dawn.mp4").get_by_role("link").click()
     expect(page.get_by_role("heading", name="Harbour at dawn.mp4")).to_be_visible()
     quality = page.get_by_label("Quality")
     expect(quality.locator("option")).to_have_count(3)  # Auto, 720p, 480p
-    page.evaluate("document.querySelector('video').muted = true; document.querySelector('video').play()")
+    # one seek bar, the site's: the browser's controls are off; the site's play, mute and tell the time
+    assert page.locator("video").get_attribute("controls") is None
+    expect(page.get_by_role("slider", name="Seek")).to_have_count(1)
+    page.get_by_role("button", name="Mute").click()
+    expect(page.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(page.get_by_role("slider", name="Volume")).to_have_attribute("aria-valuetext", "muted")
+    assert page.evaluate("document.querySelector('video').muted")
+    page.get_by_role("button", name="Play").click()
     wait_until(page, "document.querySelector('video').currentTime > 0.5", timeout=20)
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.locator(".player .time")).to_have_text(re.compile(r"^0:0[0-3] / 0:03$"))
 
     quality.select_option(label="480p")
     wait_until(page, "document.querySelector('video').videoHeight === 480", timeout=20)
@@ -169,10 +241,16 @@ def test_upload_play_switch_quality_delete(page: Page, site: Stack, browser_clip
     assert "url(" in preview.evaluate("element => element.style.backgroundImage")
     expect(page.get_by_role("link", name="720p")).to_have_attribute("href", re.compile("^http"))
     page.screenshot(path=str(SCREENS / "watch.png"))
+    assert_accessible(page, "the watch page")
+    page.get_by_role("button", name="Full screen").click()
+    wait_until(page, "document.fullscreenElement?.classList.contains('player') === true", timeout=5)
+    page.get_by_role("button", name="Exit full screen").click()
+    wait_until(page, "document.fullscreenElement === null", timeout=5)
 
     page.get_by_role("button", name="Delete video").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Harbour at dawn.mp4")
+    assert_accessible(page, "the delete confirmation")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="My videos")).to_be_visible()
     expect(page.locator(".card", has_text="Harbour at dawn.mp4")).to_have_count(0)
@@ -198,13 +276,14 @@ def test_hostile_names_are_shown_as_text(
     expect(page.get_by_label("E-mail me when a video is ready or fails")).to_be_checked()
     expect(page.locator('dd[data-field="Display name"]')).to_have_text(HOSTILE)
     page.screenshot(path=str(SCREENS / "profile.png"))
+    assert_accessible(page, "the profile")
 
     hostile_file = tmp_path / f"{HOSTILE}.mp4"
     hostile_file.write_bytes(browser_clips["small"].read_bytes())
     page.get_by_role("link", name="My videos").click()
     page.locator("#file-input").set_input_files(hostile_file)
     expect(page.locator(".upload .name")).to_contain_text(f"{HOSTILE}.mp4")
-    expect(page.locator(".upload")).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(page.locator(".card", has_text=f"{HOSTILE}.mp4")).to_have_count(1, timeout=30_000)  # uploaded
     assert page.locator("img[src='x']").count() == 0  # nothing was parsed as markup
     page.screenshot(path=str(SCREENS / "hostile-names.png"))
 
@@ -273,3 +352,6 @@ def test_an_interrupted_multipart_upload_resumes(page: Page, site: Stack, tmp_pa
     # the same upload finished, not a second one: its video id is the first attempt's
     video_id = key.split("/")[2]
     expect(page.locator(f'.card[data-video-id="{video_id}"]')).to_have_count(1)
+    # and its row then says what became of the video: not a video, so it could not be processed
+    expect(row).to_have_attribute("data-video-status", "FAILED", timeout=30_000)
+    expect(row.locator(".details")).to_have_text(re.compile("could not be processed"))

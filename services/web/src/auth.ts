@@ -1,12 +1,15 @@
 // Sign-in: OpenID Connect Authorization Code + PKCE through oidc-client-ts, against Cognito, Auth0 or
 // the local stack's issuer. The user (tokens) lives in sessionStorage; where the person was goes
-// through the identity provider in the sign-in request's state and comes back on /callback.
+// through the identity provider in the sign-in request's state and comes back on /callback. A sign-out is
+// remembered in the tab (sessionStorage) until the next sign-in: pages then offer sign-in instead of going there.
 import { type User, UserManager, WebStorageStateStore } from "oidc-client-ts";
 import type { OidcConfig } from "./config";
 
 export interface SignInState {
   returnTo: string;
 }
+
+const SIGNED_OUT = "video24.signedOut";
 
 export class Auth {
   private readonly manager: UserManager;
@@ -50,16 +53,24 @@ export class Auth {
     return (await this.user())?.access_token ?? null;
   }
 
-  /** Off to the identity provider; back on /callback, then to `returnTo`. */
-  async signIn(returnTo: string): Promise<void> {
+  /** Whether the person signed out in this tab (and has not signed in since). */
+  get signedOut(): boolean {
+    return window.sessionStorage.getItem(SIGNED_OUT) !== null;
+  }
+
+  /** Off to the identity provider; back on /callback, then to `returnTo`. `replace`: for a redirect the person did
+   * not ask for, the page that sent them is replaced in the history (Back from the sign-in form does not come back
+   * to a page that sends them there again). */
+  async signIn(returnTo: string, { replace = false }: { replace?: boolean } = {}): Promise<void> {
     await this.manager.removeUser();
     const state: SignInState = { returnTo: safeReturn(returnTo) };
-    await this.manager.signinRedirect({ state });
+    await this.manager.signinRedirect({ state, redirectMethod: replace ? "replace" : "assign" });
   }
 
   /** Finish the sign-in on /callback: the path to go back to. */
   async completeSignIn(): Promise<string> {
     const user = await this.manager.signinRedirectCallback();
+    window.sessionStorage.removeItem(SIGNED_OUT);
     const state = user.state as Partial<SignInState> | undefined;
     return safeReturn(state?.returnTo ?? "/");
   }
@@ -67,6 +78,7 @@ export class Auth {
   async signOut(): Promise<void> {
     const user = await this.manager.getUser();
     await this.manager.removeUser();
+    window.sessionStorage.setItem(SIGNED_OUT, "1");
     try {
       await this.manager.signoutRedirect(user?.id_token ? { id_token_hint: user.id_token } : {});
     } catch {

@@ -53,6 +53,18 @@ export function formatDuration(seconds: number | null | undefined): string {
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${rest}` : `${minutes}:${rest}`;
 }
 
+/** formatDuration in words, for screen readers: "1 minute 5 seconds", "2 hours", "0 seconds". */
+export function spokenDuration(seconds: number): string {
+  const total = Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+  const parts: Array<[number, string]> = [
+    [Math.floor(total / 3600), "hour"],
+    [Math.floor((total % 3600) / 60), "minute"],
+    [total % 60, "second"],
+  ];
+  const said = parts.filter(([count]) => count > 0).map(([count, unit]) => `${count} ${unit}${count === 1 ? "" : "s"}`);
+  return said.length ? said.join(" ") : "0 seconds";
+}
+
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "–";
   const units = ["B", "KB", "MB", "GB", "TB"];

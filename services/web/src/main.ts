@@ -26,6 +26,7 @@ async function boot(): Promise<void> {
   let current: View | null = null;
   let displayName: string | null = null;
   let expiredShown = false;
+  let signedIn = false; // as the page shows it
 
   const notices = h("div", { class: "notices", "aria-live": "polite" });
   document.body.insertBefore(notices, main);
@@ -53,7 +54,7 @@ async function boot(): Promise<void> {
     expiredShown = true;
     const here = location.pathname + location.search;
     if (!uploads.active()) {
-      void auth.signIn(here); // nothing in flight: straight back through sign-in, then here
+      void auth.signIn(here, { replace: true }); // nothing in flight: straight back through sign-in, then here
       return;
     }
     // uploads are going straight to S3: let them finish, and offer to sign in when the person is ready
@@ -82,6 +83,20 @@ async function boot(): Promise<void> {
     );
   }
 
+  /** A page of the site reached while signed out after signing out (Back, say): it offers sign-in, it does not go. */
+  function signedOutView(here: string): View {
+    return {
+      title: "Signed out",
+      element: h(
+        "section",
+        { class: "welcome" },
+        h("h1", {}, "You are signed out"),
+        h("p", {}, "Sign in again to see this page."),
+        h("button", { type: "button", onclick: () => void auth.signIn(here) }, "Sign in again"),
+      ),
+    };
+  }
+
   function show(view: View): void {
     current?.stop?.();
     current = view;
@@ -104,8 +119,11 @@ async function boot(): Promise<void> {
     }
     await renderNav();
     const user = await auth.user();
+    signedIn = user !== null;
     if (!user) {
-      if (path !== "/") return auth.signIn(path + location.search); // a deep link: sign in, then come back
+      const here = path + location.search;
+      if (path !== "/" && auth.signedOut) return show(signedOutView(here)); // (Back after signing out: no redirect)
+      if (path !== "/") return auth.signIn(here, { replace: true }); // a deep link: sign in, then come back
       show({
         title: "Welcome",
         element: h(
@@ -142,6 +160,13 @@ async function boot(): Promise<void> {
     app.navigate(link.pathname + link.search);
   });
   window.addEventListener("popstate", () => void route());
+  // a page kept in the back-forward cache (Back after signing out): shown again as it was, so again if that is stale
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    void auth.user().then((user) => {
+      if ((user !== null) !== signedIn) void route();
+    });
+  });
   await route();
 }
 

@@ -1,10 +1,13 @@
-// The video element and its source (HLS through hls.js, native HLS on Safari, else the MP4 renditions), the
-// quality and captions menus and the seek bar. It fetches only what is watched: before play, the playlists
-// (and the poster); then about 30 s ahead. It can start while the video is still being encoded: its playlists
-// then grow (HLS EVENT) and end (VOD) at the same links when it is READY, so READY changes only how far the
-// seek bar reaches; the player is never rebuilt under a playing video (that would stall it).
+// The video element and its source (HLS through hls.js, native HLS on Safari, else the MP4 renditions), with the
+// site's own controls: the buttons (./controls), the seek bar with its time and previews (./seekbar), the quality
+// and captions menus; the browser's controls are off (one seek bar, the one with previews). It fetches only what
+// is watched: before play, the playlists (and the poster); then about 30 s ahead. It can start while the video is
+// still being encoded: its playlists then grow (HLS EVENT) and end (VOD) at the same links when it is READY, so
+// READY changes only how far the seek bar reaches; the player is never rebuilt under a playing video (that would
+// stall it).
 import Hls, { type HlsConfig, type Level, type MediaPlaylist } from "hls.js";
-import { h, replace } from "./dom";
+import { Controls } from "./controls";
+import { append, h, replace } from "./dom";
 import { SeekBar } from "./seekbar";
 import { playableSeconds } from "./status";
 import type { VideoDetails } from "./types";
@@ -38,9 +41,10 @@ export class Player {
   private fullLadder: string | null = null; // READY came while the growing stream played: its master, to load again
   private reloadAt: number | null = null; // where a reload of the master starts (the latest seek while it loads)
   private readonly quality = h("select", { id: "quality", "aria-label": "Quality" });
-  // shown when the stream has subtitle tracks (Safari's own controls list them for its native HLS)
+  // shown when the stream has subtitle tracks (hls.js's, or with Safari's native HLS the video's text tracks)
   private readonly captions = h("select", { id: "captions", "aria-label": "Captions" });
   private readonly captionsLabel = h("label", { for: "captions", hidden: true }, "Captions");
+  private readonly controls: Controls;
 
   /** Whether this browser plays a video still being encoded (through HLS: the MP4 downloads come at the end). */
   static playsEarly(): boolean {
@@ -53,7 +57,6 @@ export class Player {
   ) {
     this.growing = details.status !== "READY";
     this.video = h("video", {
-      controls: true,
       playsinline: true,
       preload: "none", // the poster until play: no media is fetched for a page only opened
       poster: details.poster?.url ?? null,
@@ -66,8 +69,12 @@ export class Player {
     const label = h("label", { for: "quality" }, "Quality");
     this.captions.hidden = true;
     this.captions.addEventListener("change", () => this.chooseCaptions(Number(this.captions.value)));
-    const controls = h("div", { class: "controls" }, label, this.quality, this.captionsLabel, this.captions);
-    this.element = h("div", { class: "player" }, this.video, this.seekBar.element, controls);
+    this.element = h("div", { class: "player" });
+    this.controls = new Controls(this.video, this.element);
+    const { play, mute, volume, fullscreen } = this.controls;
+    const gap = h("span", { class: "gap" });
+    const row = h("div", { class: "controls" }, play, this.seekBar.time, mute, volume, gap, this.captionsLabel, this.captions, label, this.quality, fullscreen);
+    append(this.element, this.video, this.seekBar.element, row);
     this.reachOut();
     this.seekBar.setTrack(details.playback?.thumbnails ?? null);
     this.attach();
@@ -104,6 +111,10 @@ export class Player {
       this.quality.disabled = true;
       // a growing playlist may open at its live edge: watch from the start
       if (this.growing) this.video.addEventListener("loadedmetadata", () => (this.video.currentTime = 0), { once: true });
+      // its subtitle renditions are the video's own text tracks: the captions menu lists those
+      const listed = () => this.subtitles(this.nativeTracks().map((track) => track.label));
+      this.video.textTracks.addEventListener("addtrack", listed);
+      this.video.textTracks.addEventListener("removetrack", listed);
     } else if (mp4s.length) {
       for (const rendition of mp4s) this.quality.append(h("option", { value: rendition.url ?? "" }, rendition.name));
       this.video.src = mp4s[0]?.url ?? "";
@@ -192,25 +203,35 @@ export class Player {
   }
 
   /** The captions menu: "Off" and each subtitle track by its name; hidden when the stream has none. */
-  private subtitles(tracks: MediaPlaylist[]): void {
+  private subtitles(tracks: Array<MediaPlaylist | string>): void {
     const options = [h("option", { value: "-1" }, "Off")];
-    tracks.forEach((track, index) => options.push(h("option", { value: String(index) }, track.name || `Subtitles ${index + 1}`)));
+    tracks.forEach((track, index) => {
+      const name = typeof track === "string" ? track : track.name;
+      options.push(h("option", { value: String(index) }, name || `Subtitles ${index + 1}`));
+    });
     replace(this.captions, ...options);
     this.captions.hidden = this.captionsLabel.hidden = tracks.length === 0;
     this.showCaptions();
   }
 
+  /** Native HLS (Safari): the stream's subtitle tracks as the browser lists them. */
+  private nativeTracks(): TextTrack[] {
+    return Array.from(this.video.textTracks).filter((track) => track.kind === "subtitles" || track.kind === "captions");
+  }
+
   private chooseCaptions(index: number): void {
-    if (!this.hls) return;
+    if (!this.hls) {
+      this.nativeTracks().forEach((track, i) => (track.mode = i === index ? "showing" : "disabled"));
+      return;
+    }
     this.hls.subtitleDisplay = index >= 0;
     this.hls.subtitleTrack = index;
   }
 
-  /** The menu follows the track hls.js shows (a track marked DEFAULT in the stream starts on). */
+  /** The menu follows the track shown (a track marked DEFAULT in the stream starts on). */
   private showCaptions(): void {
     const hls = this.hls;
-    if (!hls) return;
-    this.captions.value = String(hls.subtitleDisplay ? hls.subtitleTrack : -1);
+    this.captions.value = String(hls ? (hls.subtitleDisplay ? hls.subtitleTrack : -1) : this.nativeTracks().findIndex((t) => t.mode === "showing"));
   }
 
   /** In auto, the menu says which rung is playing: "Auto (480p)". */
@@ -223,6 +244,7 @@ export class Player {
   }
 
   destroy(): void {
+    this.controls.destroy();
     this.hls?.destroy();
     this.hls = null;
     this.video.removeAttribute("src");

@@ -28,9 +28,11 @@ export class Uploads {
     return refused;
   }
 
-  remove(upload: Upload): void {
-    const index = this.all.indexOf(upload);
-    if (index >= 0) this.all.splice(index, 1);
+  remove(...uploads: Upload[]): void {
+    for (const upload of uploads) {
+      const index = this.all.indexOf(upload);
+      if (index >= 0) this.all.splice(index, 1);
+    }
     this.emit(null);
   }
 

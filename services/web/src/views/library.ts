@@ -1,18 +1,21 @@
 // My videos, newest first, with the uploads of this page above them. Statuses change on screen
-// (polling until the push channel exists); more on the "More videos" button (the API's cursor).
+// (polling until the push channel exists); more on the "More videos" button (the API's cursor). An upload's
+// row follows its video once uploaded (processing, failed) and goes when the video is READY or deleted.
 import { ApiError, SessionExpired } from "../api";
 import type { App, View } from "../app";
 import { formatBytes, formatDate, formatDuration, h, replace } from "../dom";
 import { Poller } from "../live";
 import { playableSeconds, playableText, statusBadge } from "../status";
 import { FINAL_STATUSES, type VideoSummary } from "../types";
-import type { Upload } from "../upload";
+import type { Upload, UploadProgress } from "../upload";
 
 export function libraryView(app: App): View {
   const videos = new Map<string, VideoSummary>();
   let order: string[] = [];
   let cursor: string | null = null;
   let loaded = false;
+  const gone = new Set<string>(); // deleted while this page showed them
+  let shownUploads = ""; // what the upload rows said when last drawn
 
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const grid = h("ul", { class: "grid", "aria-label": "My videos", "aria-live": "polite" });
@@ -61,6 +64,9 @@ export function libraryView(app: App): View {
   }
 
   function render(): void {
+    const over = app.uploads.all.filter(settled);
+    if (over.length) app.uploads.remove(...over); // (the uploads' listener draws the rows)
+    else renderUploads(); // their videos' statuses may have moved on
     replace(grid, ...order.map((id) => videos.get(id)).filter((v) => v !== undefined).map(card));
     empty.hidden = !loaded || order.length > 0 || app.uploads.all.length > 0;
     more.hidden = !cursor;
@@ -83,7 +89,7 @@ export function libraryView(app: App): View {
         "a",
         { href, "data-link": true, class: "card-link" },
         h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
-        h("h3", { class: "title" }, title),
+        h("h2", { class: "title" }, title), // (under the page's h1)
       ),
       h("p", { class: "meta" }, statusBadge(video.status, video.progress), " ", h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at))),
       progress,
@@ -110,7 +116,7 @@ export function libraryView(app: App): View {
       videos.set(video.video_id, { ...videos.get(video.video_id), ...video });
       if (!known) order = append ? [...order, video.video_id] : [video.video_id, ...order];
     }
-    for (const [id, video] of videos) if (video.status === "DELETED") { videos.delete(id); order = order.filter((o) => o !== id); }
+    for (const [id, video] of videos) if (video.status === "DELETED") { videos.delete(id); gone.add(id); order = order.filter((o) => o !== id); }
     order.sort((a, b) => (videos.get(b)?.created_at ?? "").localeCompare(videos.get(a)?.created_at ?? ""));
   }
 
@@ -164,26 +170,40 @@ export function libraryView(app: App): View {
     render();
   });
 
+  /** The video an upload made, once uploaded and as this page knows it now. */
+  function uploadedVideo(upload: Upload): VideoSummary | undefined {
+    const id = upload.status.state === "done" ? upload.status.videoId : null;
+    return id ? videos.get(id) : undefined;
+  }
+
+  /** An upload with nothing left to say: its video is READY (its card says so) or was deleted. */
+  function settled(upload: Upload): boolean {
+    const id = upload.status.state === "done" ? upload.status.videoId : null;
+    return !!id && (gone.has(id) || videos.get(id)?.status === "READY");
+  }
+
   function renderUploads(): void {
+    // drawn again only when a row would change: a poll does not take the focus off a row's button
+    const key = JSON.stringify(app.uploads.all.map((upload) => [upload.id, upload.status, uploadedVideo(upload)?.status, uploadedVideo(upload)?.progress]));
+    if (key === shownUploads) return;
+    shownUploads = key;
     replace(uploadList, ...app.uploads.all.map((upload) => uploadRow(upload)));
   }
 
   function uploadRow(upload: Upload): HTMLElement {
-    const { state, sent, total, bytesPerSecond, secondsLeft, message } = upload.status;
+    const { state, sent, total } = upload.status;
     const percent = total ? Math.floor((sent / total) * 100) : 0;
-    const details =
-      state === "uploading"
-        ? `${percent}% · ${bytesPerSecond ? `${formatBytes(bytesPerSecond)}/s` : "…"} · ${secondsLeft === null ? "estimating" : `${formatDuration(secondsLeft)} left`}`
-        : { starting: "Starting…", finishing: "Finishing…", done: "Uploaded: processing starts shortly", paused: message, failed: message, cancelled: message }[state];
+    const video = uploadedVideo(upload);
+    const details = uploadDetails(upload.status, video);
     const button = upload.active
       ? h("button", { type: "button", class: "secondary", onclick: () => void upload.cancel(), "aria-label": `Cancel upload of ${upload.file.name}` }, "Cancel")
       : h("button", { type: "button", class: "secondary", onclick: () => app.uploads.remove(upload), "aria-label": `Dismiss ${upload.file.name}` }, "Dismiss");
     return h(
       "li",
-      { class: `upload upload-${state}`, "data-state": state },
+      { class: `upload upload-${state}`, "data-state": state, "data-video-status": video?.status ?? null },
       h("span", { class: "name" }, upload.file.name, " ", h("small", {}, formatBytes(total))),
       h("progress", { max: 100, value: state === "done" ? 100 : percent, "aria-label": `Upload of ${upload.file.name}` }),
-      h("span", { class: "details", role: state === "failed" ? "alert" : null }, details ?? ""),
+      h("span", { class: "details", role: state === "failed" ? "alert" : null }, details),
       button,
     );
   }
@@ -219,4 +239,19 @@ export function libraryView(app: App): View {
       unpush?.();
     },
   };
+}
+
+/** What an upload's row says: how the upload goes, then, once uploaded, what is becoming of its video. */
+function uploadDetails(progress: UploadProgress, video: VideoSummary | undefined): string {
+  const { state, sent, total, bytesPerSecond, secondsLeft, message } = progress;
+  if (state === "uploading") {
+    const percent = total ? Math.floor((sent / total) * 100) : 0;
+    return `${percent}% · ${bytesPerSecond ? `${formatBytes(bytesPerSecond)}/s` : "…"} · ${secondsLeft === null ? "estimating" : `${formatDuration(secondsLeft)} left`}`;
+  }
+  if (state !== "done") return { starting: "Starting…", finishing: "Finishing…", paused: message, failed: message, cancelled: message }[state] ?? "";
+  if (video?.status === "PROCESSING") {
+    return typeof video.progress === "number" ? `Uploaded: processing, ${Math.round(video.progress * 100)}% done` : "Uploaded: processing";
+  }
+  if (video?.status === "FAILED") return "Uploaded, but it could not be processed: its page says why.";
+  return "Uploaded: processing starts shortly";
 }
