@@ -19,7 +19,11 @@ from infra.topology import Topology
 # The website's names for the HTTP APIs (its config.json's `apis`), the service whose API each is, and the
 # paths each serves. Locally one gateway serves them all; in AWS each service has its own HTTP API.
 API_SERVICES = {"upload": "upload", "videos": "metadata", "me": "auth"}
-API_PATHS = {"upload": ("/uploads",), "videos": ("/videos", "/playback"), "me": ("/me",)}
+API_PATHS = {
+    "upload": ("/uploads",),
+    "videos": ("/videos", "/playback", "/shared", "/public", "/views", "/oembed"),
+    "me": ("/me",),
+}
 
 
 class DeploymentError(Exception):

@@ -37,7 +37,6 @@ ERRORS = {
     404: "No such resource for this caller (another user's looks the same as none).",
     409: "The resource is not in the state this request needs.",
     413: "What was sent is over the maximum this API accepts.",
-    501: "Something this API does not do (oEmbed: a format other than json).",
     500: "Something failed on our side; the details are in the logs, never in the answer.",
 }
 

@@ -125,7 +125,7 @@ def test_an_upload_is_pushed_to_its_owner_plays_and_is_gone_once_deleted(
         if deployment.websocket:  # (opened first: the pushes of the upload's whole life come to it)
             socket = opened.enter_context(connect(f"{deployment.websocket}/?token={user.token()}", open_timeout=30))
         # Given the test user's upload, through the form the API hands out
-        body = {"filename": f"smoke {uuid.uuid4().hex[:6]}.mp4", "content_type": "video/mp4"}
+        body = {"filename": f"smoke's clip #{uuid.uuid4().hex[:6]} 🎬.mp4", "content_type": "video/mp4"}
         form = requests.post(
             deployment.url("/uploads"), json=body | {"size": small_clip.stat().st_size}, headers=auth(user), timeout=30
         )
@@ -153,6 +153,19 @@ def test_an_upload_is_pushed_to_its_owner_plays_and_is_gone_once_deleted(
         first = next(line for line in media.text.splitlines() if line and not line.startswith("#"))
         segment = requests.get(requests.compat.urljoin(media.url, first), headers={"Range": "bytes=0-1023"}, timeout=30)
         assert segment.status_code in (200, 206) and segment.content, segment.status_code
+
+        # And it is titled as typed; shared by link, anyone plays it with no token, until it is private again
+        assert video["title"] == body["filename"], video["title"]
+        shared = requests.patch(deployment.url(f"/videos/{video_id}"), json={"visibility": "unlisted"},
+                                headers=auth(user), timeout=30)  # fmt: skip
+        assert shared.status_code == 200 and shared.json()["share_id"], shared.text
+        share = deployment.url(f"/shared/{shared.json()['share_id']}")
+        anyone = requests.get(share, timeout=30)
+        assert anyone.status_code == 200 and anyone.json()["title"] == body["filename"], anyone.text
+        assert requests.get(anyone.json()["playback"]["hls"], timeout=30).text.startswith("#EXTM3U")
+        private = requests.patch(deployment.url(f"/videos/{video_id}"), json={"visibility": "private"},
+                                 headers=auth(user), timeout=30)  # fmt: skip
+        assert private.status_code == 200 and requests.get(share, timeout=30).status_code == 404
 
         # When its owner deletes it, it is gone from the API
         assert requests.delete(deployment.url(f"/videos/{video_id}"), headers=auth(user), timeout=30).status_code == 204

@@ -73,6 +73,12 @@ def test_each_route_goes_to_the_api_of_the_service_that_serves_it():
     assert described.url("/playback/g/master.m3u8").startswith("https://videos.")
     assert described.url("/me").startswith("https://auth.")
     assert described.url("/meetings").startswith("https://videos.")  # not /me: no API serves it
+    # and every route the services declare, to its own service's API (function keys are service-function)
+    hosts = {"upload": "https://upload.", "metadata": "https://videos.", "auth": "https://auth."}
+    for route in topology().routes:
+        path = route.path.replace("{", "").replace("}", "").replace("+", "")
+        service = route.function.split("-", 1)[0]
+        assert described.url(path).startswith(hosts[service]), f"{route.method} {route.path} -> {described.url(path)}"
 
 
 @pytest.mark.parametrize(

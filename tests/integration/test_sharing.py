@@ -276,6 +276,6 @@ def test_oembed_answers_an_escaped_iframe_of_the_embed_page_for_a_shared_link_on
     # And another site's address, a made-up id, XML, or the link of a private video find nothing
     assert ask(f"https://evil.example/v/{share_id}")[0] == 404
     assert ask(f"{site}/v/{'A' * 22}{video_id}")[0] == 404
-    assert ask(f"{site}/v/{share_id}", format="xml")[0] == 501
+    assert ask(f"{site}/v/{share_id}", format="xml")[0] == 400
     routes.patch(video_id, "alice", {"visibility": "private"})
     assert ask(f"{site}/v/{share_id}")[0] == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -322,7 +322,7 @@ class OEmbedQuery(_Params):
     """GET /oembed?url=&format=&maxwidth=&maxheight= (oEmbed 1.0: https://oembed.com)"""
 
     url: str = Field(max_length=2048, description="A share page's address: {website}/v/{share_id}.")
-    format: str = Field("json", max_length=16, description="json (the only format served; xml is a 501).")
+    format: Literal["json"] = Field("json", description="json: the only format served (xml is refused, 400).")
     maxwidth: int | None = Field(None, ge=1, le=10_000)
     maxheight: int | None = Field(None, ge=1, le=10_000)
 

@@ -33,7 +33,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
 from lambdakit.metrics import API_REQUESTS, EmfMeter
-from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge, Unsupported
+from lambdakit.refusals import Conflict, Invalid, NotFound, Refusal, TooLarge
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
 ParamsT = TypeVar("ParamsT", bound=BaseModel | None)
@@ -53,7 +53,6 @@ STATUS: dict[type[Refusal], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
-    Unsupported: 501,
 }
 
 

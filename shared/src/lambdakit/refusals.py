@@ -29,7 +29,3 @@ class Conflict(Refusal):
 
 class TooLarge(Refusal):
     """What the caller sent is bigger than this system accepts."""
-
-
-class Unsupported(Refusal):
-    """The caller asked for something this system does not do (oEmbed's XML format, say)."""

@@ -7,10 +7,10 @@ from catalog import deps
 from catalog.logic.sharing import oembed
 from contracts.api import OEmbed, OEmbedQuery
 from lambdakit.http import Request, route
-from lambdakit.refusals import Invalid, NotFound, Unsupported
+from lambdakit.refusals import Invalid, NotFound
 
 
-@route(params=OEmbedQuery, answers=OEmbed, refuses=(Invalid, NotFound, Unsupported), public=True)
+@route(params=OEmbedQuery, answers=OEmbed, refuses=(Invalid, NotFound), public=True)
 def handler(request: Request[None, OEmbedQuery]) -> OEmbed:
     """The embed of a shared video: an <iframe> of its embed page, its title and its owner's chosen name."""
     return oembed(request.params, deps.oembed())

@@ -42,7 +42,7 @@ from contracts.api import (
     Visibility,
 )
 from contracts.keys import VIDEO_ID_RE, video_prefix
-from lambdakit.refusals import Invalid, NotFound, Unsupported
+from lambdakit.refusals import Invalid, NotFound
 
 SHARE_KEY_BYTES = 16  # secrets.token_urlsafe(16): 128 random bits, SHARE_KEY_LENGTH characters
 LISTED = "listed"  # the `public` index's partition key: set on public videos only (a sparse index)
@@ -236,8 +236,6 @@ def _frame(item: VideoItem, maxwidth: int | None, maxheight: int | None) -> tupl
 def oembed(query: OEmbedQuery, deps: EmbedDeps) -> OEmbed:
     """oEmbed 1.0 for a share page's address: a `video` whose html is an <iframe> of its embed page (every value
     in it escaped: a title is text in an attribute, never markup)."""
-    if query.format != "json":
-        raise Unsupported("only the json format is served")
     page, site = urlsplit(query.url), urlsplit(deps.website)
     if not deps.website or (page.scheme, page.netloc.lower()) != (site.scheme, site.netloc.lower()):
         raise NotFound(NOT_FOUND)
