@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog.logic.cursors import decode_index_cursor, encode_cursor
-from catalog.logic.items import StoredFile, VideoItem
+from catalog.logic.items import VideoItem
 from catalog.logic.playback import SHARED_LINK_LIFETIME, GrantDeps, playback_for
 from catalog.logic.ports import CatalogStore, OwnerNames, PublicIndex, Status, UrlSigner
-from catalog.logic.views import DetailsDeps, video_details
+from catalog.logic.views import DetailsDeps, duration_of, playable_seconds_of, poster_view, video_details
 from contracts import DisplayNameChanged, UploadStarted
 from contracts.api import (
     SHARE_ID_RE,
@@ -41,7 +41,7 @@ from contracts.api import (
     VideoDetails,
     Visibility,
 )
-from contracts.keys import VIDEO_ID_RE, video_prefix
+from contracts.keys import VIDEO_ID_RE
 from lambdakit.refusals import Invalid, NotFound
 
 SHARE_KEY_BYTES = 16  # secrets.token_urlsafe(16): 128 random bits, SHARE_KEY_LENGTH characters
@@ -155,17 +155,9 @@ def shared_item(store: CatalogStore, share_id: str) -> VideoItem:
 
 
 def _poster(signer: UrlSigner, item: VideoItem) -> SignedFile | None:
-    poster: StoredFile | None = item.poster
-    if item.status != Status.READY or poster is None or not poster.key.startswith(video_prefix(item.video_id)):
-        return None
-    url = signer.url(poster.bucket, poster.key, int(SHARED_LINK_LIFETIME.total_seconds()))
-    return SignedFile(url=url, width=poster.width, height=poster.height, size_bytes=poster.size_bytes)
-
-
-def _duration(item: VideoItem) -> float | None:
-    if item.metadata and item.metadata.duration_seconds is not None:
-        return item.metadata.duration_seconds
-    return item.early_stream.duration_seconds if item.early_stream else None
+    """A READY video's poster, its link as short-lived as the share link's."""
+    ready = item.status == Status.READY
+    return poster_view(signer, item.video_id, ready, item.poster, SHARED_LINK_LIFETIME) if ready else None
 
 
 def shared_video(share_id: str, deps: ShareDeps) -> SharedVideo:
@@ -181,8 +173,8 @@ def shared_video(share_id: str, deps: ShareDeps) -> SharedVideo:
         owner_name=deps.names.names({owner}).get(owner) if owner else None,
         created_at=item.created_at,
         status=item.status or Status.UPLOADED,
-        duration_seconds=_duration(item),
-        playable_seconds=item.playable_seconds if item.status == Status.PROCESSING and item.early_stream else None,
+        duration_seconds=duration_of(item),
+        playable_seconds=playable_seconds_of(item),
         poster=_poster(deps.signer, item),
         thumbnails=ThumbnailsView(
             interval_seconds=thumbnails.interval_seconds, width=thumbnails.width, height=thumbnails.height
@@ -208,7 +200,7 @@ def public_videos(query: PublicQuery, deps: PublicDeps) -> PublicPage:
                 title=item.title,
                 owner_name=names.get(item.owner or ""),
                 created_at=item.created_at,
-                duration_seconds=_duration(item),
+                duration_seconds=duration_of(item),
                 poster=_poster(deps.signer, item),
             )
             for item in shown

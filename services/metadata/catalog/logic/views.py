@@ -59,18 +59,22 @@ def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
     return decode_index_cursor(cursor, "owner", owner)
 
 
-def _signed(signer: UrlSigner, video_id: str, ready: bool, file: StoredFile | None) -> str | None:
+def _signed(
+    signer: UrlSigner, video_id: str, ready: bool, file: StoredFile | None, lifetime: timedelta = URL_LIFETIME
+) -> str | None:
     """A short-lived link to one of a READY video's own files; None before READY or for anything else."""
     if not ready or not file or not file.key.startswith(video_prefix(video_id)):
         return None
-    return signer.url(file.bucket, file.key, int(URL_LIFETIME.total_seconds()))
+    return signer.url(file.bucket, file.key, int(lifetime.total_seconds()))
 
 
-def _poster(signer: UrlSigner, video_id: str, ready: bool, poster: StoredFile | None) -> SignedFile | None:
+def poster_view(
+    signer: UrlSigner, video_id: str, ready: bool, poster: StoredFile | None, lifetime: timedelta = URL_LIFETIME
+) -> SignedFile | None:
     if not poster:
         return None
     return SignedFile(
-        url=_signed(signer, video_id, ready, poster),
+        url=_signed(signer, video_id, ready, poster, lifetime),
         width=poster.width,
         height=poster.height,
         size_bytes=poster.size_bytes,
@@ -88,21 +92,21 @@ def _summary(item: VideoItem, signer: UrlSigner) -> VideoSummary:
         visibility=item.visibility,
         share_id=item.share_id,
         views=item.views,
-        duration_seconds=_duration(item),
+        duration_seconds=duration_of(item),
         progress=item.progress if status == Status.PROCESSING else None,
-        playable_seconds=_playable_seconds(item),
-        poster=_poster(signer, item.video_id, ready, item.poster) if ready else None,
+        playable_seconds=playable_seconds_of(item),
+        poster=poster_view(signer, item.video_id, ready, item.poster) if ready else None,
     )
 
 
-def _duration(item: VideoItem) -> float | None:
+def duration_of(item: VideoItem) -> float | None:
     """The video's length: from its metadata once READY, from its growing stream's plan while it is encoded."""
     if item.metadata and item.metadata.duration_seconds is not None:
         return item.metadata.duration_seconds
     return item.early_stream.duration_seconds if item.early_stream else None
 
 
-def _playable_seconds(item: VideoItem) -> float | None:
+def playable_seconds_of(item: VideoItem) -> float | None:
     """While PROCESSING, how far the growing stream plays (None before its start is stored)."""
     return item.playable_seconds if item.status == Status.PROCESSING and item.early_stream else None
 
@@ -186,14 +190,14 @@ def video_details(owner: str, video_id: str, deps: DetailsDeps) -> VideoDetails:
         uploaded_at=item.uploaded_at,
         ready_at=item.ready_at,
         progress=item.progress if status == Status.PROCESSING else None,
-        duration_seconds=_duration(item),
-        playable_seconds=_playable_seconds(item),
+        duration_seconds=duration_of(item),
+        playable_seconds=playable_seconds_of(item),
         # a redriven workflow that succeeded leaves its earlier failure in the item: READY shows none
         failure=_failure(item.failure) if status == Status.FAILED and item.failure else None,
         metadata=item.metadata,
         stream=_stream(item.stream),
         renditions=renditions,
-        poster=_poster(signer, video_id, ready, item.poster),
+        poster=poster_view(signer, video_id, ready, item.poster),
         thumbnails=_thumbnails(item.thumbnails),
         playback=playback_for(item, deps.grants) if deps.grants else None,
         urls_expire_at=(clock() + URL_LIFETIME).isoformat() if ready else None,
