@@ -40,7 +40,7 @@ def test_the_sink_rule_catches_them(line: str) -> None:
     assert SINKS.search(line)
 
 
-@pytest.mark.parametrize("name", ["index.html"])
+@pytest.mark.parametrize("name", ["index.html", "embed.html"])
 def test_the_page_has_no_inline_script_or_handlers(name: str) -> None:
     page = (WEB / "static" / name).read_text()
     scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.DOTALL)
