@@ -17,7 +17,7 @@ function start(): void {
     // a malformed escape: asked for as it is (the API then says it is not found)
   }
   const page = `${location.origin}/v/${encodeURIComponent(shareId)}`;
-  const title = h("a", { href: page, target: "_blank", rel: "noopener" }, "24-Hour Video");
+  const title = h("a", { href: page, target: "_blank", rel: "noopener", dir: "auto" }, "24-Hour Video");
   const problem = h("p", { class: "problem", role: "alert", hidden: true });
   const stage = h("div", { class: "stage" });
   replace(main, h("h1", { class: "embed-title" }, title), problem, stage);

@@ -57,7 +57,7 @@ function card(video: PublicVideo): HTMLElement {
       "a",
       { href: `/v/${encodeURIComponent(video.share_id)}`, "data-link": true, class: "card-link" },
       h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
-      h("h2", { class: "title" }, title),
+      h("h2", { class: "title", dir: "auto" }, title),
     ),
     h(
       "p",

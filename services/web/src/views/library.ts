@@ -89,7 +89,7 @@ export function libraryView(app: App): View {
         "a",
         { href, "data-link": true, class: "card-link" },
         h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
-        h("h2", { class: "title" }, title), // (under the page's h1)
+        h("h2", { class: "title", dir: "auto" }, title), // (under the page's h1)
       ),
       h(
         "p",

@@ -7,11 +7,11 @@ import { SharedPlayback } from "../shared";
 import type { SharedVideo } from "../types";
 
 export function shareView(app: App, shareId: string): View {
-  const heading = h("h1", {}, "Shared video");
+  const heading = h("h1", { dir: "auto" }, "Shared video"); // (a title in Hebrew or Arabic reads right to left)
   const byline = h("p", { class: "byline", hidden: true });
   const problem = h("p", { class: "error", role: "alert", hidden: true });
   const stage = h("div", { class: "stage" }, h("p", { class: "loading" }, "Loading…"));
-  const description = h("p", { class: "description", hidden: true });
+  const description = h("p", { class: "description", dir: "auto", hidden: true });
   const latest = h("p", { hidden: true }, h("a", { href: "/latest", "data-link": true }, "See the latest videos"));
 
   const oembed = h("link", {

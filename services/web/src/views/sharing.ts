@@ -30,8 +30,8 @@ export function sharingPanel(app: App, videoId: string, changed: (video: VideoDe
   let busy = false; // a change is on its way: the choice shown is the one asked for
 
   // --- title and description
-  const title = h("input", { id: "edit-title", name: "title", maxlength: 255, required: true, autocomplete: "off" });
-  const description = h("textarea", { id: "edit-description", name: "description", maxlength: 5000, rows: 4 });
+  const title = h("input", { id: "edit-title", name: "title", maxlength: 255, required: true, autocomplete: "off", dir: "auto" });
+  const description = h("textarea", { id: "edit-description", name: "description", maxlength: 5000, rows: 4, dir: "auto" });
   const saved = says();
   const save = h("button", { type: "submit" }, "Save");
   const form = h(

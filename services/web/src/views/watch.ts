@@ -13,7 +13,7 @@ import { FINAL_STATUSES, type VideoDetails } from "../types";
 import { type SharingPanel, sharingPanel } from "./sharing";
 
 export function watchView(app: App, videoId: string): View {
-  const heading = h("h1", {}, "Video");
+  const heading = h("h1", { dir: "auto" }, "Video");
   const status = h("p", { class: "status" });
   // "0:18 of 0:40 ready" while the rest is encoded: read out as it grows
   const playable = h("p", { class: "playable", role: "status", "aria-live": "polite", hidden: true });
