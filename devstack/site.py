@@ -1,9 +1,10 @@
 """The website on the local stack: services/web/dist served the way CloudFront serves it.
 
 Same routing as the distribution's viewer-request function (a path without a file extension is the
-single-page app's index.html; a missing file is a 404), the same security headers as its response
-headers policy (read from services/web/serverless.yml with the local origins in the CSP), and a
-`/config.json` generated for the running stack, as the deploy writes one for a stage.
+single-page app's index.html, or under /embed/ the embed page's embed.html; a missing file is a 404), the
+same security headers as its response headers policies (read from services/web/serverless.yml with the
+local origins in the CSP: the embed page's on /embed/*, which any site may frame, the site's on every other
+path), and a `/config.json` generated for the running stack, as the deploy writes one for a stage.
 tools.website builds dist/ from the TypeScript sources.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infra import ROOT
+from infra.cloudfront import headers_for
 
 WEB_DIR = ROOT / "services" / "web"
 DIST = WEB_DIR / "dist"
@@ -51,18 +53,27 @@ def site_config(api: str, *, client_id: str = CLIENT_ID, push_url: str | None = 
 
 def route(path: str) -> str:
     """The file a request path is served from (as the distribution's viewer-request function rewrites it)."""
-    clean = posixpath.normpath(unquote(urlsplit(path).path))
+    asked = urlsplit(path).path
+    clean = posixpath.normpath(unquote(asked))
     if clean in ("/", ".") or "." not in clean.rsplit("/", 1)[-1]:
-        return "/index.html"
+        return "/embed.html" if asked.startswith("/embed/") else "/index.html"
     return clean
 
 
 class SiteServer:
-    """Serves `root` on loopback with `headers` on every response and `config` at /config.json."""
+    """Serves `root` on loopback with `headers` on every response (or those of the first of `behaviours`, path
+    pattern and headers, whose pattern matches the path asked for: CloudFront's cache behaviours) and `config` at
+    /config.json."""
 
-    def __init__(self, root: Path, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        headers: dict[str, str] | None = None,
+        behaviours: tuple[tuple[str, dict[str, str]], ...] = (),
+    ) -> None:
         self.root = root.resolve()
         self.headers = dict(headers or {})
+        self.behaviours = behaviours
         self.config: dict[str, Any] = {}
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -84,7 +95,7 @@ class SiteServer:
             def _answer(self, *, body: bool) -> None:
                 status, headers, content = site.respond(self.path)
                 self.send_response(status)
-                for name, value in (site.headers | headers).items():
+                for name, value in (site.headers_for(self.path) | headers).items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -98,6 +109,10 @@ class SiteServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         return self.url
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """The security headers of the answer to `path` (its cache behaviour's, as asked: before routing)."""
+        return headers_for(urlsplit(path).path, self.headers, self.behaviours)
 
     def respond(self, path: str) -> tuple[int, dict[str, str], bytes]:
         target = route(path)

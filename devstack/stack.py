@@ -31,7 +31,7 @@ from devstack.oidc import DISCOVERY_PATH, Provider, web_client
 from devstack.signin import pages
 from devstack.site import SiteServer, site_config
 from devstack.sockets import SocketApi
-from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Topology, WebSocketRoute, load, local_session
+from infra import LOCAL_CREDENTIALS, REGION, ROOT, Invocable, Route, Site, Topology, WebSocketRoute, load, local_session
 from infra.deployment import API_SERVICES, Deployment, resources
 from infra.deployment import Issuer as DeployedIssuer
 from infra.provision import execute_state_machines, provision
@@ -136,7 +136,8 @@ class LocalStack:
             ses = self.session.client("sesv2", endpoint_url=self.endpoint)
             ses.create_email_identity(EmailIdentity=self.params["mailSender"])
         if self.site:
-            self.site.headers = self._site_headers()
+            site = self._site()
+            self.site.headers, self.site.behaviours = site.headers, site.behaviours
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for function in self.topology.functions:
             for worker in self.worker_names(function.key):
@@ -145,8 +146,9 @@ class LocalStack:
             self._start_worker(invocable, invocable.key)
         self._wait_for_workers()
 
-    def _site_headers(self) -> dict[str, str]:
-        """The headers CloudFront sends with the site, its CSP naming the local origins instead of AWS's."""
+    def _site(self) -> Site:
+        """The website as CloudFront serves it: its headers (the embed page's too), the CSP naming the local origins
+        instead of AWS's."""
         origins = {
             "apiOrigins": self.api,
             "identityOrigins": self.api,  # the local issuer is on the API's port
@@ -158,7 +160,7 @@ class LocalStack:
         sites = load(self.stage, root=self.root, params=self.params).sites
         if len(sites) != 1:
             raise RuntimeError(f"expected one website among the services, found {len(sites)}")
-        return sites[0].headers
+        return sites[0]
 
     def _socket_api(self, topology: Topology) -> SocketApi | None:
         """The local WebSocket API of the services' websocket routes (all on one port, as the HTTP routes are)."""

@@ -1,8 +1,11 @@
 """CloudFront's side of the declarations: the headers a response headers policy adds to every answer,
-written as CloudFront writes them, so that a local server can send the same ones."""
+written as CloudFront writes them, and which cache behaviour's answers a path gets, so that a local server can
+send the same ones."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -36,3 +39,16 @@ def response_headers(policy: dict[str, Any]) -> dict[str, str]:
     for item in (policy.get("CustomHeadersConfig") or {}).get("Items") or []:
         headers[str(item["Header"])] = str(item["Value"])
     return headers
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """A cache behaviour's PathPattern against a request's path, as CloudFront matches them: `*` any characters
+    (slashes too), `?` one, case-sensitive, the query not part of it, a leading / optional in the pattern."""
+    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lstrip("/"))
+    return re.fullmatch(expression, path.split("?", 1)[0].lstrip("/"), re.DOTALL) is not None
+
+
+def headers_for(path: str, default: dict[str, str], behaviours: Sequence[tuple[str, dict[str, str]]]) -> dict[str, str]:
+    """The headers of the answer to a request for `path` (as asked: before a viewer-request function rewrites it):
+    the first behaviour whose pattern matches, else the default behaviour's."""
+    return next((headers for pattern, headers in behaviours if path_matches(pattern, path)), default)

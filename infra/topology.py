@@ -204,11 +204,14 @@ class Service:
 @dataclass(frozen=True)
 class Site:
     """A website: the directory its built files are in (the service's `custom.site.directory`) and the
-    headers CloudFront adds to every answer (its distribution's response headers policy), by name."""
+    headers CloudFront adds to every answer (its distribution's response headers policy), by name; and those of
+    each cache behaviour with a policy of its own, by path pattern, in the distribution's order (CloudFront answers
+    a request with the first that matches the path asked for, else the default: infra.cloudfront.headers_for)."""
 
     service: str
     directory: Path
     headers: dict[str, str]
+    behaviours: tuple[tuple[str, dict[str, str]], ...] = ()
 
 
 @dataclass
@@ -270,16 +273,27 @@ def _subscription(properties: dict[str, Any]) -> Subscription:
 
 
 def _site(service: str, directory: Path, settings: dict[str, Any], resources: dict[str, Any], stack: Template) -> Site:
-    """The site a service's `custom.site` publishes, with the headers of its distribution's default behaviour."""
-    policies = [
-        resource["Properties"]["DistributionConfig"]["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+    """The site a service's `custom.site` publishes, with the headers of its distribution's default behaviour, and
+    of each other behaviour whose response headers policy is another one of its own."""
+    configs = [
+        resource["Properties"]["DistributionConfig"]
         for resource in resources.values()
         if resource["Type"] == "AWS::CloudFront::Distribution" and stack.exists(resource)
     ]
-    if len(policies) != 1 or not isinstance(policies[0], dict) or "Ref" not in policies[0]:
+    default = configs[0]["DefaultCacheBehavior"].get("ResponseHeadersPolicyId") if len(configs) == 1 else None
+    if not isinstance(default, dict) or "Ref" not in default:
         raise TopologyError(f"{service}: custom.site needs one distribution with a response headers policy of its own")
-    policy = stack.evaluate(resources[policies[0]["Ref"]]["Properties"])["ResponseHeadersPolicyConfig"]
-    return Site(service, directory / settings["directory"], response_headers(policy))
+
+    def headers(logical_id: str) -> dict[str, str]:
+        return response_headers(stack.evaluate(resources[logical_id]["Properties"])["ResponseHeadersPolicyConfig"])
+
+    behaviours = tuple(
+        (behaviour["PathPattern"], headers(policy["Ref"]))
+        for behaviour in configs[0].get("CacheBehaviors") or []
+        if isinstance(policy := behaviour.get("ResponseHeadersPolicyId"), dict)
+        and policy.get("Ref") not in (None, default["Ref"])
+    )
+    return Site(service, directory / settings["directory"], headers(default["Ref"]), behaviours)
 
 
 def _table(properties: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 // Builds dist/: the TypeScript app and its libraries (hls.js, oidc-client-ts) bundled into one
-// content-hashed script, the stylesheet likewise, and index.html naming both. config.json is not
+// content-hashed script, the stylesheet likewise, and index.html naming both; the embed page (embed.html,
+// an <iframe>'s player: its own smaller script, with hls.js and no sign-in) likewise. config.json is not
 // built: the deploy (or the local stack) writes it for the stage.
 import { build } from "esbuild";
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -14,7 +15,7 @@ await rm(dist, { recursive: true, force: true });
 await mkdir(join(dist, "assets"), { recursive: true });
 
 const result = await build({
-  entryPoints: { app: join(here, "src/main.ts"), style: join(here, "static/app.css") },
+  entryPoints: { app: join(here, "src/main.ts"), embed: join(here, "src/embed.ts"), style: join(here, "static/app.css") },
   bundle: true,
   format: "esm",
   target: ["es2020", "chrome90", "firefox90", "safari15"],
@@ -33,10 +34,12 @@ const named = (entry) => {
   if (!found) throw new Error(`no output for ${entry}`);
   return `/assets/${basename(found[0])}`;
 };
-const page = (await readFile(join(here, "static/index.html"), "utf8"))
-  .replace("%APP_JS%", named("src/main.ts"))
-  .replace("%APP_CSS%", named("static/app.css"));
-await writeFile(join(dist, "index.html"), page);
+for (const [html, script] of [["index.html", "src/main.ts"], ["embed.html", "src/embed.ts"]]) {
+  const page = (await readFile(join(here, "static", html), "utf8"))
+    .replace(/%(APP|EMBED)_JS%/, named(script))
+    .replace("%APP_CSS%", named("static/app.css"));
+  await writeFile(join(dist, html), page);
+}
 await copyFile(join(here, "static/favicon.svg"), join(dist, "favicon.svg"));
 const old = join(here, `dist.${process.pid}.old`);
 await rename(final, old).catch((error) => {

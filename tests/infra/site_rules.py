@@ -2,7 +2,8 @@
 
 Each rule takes a template and returns its problems (empty: the rule holds), so tests/unit can show each one
 failing on a small hand-written template. A *site* is a distribution with a DefaultRootObject (a website); only
-sites need the security headers (the playback CDN serves media, not pages).
+sites need the security headers (the playback CDN serves media, not pages). Only a site's embed page (the
+behaviour of FRAMED_PATH) may be framed by other sites.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ UNSAFE_SCRIPT_SOURCES = {
 }
 STRICT_REFERRERS = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 ONE_YEAR = 365 * 24 * 3600
+# The one path pattern whose pages other sites may put in an <iframe> (the embed page); every other answer refuses it.
+FRAMED_PATH = "/embed/*"
 
 
 def _listed(value: Any) -> list[Any]:
@@ -156,17 +159,21 @@ def viewer_protocol_problems(template: Template) -> list[str]:
     ]
 
 
-def _header_problems(name: str, config: dict[str, Any]) -> list[str]:
+def _header_problems(name: str, config: dict[str, Any], *, framed: bool = False) -> list[str]:
+    """`framed`: the embed page's, which any site may frame (no frame-ancestors 'none', no X-Frame-Options)."""
     security = config.get("SecurityHeadersConfig") or {}
+    required = ("ContentSecurityPolicy", "StrictTransportSecurity", "ContentTypeOptions", "FrameOptions")
     problems = [
         f"{name}: {header} missing or not overriding the origin's"
-        for header in ("ContentSecurityPolicy", "StrictTransportSecurity", "ContentTypeOptions", "FrameOptions")
+        for header in (required[:-1] if framed else required)
         if (security.get(header) or {}).get("Override") is not True
-    ]
+    ]  # fmt: skip
     hsts = security.get("StrictTransportSecurity") or {}
     if int(hsts.get("AccessControlMaxAgeSec", 0)) < ONE_YEAR:
         problems.append(f"{name}: HSTS max-age under a year")
-    if (security.get("FrameOptions") or {}).get("FrameOption") != "DENY":
+    if framed and "FrameOptions" in security:
+        problems.append(f"{name}: X-Frame-Options on the embed page (other sites could not frame it)")
+    elif not framed and (security.get("FrameOptions") or {}).get("FrameOption") != "DENY":
         problems.append(f"{name}: X-Frame-Options is not DENY")
     if (security.get("ReferrerPolicy") or {}).get("ReferrerPolicy") not in STRICT_REFERRERS:
         problems.append(f"{name}: Referrer-Policy missing or sends the full URL to other origins")
@@ -183,8 +190,8 @@ def _header_problems(name: str, config: dict[str, Any]) -> list[str]:
         problems.append(f"{name}: the CSP's script-src allows {unsafe}")
     if directives.get("object-src", directives.get("default-src")) != ["'none'"]:
         problems.append(f"{name}: the CSP's object-src is not 'none'")
-    if directives.get("frame-ancestors") != ["'none'"]:
-        problems.append(f"{name}: the CSP's frame-ancestors is not 'none'")
+    if not framed and directives.get("frame-ancestors") != ["'none'"]:
+        problems.append(f"{name}: the CSP's frame-ancestors is not 'none' (only {FRAMED_PATH} may be framed)")
     if "base-uri" not in directives:
         problems.append(f"{name}: the CSP has no base-uri (a <base> tag could move every relative script URL)")
     return problems
@@ -194,7 +201,8 @@ def security_headers_problems(template: Template) -> list[str]:
     """Every behaviour of a site has a response headers policy of this stack with a CSP (a text, or an Fn::Sub of
     one) whose script-src has no inline script, eval, wildcard or value filled in at deploy (object-src and
     frame-ancestors 'none', a base-uri), HSTS of a year or more,
-    nosniff, X-Frame-Options DENY and a strict Referrer-Policy, each overriding what the origin sends."""
+    nosniff, X-Frame-Options DENY and a strict Referrer-Policy, each overriding what the origin sends. The embed
+    page's behaviour (FRAMED_PATH) alone may be framed: the same, without frame-ancestors 'none' and X-Frame-Options."""
     problems = []
     for logical_id, config in sites(template).items():
         for path, behaviour in behaviours(config):
@@ -204,7 +212,7 @@ def security_headers_problems(template: Template) -> list[str]:
                 problems.append(f"{logical_id} ({path}): no response headers policy of this stack")
                 continue
             headers = resource.get("Properties", {}).get("ResponseHeadersPolicyConfig", {})
-            problems += _header_problems(f"{logical_id} ({path}) {policy}", headers)
+            problems += _header_problems(f"{logical_id} ({path}) {policy}", headers, framed=path == FRAMED_PATH)
     return sorted(set(problems), key=problems.index)
 
 

@@ -273,7 +273,8 @@ def test_the_website_is_one_private_bucket_behind_one_site_distribution_with_its
     [origin] = config["Origins"]
     assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
     assert ref_target(origin["OriginAccessControlId"]) in web.of_type(site_rules.ORIGIN_ACCESS_CONTROL)
-    assert {path for path, _ in site_rules.behaviours(config)} == {"default", "/index.html", "/config.json"}
+    paths = {path for path, _ in site_rules.behaviours(config)}
+    assert paths == {"default", site_rules.FRAMED_PATH, "/index.html", "/config.json"}
     assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" for _, b in site_rules.behaviours(config))
     [read] = [s for s in statements(web.props("SiteBucketPolicy")["PolicyDocument"]) if s["Effect"] == "Allow"]
     assert read["Principal"] == site_rules.CLOUDFRONT and read["Action"] == "s3:GetObject"

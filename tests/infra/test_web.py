@@ -42,6 +42,25 @@ def test_pages_of_the_app_get_index_html_and_files_keep_their_path():
     assert route(files) == files  # a missing file stays missing (S3's 403), not a page
 
 
+def test_the_embed_page_is_embed_html_and_only_it_may_be_framed():
+    embeds = ["/embed/AbC_-1234567890123456789abc", "/embed/AbC_-1234567890123456789abc/", "/embed/"]
+    assert route(embeds) == ["/embed.html"] * len(embeds)
+    assert route(["/embed", "/v/AbC_-1234567890123456789abc", "/embed.html"]) == [
+        "/index.html",
+        "/index.html",
+        "/embed.html",
+    ]
+    # its behaviour has the routing function, and a response headers policy of its own that lets any site frame it
+    config = load("web").props("SiteDistribution")["DistributionConfig"]
+    [embed] = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/embed/*"]
+    assert embed["ResponseHeadersPolicyId"] == {"Ref": "EmbedResponseHeadersPolicy"}
+    assert [f["FunctionARN"] for f in embed["FunctionAssociations"]] == [
+        {"Fn::GetAtt": ["SiteRoutingFunction", "FunctionARN"]}
+    ]
+    others = [config["DefaultCacheBehavior"], *(b for b in config["CacheBehaviors"] if b is not embed)]
+    assert {json.dumps(b["ResponseHeadersPolicyId"]) for b in others} == {'{"Ref": "SiteResponseHeadersPolicy"}'}
+
+
 def test_config_json_is_the_shape_the_front_end_reads_from_the_apis_exports_and_the_oidc_params():
     web = load("web")
     text, variables = web.document["Outputs"]["SiteConfig"]["Value"]["Fn::Sub"]
@@ -82,10 +101,13 @@ def test_the_local_stack_reads_the_same_headers_cloudfront_sends():
     """infra's reading of serverless.yml (for stage ci) gives the headers of the template osls packaged, once
     CloudFormation fills in the CSP's WebSocket origin (from the same exports)."""
     web, topology = load("web"), infra.load("ci")
-    policy = web.props("SiteResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
-    packaged = Stack("video24-web-ci", {}, topology.exports, conditions=web.document["Conditions"]).evaluate(policy)
+    stack = Stack("video24-web-ci", {}, topology.exports, conditions=web.document["Conditions"])
+    policy, embed = (
+        web.props(p)["ResponseHeadersPolicyConfig"] for p in ("SiteResponseHeadersPolicy", "EmbedResponseHeadersPolicy")
+    )
     [site] = topology.sites
-    assert site.headers == response_headers(packaged)
+    assert site.headers == response_headers(stack.evaluate(policy))
+    assert site.behaviours == (("/embed/*", response_headers(stack.evaluate(embed))),)
     assert set(site.headers) >= {
         "Content-Security-Policy",
         "Strict-Transport-Security",
@@ -180,10 +202,11 @@ def publish(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[st
     return serverless(folder, env, "publish-site", "--verbose")
 
 
-def test_the_deploy_uploads_the_build_and_config_json_and_invalidates_both(aws: dict[str, Any], tmp_path: Path):
+def test_the_deploy_uploads_the_build_and_config_json_and_invalidates_the_pages(aws: dict[str, Any], tmp_path: Path):
     # given a build
     (tmp_path / "dist" / "assets").mkdir(parents=True)
     (tmp_path / "dist" / "index.html").write_text('<!doctype html><script src="/app.js" type="module"></script>')
+    (tmp_path / "dist" / "embed.html").write_text('<!doctype html><script src="/app.js" type="module"></script>')
     (tmp_path / "dist" / "app.js").write_text("export {};")
     (tmp_path / "dist" / "app.css").write_text("body {}")
     (tmp_path / "dist" / "assets" / "hls-3KXQ2P7M.js").write_text("export {};")
@@ -194,7 +217,7 @@ def test_the_deploy_uploads_the_build_and_config_json_and_invalidates_both(aws: 
     assert done.returncode == 0, done.stdout + done.stderr
     s3, bucket = aws["s3"], "video24-site"
     stored = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert stored == {"index.html", "app.js", "app.css", "assets/hls-3KXQ2P7M.js", "config.json"}
+    assert stored == {"index.html", "embed.html", "app.js", "app.css", "assets/hls-3KXQ2P7M.js", "config.json"}
     heads = {key: s3.head_object(Bucket=bucket, Key=key) for key in stored}
     assert heads["index.html"]["ContentType"] == "text/html; charset=utf-8"
     assert (
@@ -204,12 +227,13 @@ def test_the_deploy_uploads_the_build_and_config_json_and_invalidates_both(aws: 
     )
     assert heads["app.css"]["ContentType"] == "text/css; charset=utf-8"
     assert heads["assets/hls-3KXQ2P7M.js"]["CacheControl"] == "public, max-age=31536000, immutable"
-    assert {heads[k]["CacheControl"] for k in ("index.html", "app.js", "app.css", "config.json")} == {"no-cache"}
+    pages = ("index.html", "embed.html", "app.js", "app.css", "config.json")
+    assert {heads[k]["CacheControl"] for k in pages} == {"no-cache"}
     assert json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read()) == aws["config"]
     cloudfront, distribution = aws["cloudfront"], aws["distribution"]
     [invalidation] = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
     paths = cloudfront.get_invalidation(DistributionId=distribution, Id=invalidation["Id"])["Invalidation"]
-    assert sorted(paths["InvalidationBatch"]["Paths"]["Items"]) == ["/config.json", "/index.html"]
+    assert sorted(paths["InvalidationBatch"]["Paths"]["Items"]) == ["/config.json", "/embed.html", "/index.html"]
 
 
 def test_the_deploy_refuses_without_a_build(aws: dict[str, Any], tmp_path: Path):

@@ -115,6 +115,24 @@ def good() -> dict[str, Any]:
                     }
                 },
             },
+            # the embed page's: the same but for framing (no frame-ancestors 'none', no X-Frame-Options)
+            "EmbedHeaders": {
+                "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+                "Properties": {
+                    "ResponseHeadersPolicyConfig": {
+                        "Name": "embed",
+                        "SecurityHeadersConfig": {
+                            "ContentSecurityPolicy": {
+                                "ContentSecurityPolicy": CSP.replace("frame-ancestors 'none'", "frame-ancestors *"),
+                                "Override": True,
+                            },
+                            "StrictTransportSecurity": {"AccessControlMaxAgeSec": 63072000, "Override": True},
+                            "ContentTypeOptions": {"Override": True},
+                            "ReferrerPolicy": {"ReferrerPolicy": "strict-origin-when-cross-origin", "Override": True},
+                        },
+                    }
+                },
+            },
             "Site": {
                 "Type": "AWS::CloudFront::Distribution",
                 "Properties": {
@@ -130,7 +148,10 @@ def good() -> dict[str, Any]:
                             }
                         ],
                         "DefaultCacheBehavior": behaviour(),
-                        "CacheBehaviors": [behaviour(PathPattern="/index.html")],
+                        "CacheBehaviors": [
+                            behaviour(PathPattern="/index.html"),
+                            behaviour(PathPattern="/embed/*", ResponseHeadersPolicyId={"Ref": "EmbedHeaders"}),
+                        ],
                     }
                 },
             },
@@ -172,6 +193,23 @@ def security(r: dict[str, Any]) -> dict[str, Any]:
 
 def with_csp(text: str) -> Callable[[dict[str, Any]], None]:
     return lambda r: security(r)["ContentSecurityPolicy"].update(ContentSecurityPolicy=text)
+
+
+def embed_security(r: dict[str, Any]) -> dict[str, Any]:
+    return r["EmbedHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+
+
+def framed_at(path: str) -> Callable[[dict[str, Any]], None]:
+    """The embed page's policy (any site may frame it) on another behaviour too."""
+
+    def change(r: dict[str, Any]) -> None:
+        framable = {"Ref": "EmbedHeaders"}
+        if path == "default":
+            config(r)["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = framable
+        else:
+            config(r)["CacheBehaviors"].append(behaviour(PathPattern=path, ResponseHeadersPolicyId=framable))
+
+    return change
 
 
 def test_a_good_site_keeps_every_rule():
@@ -356,6 +394,33 @@ def test_a_csp_with_only_default_src_covers_scripts_and_objects():
             lambda r: security(r)["ReferrerPolicy"].update(ReferrerPolicy="unsafe-url"),
             security_headers_problems,
             "Referrer-Policy",
+        ),
+        # only the embed page may be framed, and it keeps every other header
+        (framed_at("default"), security_headers_problems, "Site (default) EmbedHeaders: the CSP's frame-ancestors"),
+        (framed_at("default"), security_headers_problems, "Site (default) EmbedHeaders: X-Frame-Options is not DENY"),
+        (framed_at("/v/*"), security_headers_problems, "Site (/v/*) EmbedHeaders: the CSP's frame-ancestors"),
+        (framed_at("/embed*"), security_headers_problems, "(only /embed/* may be framed)"),
+        (
+            lambda r: embed_security(r)["ContentSecurityPolicy"].update(
+                ContentSecurityPolicy=CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+            ),
+            security_headers_problems,
+            "Site (/embed/*) EmbedHeaders: the CSP's script-src allows",
+        ),
+        (
+            lambda r: embed_security(r).pop("StrictTransportSecurity"),
+            security_headers_problems,
+            "Site (/embed/*) EmbedHeaders: StrictTransportSecurity missing",
+        ),
+        (
+            lambda r: embed_security(r).update(FrameOptions={"FrameOption": "DENY", "Override": True}),
+            security_headers_problems,
+            "X-Frame-Options on the embed page",
+        ),
+        (
+            lambda r: config(r)["CacheBehaviors"][1].pop("ResponseHeadersPolicyId"),
+            security_headers_problems,
+            "(/embed/*): no response headers policy of this stack",
         ),
     ],
 )

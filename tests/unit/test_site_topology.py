@@ -11,7 +11,7 @@ import pytest
 
 from infra import REGION, ROOT, Site, TopologyError, compose_order, load, load_yaml
 from infra.cloudformation import Template
-from infra.cloudfront import response_headers
+from infra.cloudfront import headers_for, path_matches, response_headers
 from infra.serverless import Variables
 from tests.infra.site_rules import csp_directives
 
@@ -54,6 +54,51 @@ def test_the_site_is_the_web_services_dist_folder_with_its_security_headers():
     assert found.headers["X-Content-Type-Options"] == "nosniff"
     assert found.headers["X-Frame-Options"] == "DENY"
     assert found.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_only_the_embed_page_may_be_framed_and_its_other_headers_are_the_sites():
+    # given the site as the local stack reads it (with its local origins)
+    found = site(**LOCAL)
+    [(pattern, embed)] = found.behaviours
+    # then /embed/* may be framed by any site, and nothing else may
+    assert pattern == "/embed/*"
+    assert csp_directives(embed["Content-Security-Policy"])["frame-ancestors"] == ["*"]
+    assert "X-Frame-Options" not in embed
+    assert csp_directives(found.headers["Content-Security-Policy"])["frame-ancestors"] == ["'none'"]
+    assert found.headers["X-Frame-Options"] == "DENY"
+    # and the embed page's CSP is the site's but for that (both from custom.pagePolicy), as are its other headers
+    site_csp, embed_csp = (csp_directives(h["Content-Security-Policy"]) for h in (found.headers, embed))
+    assert {k: v for k, v in embed_csp.items() if k != "frame-ancestors"} == {
+        k: v for k, v in site_csp.items() if k != "frame-ancestors"
+    }
+    assert {k: v for k, v in embed.items() if k != "Content-Security-Policy"} == {
+        k: v for k, v in found.headers.items() if k not in ("Content-Security-Policy", "X-Frame-Options")
+    }
+    assert headers_for("/embed/AbC", found.headers, found.behaviours) is embed
+    assert headers_for("/v/AbC", found.headers, found.behaviours) is found.headers
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("/embed/*", "/embed/abc", True),
+        ("/embed/*", "/embed/a/b.html", True),
+        ("/embed/*", "/embed/", True),
+        ("embed/*", "/embed/abc", True),  # (CloudFront: the leading / is optional)
+        ("/embed/*", "/embed/abc?x=1", True),
+        ("/embed/*", "/embed", False),
+        ("/embed/*", "/embed.html", False),
+        ("/embed/*", "/EMBED/abc", False),
+        ("/embed/*", "/x/embed/abc", False),
+        ("/index.html", "/index.html", True),
+        ("/index.html", "/indexXhtml", False),
+        ("/*.js", "/assets/app.js", True),
+        ("/a?c", "/abc", True),
+        ("/a?c", "/abbc", False),
+    ],
+)
+def test_path_patterns_match_as_cloudfronts_do(pattern: str, path: str, matches: bool):
+    assert path_matches(pattern, path) is matches
 
 
 def test_by_default_the_csp_allows_the_aws_endpoints_of_the_stacks_region():

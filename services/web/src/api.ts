@@ -7,6 +7,7 @@ import type {
   PartsAnswer,
   Profile,
   UploadForm,
+  VideoChange,
   VideoDetails,
   VideoPage,
 } from "./types";
@@ -69,6 +70,11 @@ export class Api {
     return this.request("videos", `/videos/${encodeURIComponent(id)}`);
   }
 
+  /** Rename, describe, share or unshare a video, or give it a new share link: the video as it is now. */
+  updateVideo(id: string, change: VideoChange): Promise<VideoDetails> {
+    return this.request("videos", `/videos/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify(change) });
+  }
+
   deleteVideo(id: string): Promise<unknown> {
     return this.request("videos", `/videos/${encodeURIComponent(id)}`, { method: "DELETE" });
   }
@@ -102,7 +108,7 @@ export class Api {
   }
 }
 
-async function errorMessage(response: Response): Promise<string> {
+export async function errorMessage(response: Response): Promise<string> {
   try {
     const body = (await response.json()) as { message?: unknown };
     if (typeof body.message === "string" && body.message) return sentence(body.message);

@@ -1,6 +1,7 @@
 import type { Api } from "./api";
 import type { Auth } from "./auth";
 import type { SiteConfig } from "./config";
+import type { PublicApi } from "./publicapi";
 import type { LiveUpdates } from "./push";
 import type { Uploads } from "./uploads";
 
@@ -8,6 +9,7 @@ import type { Uploads } from "./uploads";
 export interface App {
   config: SiteConfig;
   api: Api;
+  publicApi: PublicApi; // the routes for anyone: no token, never a sign-in
   auth: Auth;
   uploads: Uploads;
   live: LiveUpdates | null; // the push channel, when the stage has one

@@ -84,3 +84,16 @@ export function formatDate(iso: string | null | undefined): string {
     ? "–"
     : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** A day, for cards and bylines: "8 Dec 2026" (as the browser's language writes it). */
+export function formatDay(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "–" : date.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+/** "1 view", "12 views" (grouped as the browser's language groups numbers). */
+export function viewCount(views: number | null | undefined): string {
+  const count = views ?? 0;
+  return `${count.toLocaleString()} ${count === 1 ? "view" : "views"}`;
+}

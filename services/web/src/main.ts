@@ -1,18 +1,38 @@
 // The website: load the stage's config, sign in (OIDC + PKCE), then route between the library, a
-// video and the profile with the History API. Views are built with ../dom (text is never HTML).
+// video and the profile with the History API. "Latest videos" and a shared video's page are for anyone:
+// they never send the person to sign in. Views are built with ../dom (text is never HTML).
 import { Api } from "./api";
 import type { App, View } from "./app";
 import { Auth } from "./auth";
 import { loadConfig } from "./config";
 import { byId, h, replace } from "./dom";
+import { PublicApi } from "./publicapi";
 import { LiveUpdates } from "./push";
 import { Uploads } from "./uploads";
+import { latestView } from "./views/latest";
 import { libraryView } from "./views/library";
 import { profileView } from "./views/profile";
+import { shareView } from "./views/share";
 import { watchView } from "./views/watch";
 
 const main = byId("main");
 const nav = byId("nav");
+
+/** A page for anyone, signed in or not (it never sends the person to sign in): "Latest videos", a shared video. */
+function openPage(path: string): { shareId: string | null } | null {
+  const shared = /^\/v\/([^/]+)$/.exec(path)?.[1];
+  if (shared) return { shareId: decoded(shared) };
+  return path === "/latest" ? { shareId: null } : null;
+}
+
+/** A path segment as typed (a malformed escape stays as it is: the API then says it is not found). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 function fatal(message: string): void {
   replace(main, h("div", { class: "error", role: "alert" }, h("h1", {}, "The site could not start"), h("p", {}, message)));
@@ -34,6 +54,7 @@ async function boot(): Promise<void> {
   const app: App = {
     config,
     api,
+    publicApi: new PublicApi(config.apis.videos),
     auth,
     uploads,
     live: config.push_url ? new LiveUpdates(config.push_url, auth) : null,
@@ -50,6 +71,10 @@ async function boot(): Promise<void> {
   };
 
   auth.onExpired(() => {
+    if (openPage(location.pathname)) {
+      void renderNav(); // nothing on this page needs the session: signed out in the bar, and no sign-in
+      return;
+    }
     if (expiredShown) return;
     expiredShown = true;
     const here = location.pathname + location.search;
@@ -70,15 +95,18 @@ async function boot(): Promise<void> {
 
   async function renderNav(): Promise<void> {
     const user = await auth.user();
+    const here = (path: string) => (location.pathname === path ? "page" : null);
+    const latest = h("a", { href: "/latest", "data-link": true, "aria-current": here("/latest") }, "Latest videos");
     if (!user) {
-      replace(nav, h("button", { type: "button", onclick: () => void auth.signIn(location.pathname + location.search) }, "Sign in"));
+      replace(nav, latest, h("button", { type: "button", onclick: () => void auth.signIn(location.pathname + location.search) }, "Sign in"));
       return;
     }
     const name = displayName ?? String(user.profile.preferred_username ?? user.profile.name ?? user.profile.email ?? "you");
     replace(
       nav,
-      h("a", { href: "/", "data-link": true }, "My videos"),
-      h("a", { href: "/profile", "data-link": true, class: "who", "aria-label": `Profile of ${name}` }, name),
+      latest,
+      h("a", { href: "/", "data-link": true, "aria-current": here("/") }, "My videos"),
+      h("a", { href: "/profile", "data-link": true, class: "who", "aria-label": `Profile of ${name}`, "aria-current": here("/profile") }, name),
       h("button", { type: "button", class: "secondary", onclick: () => { app.live?.stop(); void auth.signOut(); } }, "Sign out"),
     );
   }
@@ -120,7 +148,8 @@ async function boot(): Promise<void> {
     await renderNav();
     const user = await auth.user();
     signedIn = user !== null;
-    if (!user) {
+    const open = openPage(path);
+    if (!user && !open) {
       const here = path + location.search;
       if (path !== "/" && auth.signedOut) return show(signedOutView(here)); // (Back after signing out: no redirect)
       if (path !== "/") return auth.signIn(here, { replace: true }); // a deep link: sign in, then come back
@@ -130,14 +159,15 @@ async function boot(): Promise<void> {
           "section",
           { class: "welcome" },
           h("h1", {}, "Your videos, anywhere"),
-          h("p", {}, "Upload videos of any length, watch them stream in the quality your connection allows. Only you can see them."),
+          h("p", {}, "Upload videos of any length, watch them stream in the quality your connection allows. Only you can see them, until you share them."),
           h("button", { type: "button", onclick: () => void auth.signIn("/") }, "Sign in to start"),
+          h("p", { class: "also" }, h("a", { href: "/latest", "data-link": true }, "Watch the latest videos"), " shared by everyone, without signing in."),
         ),
       });
       return;
     }
-    if (app.live && !app.live.connected) void app.live.start();
-    if (displayName === null) {
+    if (user && app.live && !app.live.connected) void app.live.start();
+    if (user && displayName === null) {
       displayName = "";
       void api.getMe().then((me) => {
         displayName = me.display_name || null;
@@ -145,7 +175,8 @@ async function boot(): Promise<void> {
       }).catch(() => undefined);
     }
     const video = /^\/videos\/([^/]+)$/.exec(path);
-    if (path === "/") show(libraryView(app));
+    if (open) show(open.shareId ? shareView(app, open.shareId) : latestView(app));
+    else if (path === "/") show(libraryView(app));
     else if (video?.[1]) show(watchView(app, decodeURIComponent(video[1])));
     else if (path === "/profile") show(profileView(app, (name) => { displayName = name; void renderNav(); }));
     else show({ title: "Not found", element: h("section", {}, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to my videos"))) });

@@ -4,7 +4,7 @@
 // is watched: before play, the playlists (and the poster); then about 30 s ahead. It can start while the video is
 // still being encoded: its playlists then grow (HLS EVENT) and end (VOD) at the same links when it is READY, so
 // READY changes only how far the seek bar reaches; the player is never rebuilt under a playing video (that would
-// stall it).
+// stall it). Links that end (a share page's last minutes) are renewed in place: `renew` plays on from where it was.
 import Hls, { type HlsConfig, type Level, type MediaPlaylist } from "hls.js";
 import { Controls } from "./controls";
 import { append, h, replace } from "./dom";
@@ -31,9 +31,16 @@ function reach(details: VideoDetails): number {
   return details.stream?.duration_seconds ?? details.duration_seconds ?? details.metadata?.duration_seconds ?? 0;
 }
 
+export interface PlayerOptions {
+  /** A fatal network error (a playlist or segment refused: links that ended, a video made private): the page asks
+   * for fresh links and calls `renew`. Without it, such an error is the end of playback (onError). */
+  onLinksFailed?: () => void;
+}
+
 export class Player {
   readonly element: HTMLElement;
-  private readonly video: HTMLVideoElement;
+  /** The video element (a view beacon listens to it). */
+  readonly video: HTMLVideoElement;
   private readonly seekBar: SeekBar;
   private hls: Hls | null = null;
   private loading = false; // hls.js fetches segments: from the first play or seek on
@@ -54,6 +61,7 @@ export class Player {
   constructor(
     private details: VideoDetails,
     private readonly onError: (message: string) => void,
+    private readonly options: PlayerOptions = {},
   ) {
     this.growing = details.status !== "READY";
     this.video = h("video", {
@@ -95,6 +103,42 @@ export class Player {
     this.seekBar.setTrack(details.playback?.thumbnails ?? null);
   }
 
+  /** The link playing now (its grant is what a view beacon names). */
+  get link(): string | null {
+    return this.details.playback?.hls ?? null;
+  }
+
+  /** Fresh links for the same video (the old ones end, or were refused): the same position, playing if it was. */
+  renew(details: VideoDetails): void {
+    this.details = details;
+    if (details.status === "READY") {
+      this.growing = false;
+      this.fullLadder = null; // (the fresh master lists every rung)
+    }
+    this.reachOut();
+    this.seekBar.setTrack(details.playback?.thumbnails ?? null);
+    const url = details.playback?.hls;
+    if (!url) return;
+    if (this.hls) {
+      if (this.loading) this.reload(url, this.reloadAt ?? this.video.currentTime);
+      else this.hls.loadSource(url); // nothing played yet: the playlists again, no segment
+      return;
+    }
+    if (this.video.src && this.video.canPlayType(NATIVE_HLS)) {
+      const at = this.video.currentTime;
+      const playing = !this.video.paused;
+      this.video.addEventListener(
+        "loadedmetadata",
+        () => {
+          this.video.currentTime = at;
+          if (playing) this.video.play().catch(() => undefined);
+        },
+        { once: true },
+      );
+      this.video.src = url;
+    }
+  }
+
   private reachOut(): void {
     const media = Number.isFinite(this.video.duration) ? this.video.duration : 0;
     this.seekBar.limit = Math.max(reach(this.details), media);
@@ -115,6 +159,8 @@ export class Player {
       const listed = () => this.subtitles(this.nativeTracks().map((track) => track.label));
       this.video.textTracks.addEventListener("addtrack", listed);
       this.video.textTracks.addEventListener("removetrack", listed);
+      // (its network errors are the element's: links that ended are renewed the same way)
+      this.video.addEventListener("error", () => this.options.onLinksFailed?.());
     } else if (mp4s.length) {
       for (const rendition of mp4s) this.quality.append(h("option", { value: rendition.url ?? "" }, rendition.name));
       this.video.src = mp4s[0]?.url ?? "";
@@ -148,6 +194,10 @@ export class Player {
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
         recovered = true;
         player.recoverMediaError();
+        return;
+      }
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && this.options.onLinksFailed) {
+        this.options.onLinksFailed();
         return;
       }
       this.onError(`The video could not be played (${data.details}). Reload the page to try again.`);

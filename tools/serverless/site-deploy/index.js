@@ -2,7 +2,7 @@
 
 // Publishes a service's website after `serverless deploy` (and on `serverless publish-site`): every file
 // of the built site (custom.site.directory), then config.json from the stack's SiteConfig output, to the
-// bucket of its SiteBucketName output; then it invalidates /index.html and /config.json on the
+// bucket of its SiteBucketName output; then it invalidates /index.html, /embed.html and /config.json on the
 // distribution of its SiteDistributionId output. CloudFormation resolves config.json's values (the APIs'
 // imported URLs), so packaging needs no AWS account and this plugin only copies what the stack says.
 //
@@ -14,7 +14,8 @@ const path = require('path');
 const OUTPUTS = { bucket: 'SiteBucketName', distribution: 'SiteDistributionId', config: 'SiteConfig' };
 const CONFIG_KEY = 'config.json';
 const ENTRY_KEY = 'index.html';
-const INVALIDATED = ['/index.html', '/config.json'];
+// the pages, which name the new build's hashed files (the embed page's too: CloudFront caches /embed/* as it)
+const INVALIDATED = ['/index.html', '/embed.html', '/config.json'];
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 // With X-Content-Type-Options: nosniff a browser trusts these, so each file needs the right one.
@@ -129,7 +130,7 @@ async function publish({ s3, cloudfront, outputs, directory, immutable, log }) {
   const id = invalidation.Invalidation && invalidation.Invalidation.Id;
   log.notice(
     `Site: ${plan.length} files and ${CONFIG_KEY} uploaded to ${bucket}; ` +
-      `${INVALIDATED.join(' and ')} invalidated (${id}). Files of earlier deploys stay in the bucket.`
+      `${INVALIDATED.join(', ')} invalidated (${id}). Files of earlier deploys stay in the bucket.`
   );
   return { uploaded: [...plan.map((item) => item.key), CONFIG_KEY], invalidation: id };
 }

@@ -3,7 +3,7 @@
 // row follows its video once uploaded (processing, failed) and goes when the video is READY or deleted.
 import { ApiError, SessionExpired } from "../api";
 import type { App, View } from "../app";
-import { formatBytes, formatDate, formatDuration, h, replace } from "../dom";
+import { formatBytes, formatDate, formatDuration, h, replace, viewCount } from "../dom";
 import { Poller } from "../live";
 import { playableSeconds, playableText, statusBadge } from "../status";
 import { FINAL_STATUSES, type VideoSummary } from "../types";
@@ -89,9 +89,16 @@ export function libraryView(app: App): View {
         "a",
         { href, "data-link": true, class: "card-link" },
         h("div", { class: "thumb" }, poster, video.duration_seconds ? h("span", { class: "duration" }, formatDuration(video.duration_seconds)) : null),
-        h("h2", { class: "title" }, title), // (under the page's h1)
+        h("h2", { class: "title", dir: "auto" }, title), // (under the page's h1)
       ),
-      h("p", { class: "meta" }, statusBadge(video.status, video.progress), " ", h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at))),
+      h(
+        "p",
+        { class: "meta" },
+        statusBadge(video.status, video.progress),
+        " ",
+        h("time", { datetime: video.created_at ?? "" }, formatDate(video.created_at)),
+        video.status === "READY" || video.views ? h("span", { class: "view-count" }, `· ${viewCount(video.views)}`) : null,
+      ),
       progress,
       watchNow(video, title, href),
     );

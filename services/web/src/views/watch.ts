@@ -1,23 +1,30 @@
-// One video: the player (./player: HLS, with quality and captions menus and seek-bar previews), the video's
-// details, its downloads, and delete (with a confirmation). While the video is still being encoded its start
-// plays already: the player then follows it to READY, and stops with words if it fails or is deleted.
+// One video: the player (./player: HLS, with quality and captions menus and seek-bar previews), its views, the
+// owner's title, description and sharing controls (./sharing), the video's details, its downloads, and delete
+// (with a confirmation). While the video is still being encoded its start plays already: the player then follows
+// it to READY, and stops with words if it fails or is deleted. A view is counted when it first plays (../beacon).
 import { ApiError, SessionExpired } from "../api";
 import type { App, View } from "../app";
-import { formatBytes, formatDate, formatDuration, h, replace } from "../dom";
+import { countViewOnPlay } from "../beacon";
+import { formatBytes, formatDate, formatDuration, h, replace, viewCount } from "../dom";
 import { Poller } from "../live";
 import { Player } from "../player";
 import { playableSeconds, playableText, statusBadge } from "../status";
 import { FINAL_STATUSES, type VideoDetails } from "../types";
+import { type SharingPanel, sharingPanel } from "./sharing";
 
 export function watchView(app: App, videoId: string): View {
-  const heading = h("h1", {}, "Video");
+  const heading = h("h1", { dir: "auto" }, "Video");
   const status = h("p", { class: "status" });
   // "0:18 of 0:40 ready" while the rest is encoded: read out as it grows
   const playable = h("p", { class: "playable", role: "status", "aria-live": "polite", hidden: true });
   const error = h("p", { class: "error", role: "alert", hidden: true });
+  const views = h("p", { class: "views", hidden: true });
   const stage = h("div", { class: "stage" });
+  const owner = h("div", { class: "owner-controls" });
   const info = h("div", { class: "info" });
   let player: Player | null = null;
+  let panel: SharingPanel | null = null;
+  let unbeacon: (() => void) | null = null;
   let shown: string | null = null; // the status the page shows
   let stopped = false; // playback ended for good (failed, deleted, a fatal error): the words stay, no new player
   let gone = false; // deleted while shown: nothing left to ask about
@@ -32,6 +39,11 @@ export function watchView(app: App, videoId: string): View {
     const video = await app.api.getVideo(videoId);
     if (gone) return false;
     error.hidden = true;
+    return show(video);
+  }
+
+  /** The page from the video as the API gives it (GET, or a PATCH's answer): whether it can still change. */
+  function show(video: VideoDetails): boolean {
     const title = video.title || "Untitled";
     heading.textContent = title;
     document.title = `${title} · 24-Hour Video`;
@@ -39,12 +51,19 @@ export function watchView(app: App, videoId: string): View {
     if (video.status === "PROCESSING" && typeof video.progress === "number") {
       status.append(" ", h("progress", { max: 1, value: video.progress, "aria-label": "Processing" }));
     }
+    views.textContent = viewCount(video.views);
+    views.hidden = video.status !== "READY" && !video.views;
     showPlayable(video);
     follow(video);
     if (shown !== video.status) {
       shown = video.status;
       replace(info, ...details(video));
     }
+    if (!panel && video.status !== "DELETED") {
+      panel = sharingPanel(app, videoId, (now) => void show(now));
+      replace(owner, panel.element);
+    }
+    panel?.show(video);
     return !FINAL_STATUSES.has(video.status);
   }
 
@@ -66,8 +85,10 @@ export function watchView(app: App, videoId: string): View {
     }
     const early = video.status === "PROCESSING" && !!video.playback && Player.playsEarly();
     if (video.status === "READY" || early) {
-      player = new Player(video, playerFailed);
-      replace(stage, player.element);
+      const playing = new Player(video, playerFailed);
+      player = playing;
+      unbeacon = countViewOnPlay(app.publicApi, videoId, playing.video, () => playing.link);
+      replace(stage, playing.element);
     } else if (shown !== video.status) {
       const waiting = h("div", { class: "waiting" }, "This video is being prepared. Its start plays here as soon as it is encoded.");
       replace(stage, FINAL_STATUSES.has(video.status) ? null : waiting);
@@ -77,6 +98,7 @@ export function watchView(app: App, videoId: string): View {
   /** Playback cannot go on: stop the player (never leave it frozen) and say why in words. */
   function end(words: string): void {
     stopped = true;
+    unbeacon?.();
     player?.destroy();
     player = null;
     replace(stage, h("p", { class: "stopped", role: "alert" }, words));
@@ -87,7 +109,9 @@ export function watchView(app: App, videoId: string): View {
     poller.stop();
     end("This video was deleted.");
     replace(status, statusBadge("DELETED"));
-    playable.hidden = true;
+    playable.hidden = views.hidden = true;
+    panel = null;
+    replace(owner);
     replace(info); // nothing left to download or delete
   }
 
@@ -182,11 +206,12 @@ export function watchView(app: App, videoId: string): View {
 
   const back = h("a", { href: "/", "data-link": true, class: "back" }, "← My videos");
   return {
-    element: h("section", { class: "watch" }, back, heading, status, playable, error, stage, info),
+    element: h("section", { class: "watch" }, back, heading, status, views, playable, error, stage, owner, info),
     title: "Video",
     stop: () => {
       poller.stop();
       unpush?.();
+      unbeacon?.();
       player?.destroy();
     },
   };
