@@ -157,12 +157,11 @@ vendor: $(STAMP) ## build shared/ into a wheel and unpack it into .build/vendor,
 	@$(PY) -m zipfile -e .build/shared/*.whl .build/vendor && rm -rf .build/vendor/*.dist-info
 
 package: $(STAMP) node_modules/.installed layer vendor ## package every service offline (no AWS account), standalone and through compose
-	@set -e; for svc in $(SERVICES); do \
-		echo "==> packaging $$svc (stage $(STAGE))"; \
-		(cd services/$$svc && $(PACKAGING) \
-			../../node_modules/.bin/serverless package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }); \
-		test -s services/$$svc/.serverless/cloudformation-template-update-stack.json; \
-	done
+	@echo "==> packaging each service on its own (stage $(STAGE)), two at a time"
+	@printf '%s\n' $(SERVICES) | xargs -P 2 -I{} sh -c 'out=$$(cd services/{} && $(PACKAGING) \
+		../../node_modules/.bin/serverless package --stage $(STAGE) 2>&1); status=$$?; \
+		printf "==> %s\n%s\n" {} "$$out" | { grep -vE "$(NODE_NOISE)" || true; }; \
+		test $$status -eq 0 && test -s services/{}/.serverless/cloudformation-template-update-stack.json'
 	@echo "==> packaging all services through serverless-compose (stage $(STAGE))"
 	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PACKAGING) \
 		node_modules/.bin/osls-compose package --stage $(STAGE) 2>&1 | { grep -vE "$(NODE_NOISE)" || true; }
