@@ -8,7 +8,7 @@ from typing import Any
 
 from catalog.logic.audience import ViewDeps
 from catalog.logic.playback import GrantDeps, PlaybackDeps
-from catalog.logic.ports import MediaSigner
+from catalog.logic.ports import MediaSigner, OwnerNames
 from catalog.logic.records import CatalogDeps, UploadDeps
 from catalog.logic.sharing import EmbedDeps, PublicDeps, ShareDeps, UpdateDeps
 from catalog.logic.views import DeleteDeps, DetailsDeps, ListDeps
@@ -121,7 +121,7 @@ def serve_playback() -> PlaybackDeps:
 
 
 @cache
-def _owner_names() -> Any:
+def _owner_names() -> OwnerNames:
     import boto3
 
     from catalog.adapters.dynamo import DynamoOwnerNames
@@ -155,7 +155,7 @@ def list_public_videos() -> PublicDeps:
 
 
 @cache
-def record_owner_name() -> Any:
+def record_owner_name() -> OwnerNames:
     return _owner_names()
 
 

@@ -4,6 +4,7 @@ for good."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,17 @@ def from_item(stored: dict[str, Any]) -> VideoItem:
     """The one way a stored catalog item becomes the logic's: numbers out of Decimal, defaults for what an older
     item lacks."""
     return VideoItem.model_validate(from_dynamo(stored))
+
+
+def _applied(write: Callable[[], object]) -> bool:
+    """Make one conditional write; False (nothing written) when its condition did not hold."""
+    try:
+        write()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 class _Update:
@@ -141,13 +153,7 @@ class DynamoCatalog:
 
     def _write(self, video_id: str, update: _Update) -> bool:
         """One UpdateItem; False when its condition did not hold."""
-        try:
-            self._table.update_item(Key={"video_id": video_id}, **update.request())
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(lambda: self._table.update_item(Key={"video_id": video_id}, **update.request()))
 
     def advance(self, video_id: str, status: Status, values: dict[str, Any], first_values: dict[str, Any]) -> bool:
         update = _Update()
@@ -220,18 +226,32 @@ class DynamoCatalog:
             "deleted_at": deleted_at.isoformat(),
             "expires_at": int(expires_at.timestamp()),  # DynamoDB's TTL removes it after the DLQ retention
         }
-        try:
-            self._table.put_item(
+        return _applied(
+            lambda: self._table.put_item(
                 Item=tombstone,
                 ConditionExpression="#owner = :owner AND #status <> :deleted",
                 ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
                 ExpressionAttributeValues={":owner": owner, ":deleted": Status.DELETED.value},
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
+
+
+def _index_page(
+    table: Any, index: str, partition: str, value: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[VideoItem], dict[str, Any] | None]:
+    """A page of one partition of a catalog index, newest first, and the key to start the next one from."""
+    request: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": "#partition = :value",
+        "ExpressionAttributeNames": {"#partition": partition},
+        "ExpressionAttributeValues": {":value": value},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        request["ExclusiveStartKey"] = start
+    found = table.query(**request)
+    return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
 
 
 class OwnerIndexQuery:
@@ -243,18 +263,7 @@ class OwnerIndexQuery:
     def page(
         self, owner: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[VideoItem], dict[str, Any] | None]:
-        request: dict[str, Any] = {
-            "IndexName": self._index,
-            "KeyConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":owner": owner},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        found = self._table.query(**request)
-        return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+        return _index_page(self._table, self._index, "owner", owner, limit, start)
 
 
 class PublicIndexQuery:
@@ -264,18 +273,7 @@ class PublicIndexQuery:
         self._table, self._index = table, index_name
 
     def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[VideoItem], dict[str, Any] | None]:
-        request: dict[str, Any] = {
-            "IndexName": self._index,
-            "KeyConditionExpression": "#listed = :public",
-            "ExpressionAttributeNames": {"#listed": LISTED},
-            "ExpressionAttributeValues": {":public": PUBLIC_PARTITION},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        found = self._table.query(**request)
-        return [from_item(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+        return _index_page(self._table, self._index, LISTED, PUBLIC_PARTITION, limit, start)
 
 
 class DynamoOwnerNames:
@@ -304,10 +302,4 @@ class DynamoOwnerNames:
         update = _Update()
         update.set_if_greater("name_version", version)
         update.set("display_name", name)
-        try:
-            self._table.update_item(Key={"sub": sub}, **update.request())
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(lambda: self._table.update_item(Key={"sub": sub}, **update.request()))

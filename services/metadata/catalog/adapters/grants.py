@@ -53,6 +53,18 @@ def _grant(item: dict[str, Any], grant_id: str) -> Grant:
     )
 
 
+def _transacted(table: Any, items: list[dict[str, Any]]) -> bool:
+    """One TransactWriteItems; False (nothing written) when a condition did not hold or another transaction won."""
+    try:
+        table.meta.client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+        if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons & LOST:
+            return False
+        raise
+    return True
+
+
 class DynamoGrants:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -82,19 +94,13 @@ class DynamoGrants:
                 "ConditionExpression": "live_grant = :seen",
                 "ExpressionAttributeValues": {":seen": replacing.grant_id},
             }
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": name, "Item": _item(grant), "ConditionExpression": new}},
-                    {"Put": {"TableName": name, "Item": pointer, **still}},
-                ]
-            )
-        except ClientError as exc:
-            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons & LOST:
-                return False
-            raise
-        return True
+        return _transacted(
+            self._table,
+            [
+                {"Put": {"TableName": name, "Item": _item(grant), "ConditionExpression": new}},
+                {"Put": {"TableName": name, "Item": pointer, **still}},
+            ],
+        )
 
 
 class DynamoViewCounter:
@@ -106,21 +112,12 @@ class DynamoViewCounter:
 
     def count(self, video_id: str, session: str, *, remember_until: datetime) -> bool:
         remembered = {"grant_id": f"view#{video_id}#{session}", "expires_at": _epoch(remember_until)}
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self._table.name, "Item": remembered,
-                             "ConditionExpression": "attribute_not_exists(grant_id)"}},
-                    {"Update": {"TableName": self._catalog, "Key": {"video_id": video_id},
-                                "UpdateExpression": "ADD #views :one",
-                                "ConditionExpression": "attribute_exists(#status) AND #status <> :deleted",
-                                "ExpressionAttributeNames": {"#views": "views", "#status": "status"},
-                                "ExpressionAttributeValues": {":one": 1, ":deleted": "DELETED"}}},
-                ]
-            )  # fmt: skip
-        except ClientError as exc:
-            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons & LOST:
-                return False
-            raise
-        return True
+        return _transacted(self._table, [
+            {"Put": {"TableName": self._table.name, "Item": remembered,
+                     "ConditionExpression": "attribute_not_exists(grant_id)"}},
+            {"Update": {"TableName": self._catalog, "Key": {"video_id": video_id},
+                        "UpdateExpression": "ADD #views :one",
+                        "ConditionExpression": "attribute_exists(#status) AND #status <> :deleted",
+                        "ExpressionAttributeNames": {"#views": "views", "#status": "status"},
+                        "ExpressionAttributeValues": {":one": 1, ":deleted": "DELETED"}}},
+        ])  # fmt: skip
